@@ -1,0 +1,150 @@
+/**
+ * Accounts and their API keys: who may call, and the default Conversation Service and Messaging Service each
+ * account starts with. Credentials are cached in memory because every request is authenticated.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Clock } from './clock.js';
+import type { RandomSource } from './random.js';
+import type { Database, Row } from './store/database.js';
+import { isSid, newSid } from './wire/sid.js';
+
+export interface Account {
+  sid: string;
+  authToken: string;
+  friendlyName: string | null;
+  defaultServiceSid: string;
+  defaultMessagingServiceSid: string;
+  defaultInactiveTimer: string | null;
+  defaultClosedTimer: string | null;
+}
+
+export interface ApiKey {
+  sid: string;
+  accountSid: string;
+  secret: string;
+  friendlyName: string | null;
+}
+
+function toAccount(row: Row): Account {
+  return {
+    sid: row.sid as string,
+    authToken: row.auth_token as string,
+    friendlyName: (row.friendly_name as string | null) ?? null,
+    defaultServiceSid: row.default_service_sid as string,
+    defaultMessagingServiceSid: row.default_messaging_service_sid as string,
+    defaultInactiveTimer: (row.default_inactive_timer as string | null) ?? null,
+    defaultClosedTimer: (row.default_closed_timer as string | null) ?? null,
+  };
+}
+
+export class AccountError extends Error {}
+
+export class Accounts {
+  /** `Authorization` header value → account; cleared whenever credentials change */
+  private readonly byAuthorization = new Map<string, Account | null>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly random: RandomSource,
+    /** creates the default Conversation Service row for a new account (owned by the resources layer) */
+    private readonly createDefaultService: (accountSid: string, serviceSid: string, now: number) => void,
+  ) {}
+
+  create(options: { accountSid?: string; authToken?: string; friendlyName?: string } = {}): Account {
+    const sid = options.accountSid ?? newSid('AC', this.random);
+    if (!isSid(sid, 'AC')) throw new AccountError(`accountSid must be AC followed by 32 hex characters, got ${sid}`);
+    if (this.get(sid)) throw new AccountError(`account ${sid} already exists`);
+    const authToken = options.authToken ?? this.random.hex(32);
+    if (authToken.length === 0) throw new AccountError('authToken must not be empty');
+    const now = this.clock.now();
+    const serviceSid = newSid('IS', this.random);
+    const messagingServiceSid = newSid('MG', this.random);
+    this.db.transaction(() => {
+      this.db.run(
+        `INSERT INTO accounts (sid, auth_token, friendly_name, default_service_sid, default_messaging_service_sid,
+           date_created, date_updated) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        sid, authToken, options.friendlyName ?? null, serviceSid, messagingServiceSid, now, now,
+      );
+      this.createDefaultService(sid, serviceSid, now);
+    });
+    this.byAuthorization.clear();
+    return this.get(sid) as Account;
+  }
+
+  get(sid: string): Account | undefined {
+    const row = this.db.get('SELECT * FROM accounts WHERE sid = ?', sid);
+    return row ? toAccount(row) : undefined;
+  }
+
+  list(): Account[] {
+    return this.db.all('SELECT * FROM accounts ORDER BY date_created, sid').map(toAccount);
+  }
+
+  update(sid: string, changes: Partial<Pick<Account, 'defaultServiceSid' | 'defaultMessagingServiceSid' | 'defaultInactiveTimer' | 'defaultClosedTimer'>>): Account {
+    const columns: Record<string, keyof typeof changes> = {
+      default_service_sid: 'defaultServiceSid',
+      default_messaging_service_sid: 'defaultMessagingServiceSid',
+      default_inactive_timer: 'defaultInactiveTimer',
+      default_closed_timer: 'defaultClosedTimer',
+    };
+    for (const [column, key] of Object.entries(columns)) {
+      if (key in changes) this.db.run(`UPDATE accounts SET ${column} = ?, date_updated = ? WHERE sid = ?`, changes[key] ?? null, this.clock.now(), sid);
+    }
+    this.byAuthorization.clear();
+    return this.get(sid) as Account;
+  }
+
+  createKey(accountSid: string, friendlyName?: string): ApiKey {
+    if (!this.get(accountSid)) throw new AccountError(`account ${accountSid} does not exist`);
+    const key: ApiKey = { sid: newSid('SK', this.random), accountSid, secret: this.random.hex(32), friendlyName: friendlyName ?? null };
+    this.db.run(
+      'INSERT INTO api_keys (sid, account_sid, secret, friendly_name, date_created) VALUES (?, ?, ?, ?, ?)',
+      key.sid, accountSid, key.secret, key.friendlyName, this.clock.now(),
+    );
+    return key;
+  }
+
+  deleteKey(accountSid: string, keySid: string): boolean {
+    const changes = this.db.run('DELETE FROM api_keys WHERE sid = ? AND account_sid = ?', keySid, accountSid).changes;
+    this.byAuthorization.clear();
+    return changes > 0;
+  }
+
+  /** The account an `Authorization: Basic …` header proves, or undefined. */
+  authenticate(authorization: string | undefined): Account | undefined {
+    if (!authorization) return undefined;
+    const cached = this.byAuthorization.get(authorization);
+    if (cached !== undefined) return cached ?? undefined;
+    const account = this.verify(authorization);
+    if (this.byAuthorization.size > 10_000) this.byAuthorization.clear();
+    this.byAuthorization.set(authorization, account ?? null);
+    return account;
+  }
+
+  private verify(authorization: string): Account | undefined {
+    const match = /^Basic\s+(\S+)$/i.exec(authorization);
+    if (!match) return undefined;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    if (user.startsWith('AC')) {
+      const account = this.get(user);
+      return account && safeEqual(account.authToken, password) ? account : undefined;
+    }
+    if (user.startsWith('SK')) {
+      const key = this.db.get('SELECT * FROM api_keys WHERE sid = ?', user);
+      if (!key || !safeEqual(key.secret as string, password)) return undefined;
+      return this.get(key.account_sid as string);
+    }
+    return undefined;
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

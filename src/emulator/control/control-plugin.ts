@@ -1,0 +1,119 @@
+/**
+ * The control plane, `/_emulator/*`: the emulator's own API (../shared/reference/control-plane.md). JSON in and
+ * out (form bodies too), no Twilio auth; `--control-token` requires `Authorization: Bearer <token>`.
+ * It calls the same core as the REST API, never SQL of its own.
+ */
+import type { FastifyInstance } from 'fastify';
+import { AccountError } from '../accounts.js';
+import type { EmulatorCore } from '../core.js';
+import { parseDateTime } from '../wire/dates.js';
+import { invalidParameter, twilioError } from '../wire/errors.js';
+import { decodeForm } from '../http/form.js';
+
+export interface ControlOptions {
+  core: EmulatorCore;
+  version: string;
+  controlToken?: string;
+}
+
+type Body = Record<string, unknown>;
+
+function body(value: unknown): Body {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Body) : {};
+}
+
+function optionalString(b: Body, key: string): string | undefined {
+  const v = b[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw invalidParameter(`${key} must be a string`);
+  return v;
+}
+
+export async function controlPlugin(app: FastifyInstance, options: ControlOptions): Promise<void> {
+  const { core } = options;
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, text, done) => {
+    done(null, decodeForm(text as string));
+  });
+
+  if (options.controlToken) {
+    const expected = `Bearer ${options.controlToken}`;
+    app.addHook('onRequest', async (request, reply) => {
+      if (request.headers.authorization !== expected) {
+        reply.header('WWW-Authenticate', 'Bearer');
+        throw twilioError('Unauthenticated');
+      }
+    });
+  }
+
+  const accountError = (error: unknown): never => {
+    if (error instanceof AccountError) throw invalidParameter(error.message);
+    throw error;
+  };
+
+  app.get('/health', async () => ({
+    status: 'ok',
+    version: options.version,
+    uptimeSeconds: Math.round((Date.now() - core.startedAt) / 100) / 10,
+  }));
+
+  app.post('/reset', async (request, reply) => {
+    const accountSid = optionalString(body(request.body), 'accountSid');
+    if (accountSid && !core.accounts.get(accountSid)) throw twilioError('NotFound', { path: `/_emulator/accounts/${accountSid}` });
+    core.reset(accountSid);
+    return reply.code(204).send();
+  });
+
+  app.post('/accounts', async (request, reply) => {
+    const b = body(request.body);
+    try {
+      const account = core.accounts.create({
+        accountSid: optionalString(b, 'accountSid'),
+        authToken: optionalString(b, 'authToken'),
+        friendlyName: optionalString(b, 'friendlyName'),
+      });
+      return reply.code(201).send({ accountSid: account.sid, authToken: account.authToken, defaultServiceSid: account.defaultServiceSid });
+    } catch (error) {
+      return accountError(error);
+    }
+  });
+
+  app.get('/accounts', async () => ({
+    accounts: core.accounts.list().map((a) => ({ accountSid: a.sid, friendlyName: a.friendlyName, defaultServiceSid: a.defaultServiceSid })),
+  }));
+
+  app.post<{ Params: { accountSid: string } }>('/accounts/:accountSid/keys', async (request, reply) => {
+    if (!core.accounts.get(request.params.accountSid)) {
+      throw twilioError('NotFound', { path: `/_emulator/accounts/${request.params.accountSid}` });
+    }
+    const key = core.accounts.createKey(request.params.accountSid, optionalString(body(request.body), 'friendlyName'));
+    return reply.code(201).send({ sid: key.sid, secret: key.secret, friendlyName: key.friendlyName });
+  });
+
+  app.delete<{ Params: { accountSid: string; keySid: string } }>('/accounts/:accountSid/keys/:keySid', async (request, reply) => {
+    if (!core.accounts.deleteKey(request.params.accountSid, request.params.keySid)) {
+      throw twilioError('NotFound', { path: request.url });
+    }
+    return reply.code(204).send();
+  });
+
+  app.post('/clock', async (request) => {
+    const b = body(request.body);
+    const mode = b.mode;
+    if (mode !== undefined) {
+      if (mode !== 'real' && mode !== 'manual') throw invalidParameter("mode must be 'real' or 'manual'");
+      core.clock.setMode(mode);
+    }
+    if (b.set !== undefined) {
+      const ms = typeof b.set === 'string' ? parseDateTime(b.set) : undefined;
+      if (ms === undefined) throw invalidParameter('set must be an ISO 8601 date-time');
+      core.clock.set(ms);
+    }
+    if (b.advanceSeconds !== undefined) {
+      const seconds = Number(b.advanceSeconds);
+      if (!Number.isFinite(seconds) || seconds < 0) throw invalidParameter('advanceSeconds must be a number >= 0');
+      core.clock.advance(seconds);
+    }
+    return { now: new Date(core.clock.now()).toISOString(), mode: core.clock.currentMode };
+  });
+}

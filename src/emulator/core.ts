@@ -1,0 +1,123 @@
+/**
+ * The emulator's state and services, without HTTP: the store, clock, random source, accounts, route table and
+ * event sink. The REST and control plugins both call into this; so does the in-process handle.
+ */
+import { loadManifest } from '../contracts/spec.js';
+import { Accounts, type Account } from './accounts.js';
+import { Clock, type ClockMode } from './clock.js';
+import { createRandom, type RandomSource } from './random.js';
+import { Database } from './store/database.js';
+import { migrations } from './store/schema.js';
+import type { EventSink, OperationContext, ResourceEvent, Services } from './resources/context.js';
+import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
+import { sweepDueTimers } from './resources/conversations/timers.js';
+import { buildRouteTable, type RouteTable } from './http/routes.js';
+
+export const DEFAULT_SERVICE_NAME = 'Default Conversations Service';
+
+export interface CoreOptions {
+  /** SQLite file, or ':memory:' (default) */
+  db?: string;
+  /** makes every SID and random draw repeatable */
+  seed?: string | number;
+  /** 'manual' freezes time until advanced; a number starts the clock at that epoch ms */
+  clock?: ClockMode | { mode: ClockMode; start?: number };
+}
+
+/** Keeps the events of the current process; later issues deliver them as webhooks and receipts. */
+class EventLog implements EventSink {
+  private readonly listeners = new Set<(event: ResourceEvent) => void>();
+  emit(event: ResourceEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+  subscribe(listener: (event: ResourceEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+export class EmulatorCore implements Services {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly events = new EventLog();
+  readonly accounts: Accounts;
+  readonly routes: RouteTable;
+  readonly startedAt: number;
+  private readonly stopClockListener: () => void;
+
+  constructor(options: CoreOptions = {}) {
+    const clock = typeof options.clock === 'string' ? { mode: options.clock } : options.clock;
+    this.clock = new Clock(clock);
+    this.startedAt = Date.now();
+    this.random = createRandom(options.seed);
+    this.db = new Database(options.db ?? ':memory:');
+    this.db.migrate(migrations(descriptors));
+    this.accounts = new Accounts(this.db, this.clock, this.random, (accountSid, serviceSid, now) =>
+      this.insertDefaultService(accountSid, serviceSid, now),
+    );
+    this.routes = buildRouteTable(loadManifest());
+    // Moving the clock moves every timer that fell due, before the caller's next request.
+    this.stopClockListener = this.clock.onChange(() => sweepDueTimers(this));
+  }
+
+  descriptor(name: string) {
+    const d = descriptorNamed(name);
+    if (!d) throw new Error(`no resource named ${name}`);
+    return d;
+  }
+
+  descendants(name: string) {
+    return descendantsOf(name);
+  }
+
+  private insertDefaultService(accountSid: string, serviceSid: string, now: number): void {
+    this.db.run(
+      'INSERT INTO services (sid, account_sid, friendly_name, date_created, date_updated) VALUES (?, ?, ?, ?, ?)',
+      serviceSid, accountSid, DEFAULT_SERVICE_NAME, now, now,
+    );
+  }
+
+  /** Empty every resource table (of one account, or all), keeping accounts, keys and default services. */
+  reset(accountSid?: string): void {
+    this.db.transaction(() => {
+      for (const d of [...descriptors].reverse()) {
+        if (accountSid) this.db.run(`DELETE FROM ${d.table} WHERE account_sid = ?`, accountSid);
+        else this.db.run(`DELETE FROM ${d.table}`);
+      }
+      if (!accountSid) this.db.run('DELETE FROM page_anchors');
+      const accounts: Account[] = accountSid ? [this.accounts.get(accountSid)].filter((a): a is Account => !!a) : this.accounts.list();
+      for (const account of accounts) this.insertDefaultService(account.sid, account.defaultServiceSid, this.clock.now());
+    });
+  }
+
+  /** A context for work done on an account's behalf outside a request (control plane, timers, channel). */
+  systemContext(account: Account, baseUrl: string): OperationContext {
+    return {
+      ...this.servicesView(),
+      account,
+      scope: 'default',
+      parents: {},
+      requestPath: '',
+      baseUrl,
+      urlOf: (resource, row) => this.routes.urlOf('default', resource, row, baseUrl),
+      webhookEnabled: true,
+    };
+  }
+
+  servicesView(): Services {
+    return {
+      db: this.db,
+      clock: this.clock,
+      random: this.random,
+      events: this.events,
+      descriptor: (name) => this.descriptor(name),
+      descendants: (name) => this.descendants(name),
+    };
+  }
+
+  close(): void {
+    this.stopClockListener();
+    this.db.close();
+  }
+}

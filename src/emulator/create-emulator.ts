@@ -1,0 +1,115 @@
+/**
+ * `createEmulator(options)`: a started emulator with its URL, credentials, control handle and `close()`.
+ * The CLI's `tce serve` calls exactly this; in-process and standalone are the same code.
+ */
+import type { Account } from './accounts.js';
+import { buildApp } from './app.js';
+import type { ClockMode } from './clock.js';
+import { EmulatorCore } from './core.js';
+import type { RestOptions } from './http/rest-plugin.js';
+import { version } from '../version.js';
+
+export interface EmulatorOptions {
+  /** TCP port; 0 (default) picks a free one */
+  port?: number;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** SQLite file or ':memory:' (default) */
+  db?: string;
+  /** the first account's credentials (else TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN are NOT read here: pass them) */
+  accountSid?: string;
+  authToken?: string;
+  /** base for every url, links and page URL; default the origin each request came in on */
+  publicUrl?: string;
+  /** deterministic SIDs and random draws */
+  seed?: string | number;
+  /** 'manual' freezes the emulator clock until advanced */
+  clock?: ClockMode | { mode: ClockMode; start?: number };
+  /** require `Authorization: Bearer <token>` on /_emulator/* */
+  controlToken?: string;
+  /** fastify request logging */
+  logger?: boolean;
+  /** inspect every REST answer (used by response validation) */
+  onAnswer?: RestOptions['onAnswer'];
+}
+
+export interface ClockHandle {
+  now(): Date;
+  advance(seconds: number): void;
+  set(date: Date | string): void;
+  setMode(mode: ClockMode): void;
+}
+
+export interface EmulatorHandle {
+  /** e.g. http://127.0.0.1:4510 */
+  url: string;
+  port: number;
+  accountSid: string;
+  authToken: string;
+  /** the first account's default Conversation Service */
+  defaultServiceSid: string;
+  /** empty every resource table (one account's, or all), keeping accounts and keys */
+  reset(accountSid?: string): void;
+  close(): Promise<void>;
+  clock: ClockHandle;
+  control: {
+    createAccount(options?: { accountSid?: string; authToken?: string; friendlyName?: string }): Account;
+    createApiKey(accountSid: string, friendlyName?: string): { sid: string; secret: string };
+    deleteApiKey(accountSid: string, keySid: string): boolean;
+  };
+  /** the core, for advanced embedding (tests, benchmarks) */
+  core: EmulatorCore;
+}
+
+export async function createEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock });
+  try {
+    const wanted = options.accountSid;
+    let account = wanted ? core.accounts.get(wanted) : core.accounts.list()[0];
+    if (account && options.authToken && account.authToken !== options.authToken) {
+      throw new Error(`account ${account.sid} already exists in ${options.db} with another auth token`);
+    }
+    account ??= core.accounts.create({ accountSid: wanted, authToken: options.authToken });
+    const app = buildApp({
+      core,
+      version,
+      publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+      controlToken: options.controlToken,
+      logger: options.logger,
+      onAnswer: options.onAnswer,
+    });
+    const host = options.host ?? '127.0.0.1';
+    await app.listen({ port: options.port ?? 0, host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
+    const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    const first = account;
+    return {
+      url: `http://${urlHost}:${port}`,
+      port,
+      accountSid: first.sid,
+      authToken: first.authToken,
+      defaultServiceSid: first.defaultServiceSid,
+      reset: (accountSid) => core.reset(accountSid),
+      close: async () => {
+        await app.close();
+        core.close();
+      },
+      clock: {
+        now: () => new Date(core.clock.now()),
+        advance: (seconds) => core.clock.advance(seconds),
+        set: (date) => core.clock.set(new Date(date).getTime()),
+        setMode: (mode) => core.clock.setMode(mode),
+      },
+      control: {
+        createAccount: (o) => core.accounts.create(o),
+        createApiKey: (accountSid, friendlyName) => core.accounts.createKey(accountSid, friendlyName),
+        deleteApiKey: (accountSid, keySid) => core.accounts.deleteKey(accountSid, keySid),
+      },
+      core,
+    };
+  } catch (error) {
+    core.close();
+    throw error;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Request parameters checked against the spec (types, enums, patterns, bounds, required), compiled once per
+ * operation from the manifest and answered with Twilio's error envelope, never a validator's message.
+ */
+import type { OperationSpec, ParamSpec } from '../../contracts/manifest.js';
+import type { Input } from '../resources/descriptor.js';
+import { parseDateTime } from '../wire/dates.js';
+import { invalidParameter, twilioError } from '../wire/errors.js';
+import type { RawParams } from './form.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+
+type Checker = (raw: RawParams, headers: Record<string, string | string[] | undefined>) => Input;
+
+function first(value: string | string[]): string {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): string | number | boolean {
+  switch (type) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(value.trim())) {
+        if (p.name === 'PageSize') throw twilioError('InvalidPageSize', { value });
+        throw invalidParameter(`Invalid ${p.name}: '${value}' is not an integer`);
+      }
+      const n = Number(value);
+      if (p.name === 'PageSize') {
+        // Twilio-node sends PageSize=<limit> for list({limit}) with no cap, so above 100 clamps (decisions.md).
+        if (n < 1) throw twilioError('InvalidPageSize', { value });
+        return Math.min(n, MAX_PAGE_SIZE);
+      }
+      if (p.minimum !== undefined && n < p.minimum) throw invalidParameter(`Invalid ${p.name}: ${n} is below the minimum of ${p.minimum}`);
+      if (p.maximum !== undefined && n > p.maximum) throw invalidParameter(`Invalid ${p.name}: ${n} is above the maximum of ${p.maximum}`);
+      return n;
+    }
+    case 'number': {
+      const n = Number(value);
+      if (value.trim() === '' || !Number.isFinite(n)) throw invalidParameter(`Invalid ${p.name}: '${value}' is not a number`);
+      return n;
+    }
+    case 'boolean': {
+      const lower = value.toLowerCase();
+      if (lower !== 'true' && lower !== 'false') throw invalidParameter(`Invalid ${p.name}: '${value}' is not a boolean (true or false)`);
+      return lower === 'true';
+    }
+    default: {
+      if (p.enum && !p.enum.includes(value)) {
+        throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${p.enum.join(', ')}`);
+      }
+      if (p.pattern && value !== '' && !new RegExp(p.pattern).test(value)) {
+        throw invalidParameter(`Invalid ${p.name}: '${value}' does not match ${p.pattern}`);
+      }
+      if (p.format === 'date-time' && parseDateTime(value) === undefined) {
+        throw invalidParameter(`Invalid ${p.name}: '${value}' is not an ISO 8601 date-time`);
+      }
+      return value;
+    }
+  }
+}
+
+function coerce(p: ParamSpec, value: string | string[]): Input[string] {
+  if (p.type === 'array') {
+    const values = Array.isArray(value) ? value : [value];
+    return values.map((v) => String(coerceScalar(p, p.items ?? 'string', v)));
+  }
+  return coerceScalar(p, p.type, first(value));
+}
+
+/** Compile the parameter checker of one operation (body for POST, query otherwise, plus headers). */
+export function compileParams(op: OperationSpec): Checker {
+  const location = op.method === 'POST' ? 'body' : 'query';
+  const params = op.params.filter((p) => p.in === location);
+  const headers = op.params.filter((p) => p.in === 'header');
+  const where = location === 'body' ? 'post body' : 'query string';
+  return (raw, requestHeaders) => {
+    const input: Input = {};
+    for (const p of params) {
+      const value = raw[p.name];
+      if (value === undefined) {
+        if (p.required) throw twilioError('MissingParameter', { name: p.name, where });
+        continue;
+      }
+      input[p.name] = coerce(p, value);
+    }
+    for (const h of headers) {
+      const value = requestHeaders[h.name.toLowerCase()];
+      if (value !== undefined) input[h.name] = coerce(h, value);
+    }
+    return input;
+  };
+}
+
+export function pageSizeOf(input: Input): number {
+  return typeof input.PageSize === 'number' ? input.PageSize : DEFAULT_PAGE_SIZE;
+}

@@ -1,0 +1,111 @@
+/**
+ * The Twilio REST surface: HTTP Basic auth like Twilio's, form decoding, spec-checked parameters, then one
+ * resource operation per route. A handler only decodes, calls the operation and answers; the wire format comes
+ * from the resource layer and the error envelope from the shared error handler.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Account } from '../accounts.js';
+import type { EmulatorCore } from '../core.js';
+import type { OperationContext, Services } from '../resources/context.js';
+import * as engine from '../resources/engine.js';
+import type { Row } from '../store/database.js';
+import { twilioError } from '../wire/errors.js';
+import { notFound } from './error-handler.js';
+import { decodeForm, type RawParams } from './form.js';
+import { compileParams, pageSizeOf } from './params.js';
+import type { Route } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    account: Account | null;
+  }
+}
+
+export interface RestOptions {
+  core: EmulatorCore;
+  /** base for every url, links and page URL; default: the origin the request came in on */
+  publicUrl?: string;
+  /** called with every answer before it is sent (response validation) */
+  onAnswer?: (route: Route, status: number, body: unknown) => void;
+}
+
+/** Form bodies arrive as text; JSON bodies (not Twilio's, but handy for curl) are flattened to text values. */
+function rawParams(value: unknown): RawParams {
+  if (value === null || value === undefined || typeof value !== 'object') return {};
+  const out: RawParams = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v === undefined || v === null) continue;
+    out[key] = Array.isArray(v) ? v.map(String) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+function project(properties: string[]): (wire: Record<string, unknown>) => Record<string, unknown> {
+  return (wire) => {
+    const out: Record<string, unknown> = {};
+    for (const key of properties) {
+      const value = wire[key];
+      out[key] = value === undefined ? null : value;
+    }
+    return out;
+  };
+}
+
+export async function restPlugin(app: FastifyInstance, options: RestOptions): Promise<void> {
+  const { core } = options;
+  const services: Services = core.servicesView();
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, decodeForm(body as string));
+  });
+
+  app.decorateRequest('account', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const account = core.accounts.authenticate(request.headers.authorization);
+    if (!account) {
+      reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
+      throw twilioError('Unauthenticated');
+    }
+    request.account = account;
+  });
+
+  app.setNotFoundHandler(notFound);
+
+  for (const route of core.routes.routes) {
+    const check = compileParams(route.op);
+    const projectAnswer = project(route.properties);
+    const isPost = route.op.method === 'POST';
+    const { descriptor } = route;
+    app.route({
+      method: route.op.method,
+      // registered under the /v1 prefix, so that auth runs before this plugin's 404 too
+      url: route.url.replace(/^\/v1/, ''),
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        const account = request.account as Account;
+        const raw = isPost ? rawParams(request.body) : rawParams(request.query);
+        const input = check(raw, request.headers);
+        const path = request.params as Record<string, string>;
+        const baseUrl = options.publicUrl ?? `${request.protocol}://${request.host}`;
+        const query = request.url.indexOf('?');
+        const ctx: OperationContext = {
+          ...services,
+          account,
+          scope: route.scope,
+          parents: {},
+          requestPath: query < 0 ? request.url : request.url.slice(0, query),
+          baseUrl,
+          urlOf: (resource: string, row: Row) => core.routes.urlOf(route.scope, resource, row, baseUrl),
+          webhookEnabled: request.headers['x-twilio-webhook-enabled'] === 'true',
+        };
+        for (const parent of descriptor.parents) {
+          const key = parent.pathParam === 'ChatServiceSid' ? (path.ChatServiceSid ?? account.defaultServiceSid) : path[parent.pathParam];
+          ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), key);
+        }
+        const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
+        options.onAnswer?.(route, answer.status, answer.body);
+        reply.code(answer.status);
+        return answer.status === 204 ? reply.send() : answer.body;
+      },
+    });
+  }
+}

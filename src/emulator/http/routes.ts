@@ -1,0 +1,132 @@
+/**
+ * The route table, built once from the spec's operations × the resource registry. An operationId is a verb
+ * (Create, Fetch, Update, Delete, List) and a noun; `ServiceConversationMessage` under
+ * /v1/Services/{ChatServiceSid}/ is the twin of `ConversationMessage` and shares its descriptor.
+ */
+import type { OperationSpec } from '../../contracts/manifest.js';
+import type { Row } from '../store/database.js';
+import type { ResourceDescriptor } from '../resources/descriptor.js';
+import * as engine from '../resources/engine.js';
+import { list as listAnswer } from '../resources/list-answer.js';
+import type { Call, OperationHandler } from '../resources/operation.js';
+import { descriptorNamed, specialOperations } from '../resources/registry.js';
+
+export type Verb = 'Create' | 'Fetch' | 'Update' | 'Delete' | 'List';
+
+export interface Route {
+  op: OperationSpec;
+  scope: 'default' | 'service';
+  verb: Verb;
+  /** descriptor whose parents this route resolves (absent only for handlers without one) */
+  descriptor: ResourceDescriptor;
+  handler: OperationHandler;
+  /** fastify path, e.g. /v1/Conversations/:Sid */
+  url: string;
+  /** property names of the answer's resource schema */
+  properties: string[];
+}
+
+const SERVICE_PREFIX = '/v1/Services/{ChatServiceSid}/';
+
+function splitOperationId(operationId: string): { verb: Verb; noun: string } | undefined {
+  const m = /^(Create|Fetch|Update|Delete|List)(.+)$/.exec(operationId);
+  return m ? { verb: m[1] as Verb, noun: m[2] } : undefined;
+}
+
+/** Default-mount operationId this operation twins, e.g. CreateServiceConversation → CreateConversation. */
+function twinName(op: OperationSpec, verb: Verb, noun: string): { scope: 'default' | 'service'; noun: string } {
+  if (op.path.startsWith(SERVICE_PREFIX) && noun.startsWith('Service')) {
+    const twin = noun.slice('Service'.length);
+    const d = descriptorNamed(twin);
+    if ((d && d.parents.some((p) => p.pathParam === 'ChatServiceSid')) || specialOperations[verb + twin]) {
+      return { scope: 'service', noun: twin };
+    }
+  }
+  return { scope: 'default', noun };
+}
+
+function genericHandler(verb: Verb, d: ResourceDescriptor): OperationHandler {
+  switch (verb) {
+    case 'Create':
+      return (call) => ({ status: call.op.status, body: call.project(engine.represent(call.ctx, d, engine.create(call.ctx, d, call.input))) });
+    case 'Fetch':
+      return (call) => ({ status: 200, body: call.project(engine.represent(call.ctx, d, engine.fetch(call.ctx, d, instanceKey(call)))) });
+    case 'Update':
+      return (call) => {
+        const row = engine.fetch(call.ctx, d, instanceKey(call));
+        return { status: 200, body: call.project(engine.represent(call.ctx, d, engine.update(call.ctx, d, row, call.input))) };
+      };
+    case 'Delete':
+      return (call) => {
+        engine.remove(call.ctx, d, engine.fetch(call.ctx, d, instanceKey(call)));
+        return { status: 204 };
+      };
+    case 'List':
+      return (call) => {
+        const page = engine.list(call.ctx, d, call.input, call.pageSize);
+        return listAnswer(call, page, page.rows.map((row) => call.project(engine.represent(call.ctx, d, row))));
+      };
+  }
+}
+
+function instanceKey(call: Call): string {
+  return call.path.Sid;
+}
+
+export interface RouteTable {
+  routes: Route[];
+  /** operationIds of the spec that no route serves yet */
+  unserved: string[];
+  /** absolute URL of a row, for `url` and `links` */
+  urlOf(scope: 'default' | 'service', resource: string, row: Row, baseUrl: string): string;
+}
+
+export function buildRouteTable(operations: OperationSpec[]): RouteTable {
+  const routes: Route[] = [];
+  const unserved: string[] = [];
+  const templates = { default: new Map<string, string>(), service: new Map<string, string>() };
+  for (const op of operations) {
+    const split = splitOperationId(op.operationId);
+    if (!split) {
+      unserved.push(op.operationId);
+      continue;
+    }
+    const { scope, noun } = twinName(op, split.verb, split.noun);
+    const special = specialOperations[split.verb + noun];
+    const descriptor = descriptorNamed(noun) ?? (special !== undefined ? descriptorNamed('Conversation') : undefined);
+    if (!descriptor) {
+      unserved.push(op.operationId);
+      continue;
+    }
+    if (split.verb === 'Fetch') templates[scope].set(descriptor.name, op.path);
+    routes.push({
+      op,
+      scope,
+      verb: split.verb,
+      descriptor,
+      handler: special ?? genericHandler(split.verb, descriptor),
+      url: op.path.replace(/\{(\w+)\}/g, ':$1'),
+      properties: op.properties,
+    });
+  }
+  // Service has no `service` twin of its own: its instance URL is the same at both scopes.
+  const serviceTemplate = templates.default.get('Service');
+  if (serviceTemplate) templates.service.set('Service', serviceTemplate);
+  return {
+    routes,
+    unserved,
+    urlOf(scope, resource, row, baseUrl) {
+      const template = templates[scope].get(resource) ?? templates.default.get(resource);
+      if (!template) return '';
+      const d = descriptorNamed(resource);
+      return (
+        baseUrl +
+        template.replace(/\{(\w+)\}/g, (_, param: string) => {
+          if (param === 'Sid') return String(row.sid);
+          const parent = d?.parents.find((p) => p.pathParam === param);
+          return String(parent ? row[parent.column] : '');
+        })
+      );
+    },
+  };
+}

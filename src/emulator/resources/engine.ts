@@ -1,0 +1,225 @@
+/**
+ * The generic resource engine: create / fetch / update / delete / list for any descriptor, with Twilio's
+ * semantics (scoping by account and parents, alternate keys, cascade on delete, keyset pages). Every write runs
+ * in one SQLite transaction together with its hooks and events, so a refused write leaves nothing behind.
+ */
+import type { Row, SqlValue } from '../store/database.js';
+import { anchorSeq, formatPageToken, readPage, type PageToken } from '../store/paging.js';
+import { isoSeconds, parseDateTime } from '../wire/dates.js';
+import { invalidParameter, twilioError } from '../wire/errors.js';
+import { newSid } from '../wire/sid.js';
+import type { OperationContext } from './context.js';
+import type { ColumnDef, Input, ResourceDescriptor } from './descriptor.js';
+
+export interface ListPage {
+  rows: Row[];
+  nextToken?: string;
+  previousToken?: string;
+}
+
+/** Human label for messages: `ConversationParticipant` → `Participant`. */
+export function label(d: ResourceDescriptor): string {
+  return d.name.replace(/^Conversation(?=[A-Z])/, '');
+}
+
+function scopeWhere(ctx: OperationContext, d: ResourceDescriptor): { where: string[]; args: SqlValue[] } {
+  const where = ['account_sid = ?'];
+  const args: SqlValue[] = [ctx.account.sid];
+  for (const p of d.parents) {
+    const parent = ctx.parents[p.resource];
+    if (!parent) throw new Error(`${d.name}: parent ${p.resource} not resolved`);
+    where.push(`${p.column} = ?`);
+    args.push(parent.sid as string);
+  }
+  return { where, args };
+}
+
+/** Validate one param value against its column and return what to store. */
+export function columnValue(d: ResourceDescriptor, c: ColumnDef, value: Input[string]): SqlValue {
+  if (value === undefined) return null;
+  if (c.type === 'integer') {
+    if (typeof value === 'number') return value;
+    if (typeof value === 'boolean') return value ? 1 : 0;
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw invalidParameter(`Invalid ${c.param}: ${String(value)} is not an integer`);
+    return n;
+  }
+  const text = Array.isArray(value) ? JSON.stringify(value) : String(value);
+  if (c.maxLength !== undefined && text.length > c.maxLength) {
+    if (c.name === 'friendly_name') {
+      throw twilioError('FriendlyNameTooLong', { resource: label(d), length: text.length, limit: c.maxLength });
+    }
+    throw invalidParameter(`${c.param} is too long: ${text.length} characters, the limit is ${c.maxLength}`);
+  }
+  if (c.json) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > c.json.maxBytes) {
+      throw twilioError('AttributesTooLong', { resource: label(d), length: bytes, limit: c.json.maxBytes });
+    }
+    try {
+      JSON.parse(text);
+    } catch {
+      throw twilioError('AttributesNotJson', { resource: label(d) });
+    }
+  }
+  return text;
+}
+
+function dateParam(input: Input, name: 'DateCreated' | 'DateUpdated'): number | undefined {
+  const value = input[name];
+  if (value === undefined) return undefined;
+  const ms = parseDateTime(String(value));
+  if (ms === undefined) throw invalidParameter(`Invalid ${name}: ${String(value)} is not an ISO 8601 date-time`);
+  return ms;
+}
+
+function notFound(ctx: OperationContext): never {
+  throw twilioError('NotFound', { path: ctx.requestPath.replace(/^\/v1/, '') });
+}
+
+export function find(ctx: OperationContext, d: ResourceDescriptor, key: string): Row | undefined {
+  d.hooks?.beforeRead?.(ctx);
+  const { where, args } = scopeWhere(ctx, d);
+  const clause = where.join(' AND ');
+  if (key.length === 34 && key.startsWith(d.prefix)) {
+    const row = ctx.db.get(`SELECT * FROM ${d.table} WHERE sid = ? AND ${clause}`, key, ...args);
+    if (row) return row;
+  }
+  for (const column of d.alternateKeys ?? []) {
+    const row = ctx.db.get(`SELECT * FROM ${d.table} WHERE ${column} = ? AND ${clause} LIMIT 1`, key, ...args);
+    if (row) return row;
+  }
+  return undefined;
+}
+
+export function fetch(ctx: OperationContext, d: ResourceDescriptor, key: string): Row {
+  return find(ctx, d, key) ?? notFound(ctx);
+}
+
+export function reload(ctx: OperationContext, d: ResourceDescriptor, row: Row): Row {
+  return ctx.db.get(`SELECT * FROM ${d.table} WHERE seq = ?`, row.seq) as Row;
+}
+
+export function insertRow(ctx: OperationContext, d: ResourceDescriptor, values: Row): Row {
+  const names = Object.keys(values);
+  const sql = `INSERT INTO ${d.table} (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})`;
+  const result = ctx.db.prepare(sql).run(values);
+  return { seq: Number(result.lastInsertRowid), ...values };
+}
+
+export function updateRow(ctx: OperationContext, d: ResourceDescriptor, row: Row, changes: Row): Row {
+  const names = Object.keys(changes);
+  if (names.length === 0) return row;
+  const sql = `UPDATE ${d.table} SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE seq = @seq`;
+  ctx.db.prepare(sql).run({ ...changes, seq: row.seq });
+  return { ...row, ...changes };
+}
+
+export function create(ctx: OperationContext, d: ResourceDescriptor, input: Input, overrides: Row = {}): Row {
+  const now = ctx.clock.now();
+  const values: Row = { sid: newSid(d.prefix, ctx.random), account_sid: ctx.account.sid };
+  for (const p of d.parents) values[p.column] = ctx.parents[p.resource].sid;
+  for (const c of d.columns) {
+    const given = c.param !== undefined && c.create !== false ? input[c.param] : undefined;
+    values[c.name] = given === undefined ? (c.initial ?? null) : columnValue(d, c, given);
+  }
+  const created = dateParam(input, 'DateCreated') ?? now;
+  values.date_created = created;
+  values.date_updated = dateParam(input, 'DateUpdated') ?? created;
+  Object.assign(values, overrides);
+  return ctx.db.transaction(() => {
+    d.hooks?.beforeCreate?.(ctx, values, input);
+    const row = insertRow(ctx, d, values);
+    d.hooks?.afterCreate?.(ctx, row, input);
+    ctx.events.emit({ type: 'created', resource: d.name, row, accountSid: ctx.account.sid });
+    return row;
+  });
+}
+
+export function update(ctx: OperationContext, d: ResourceDescriptor, current: Row, input: Input): Row {
+  const changes: Row = {};
+  for (const c of d.columns) {
+    if (c.param === undefined || c.update === false) continue;
+    const given = input[c.param];
+    if (given !== undefined) changes[c.name] = columnValue(d, c, given);
+  }
+  const created = dateParam(input, 'DateCreated');
+  if (created !== undefined) changes.date_created = created;
+  changes.date_updated = dateParam(input, 'DateUpdated') ?? ctx.clock.now();
+  return ctx.db.transaction(() => {
+    d.hooks?.beforeUpdate?.(ctx, current, changes, input);
+    const row = updateRow(ctx, d, current, changes);
+    d.hooks?.afterUpdate?.(ctx, row, current, input);
+    ctx.events.emit({ type: 'updated', resource: d.name, row, previous: current, accountSid: ctx.account.sid });
+    return row;
+  });
+}
+
+/** Delete a row and everything below it (every descendant table carries the ancestor's SID column). */
+export function remove(ctx: OperationContext, d: ResourceDescriptor, row: Row): void {
+  ctx.db.transaction(() => {
+    d.hooks?.beforeDelete?.(ctx, row);
+    for (const child of ctx.descendants(d.name)) ctx.db.run(`DELETE FROM ${child.table} WHERE ${child.column} = ?`, row.sid);
+    ctx.db.run(`DELETE FROM ${d.table} WHERE seq = ?`, row.seq);
+    ctx.db.run('INSERT OR REPLACE INTO page_anchors (sid, seq) VALUES (?, ?)', row.sid, row.seq);
+    d.hooks?.afterDelete?.(ctx, row);
+    ctx.events.emit({ type: 'deleted', resource: d.name, row, accountSid: ctx.account.sid });
+  });
+}
+
+export function resolveToken(ctx: OperationContext, table: string, raw: string | undefined): { token?: PageToken; seq?: number } {
+  if (raw === undefined || raw === '') return {};
+  const m = /^P([AB])([A-Z]{2}[0-9a-f]{32})$/.exec(raw);
+  const token: PageToken | undefined = m ? { direction: m[1] === 'A' ? 'after' : 'before', sid: m[2] } : undefined;
+  const seq = token ? anchorSeq(ctx.db, table, token.sid) : undefined;
+  if (!token || seq === undefined) throw twilioError('InvalidPageToken', { value: raw });
+  return { token, seq };
+}
+
+export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input, pageSize: number): ListPage {
+  d.hooks?.beforeRead?.(ctx);
+  const { where, args } = scopeWhere(ctx, d);
+  const filter = d.hooks?.listFilter?.(ctx, input);
+  if (filter) {
+    where.push(...filter.where);
+    args.push(...filter.args);
+  }
+  const { token, seq } = resolveToken(ctx, d.table, input.PageToken as string | undefined);
+  const page = readPage(
+    ctx.db,
+    { from: d.table, seqColumn: 'seq', anchorTable: d.table, where, args, order: filter?.order ?? d.order ?? 'asc', pageSize, token },
+    seq,
+  );
+  return pageTokens(page);
+}
+
+export function pageTokens(page: { rows: Row[]; hasNext: boolean; hasPrevious: boolean }, sidColumn = 'sid'): ListPage {
+  const first = page.rows[0];
+  const last = page.rows[page.rows.length - 1];
+  return {
+    rows: page.rows,
+    nextToken: page.hasNext && last ? formatPageToken('after', last[sidColumn] as string) : undefined,
+    previousToken: page.hasPrevious && first ? formatPageToken('before', first[sidColumn] as string) : undefined,
+  };
+}
+
+/** Row → wire object (a superset of the spec's properties; the HTTP layer keeps only those). */
+export function represent(ctx: OperationContext, d: ResourceDescriptor, row: Row): Record<string, unknown> {
+  const url = ctx.urlOf(d.name, row);
+  const wire: Record<string, unknown> = {
+    account_sid: row.account_sid,
+    sid: row.sid,
+    date_created: isoSeconds(row.date_created as number),
+    date_updated: row.date_updated === null ? null : isoSeconds(row.date_updated as number),
+    url,
+  };
+  for (const p of d.parents) wire[p.column] = row[p.column];
+  for (const c of d.columns) wire[c.name] = row[c.name];
+  if (d.links) {
+    const links: Record<string, string> = {};
+    for (const [key, path] of Object.entries(d.links)) links[key] = `${url}/${path}`;
+    wire.links = links;
+  }
+  d.represent?.(row, ctx, wire);
+  return wire;
+}

@@ -1,0 +1,134 @@
+/**
+ * Conversation Messages (IM). `index` is per conversation, ascending, and never reused after a delete
+ * (the conversation keeps the next index). A message counts as activity: it wakes an inactive conversation
+ * and restarts its timers. `delivery` summarises the message's receipts (null without non-chat recipients).
+ * Limitations: MediaSid is accepted by shape and echoed with placeholder metadata (there is no Media service).
+ */
+import type { Row } from '../../store/database.js';
+import { twilioError } from '../../wire/errors.js';
+import { assertOpen, recordActivity } from '../conversations/index.js';
+import type { OperationContext } from '../context.js';
+import type { ResourceDescriptor } from '../descriptor.js';
+
+const CHAT_BODY_LIMIT = 32 * 1024;
+const CHANNEL_BODY_LIMIT = 1600;
+
+function bodyLimit(ctx: OperationContext, conversationSid: unknown): number {
+  const nonChat = ctx.db.get(
+    'SELECT 1 FROM participants WHERE conversation_sid = ? AND address IS NOT NULL LIMIT 1',
+    conversationSid as string,
+  );
+  return nonChat ? CHANNEL_BODY_LIMIT : CHAT_BODY_LIMIT;
+}
+
+function checkBody(ctx: OperationContext, body: unknown, conversationSid: unknown): void {
+  if (typeof body !== 'string') return;
+  const limit = bodyLimit(ctx, conversationSid);
+  if (body.length > limit) throw twilioError('MessageBodyTooLong', { length: body.length, limit });
+}
+
+function authorParticipant(ctx: OperationContext, conversationSid: unknown, author: unknown): string | null {
+  if (author === null || author === 'system') return null;
+  const row = ctx.db.get(
+    'SELECT sid FROM participants WHERE conversation_sid = ? AND (identity = ? OR address = ?) LIMIT 1',
+    conversationSid as string, author as string, author as string,
+  );
+  return row ? (row.sid as string) : null;
+}
+
+function media(mediaSid: unknown): string | null {
+  if (mediaSid === null || mediaSid === undefined) return null;
+  const sid = String(mediaSid);
+  if (!/^ME[0-9a-fA-F]{32}$/.test(sid)) throw twilioError('InvalidMediaSid', { value: sid });
+  return JSON.stringify([{ sid, size: 0, content_type: 'application/octet-stream', filename: null }]);
+}
+
+function checkContentVariables(value: unknown): void {
+  if (value === null || value === undefined) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(value));
+  } catch {
+    throw twilioError('InvalidParameter', { message: 'ContentVariables must be a JSON object' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw twilioError('InvalidParameter', { message: 'ContentVariables must be a JSON object' });
+  }
+  for (const v of Object.values(parsed)) {
+    if (String(v).length > 256) throw twilioError('InvalidParameter', { message: 'ContentVariables values are limited to 256 characters' });
+  }
+}
+
+type Status = 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered';
+
+/** `{total, sent, delivered, read, failed, undelivered}` with all|some|none; read implies delivered implies sent. */
+export function deliverySummary(ctx: OperationContext, message: Row): Record<string, unknown> | null {
+  const total = message.receipts_total as number | null;
+  if (!total) return null;
+  const counts: Record<Status, number> = { sent: 0, delivered: 0, read: 0, failed: 0, undelivered: 0 };
+  for (const r of ctx.db.all('SELECT status, count(*) AS n FROM receipts WHERE message_sid = ? GROUP BY status', message.sid)) {
+    counts[r.status as Status] = Number(r.n);
+  }
+  const reached = { sent: counts.sent + counts.delivered + counts.read, delivered: counts.delivered + counts.read, read: counts.read };
+  const word = (n: number) => (n === 0 ? 'none' : n >= total ? 'all' : 'some');
+  return {
+    total,
+    sent: word(reached.sent),
+    delivered: word(reached.delivered),
+    read: word(reached.read),
+    failed: word(counts.failed),
+    undelivered: word(counts.undelivered),
+  };
+}
+
+export const MessageResource: ResourceDescriptor = {
+  name: 'ConversationMessage',
+  prefix: 'IM',
+  table: 'messages',
+  parents: [
+    { pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' },
+    { pathParam: 'ConversationSid', column: 'conversation_sid', resource: 'Conversation' },
+  ],
+  columns: [
+    { name: 'message_index', type: 'integer' },
+    { name: 'author', type: 'text', param: 'Author', initial: 'system', maxLength: 256 },
+    { name: 'body', type: 'text', param: 'Body' },
+    { name: 'attributes', type: 'text', param: 'Attributes', initial: '{}', json: { maxBytes: 4 * 1024 } },
+    { name: 'media', type: 'text' },
+    { name: 'participant_sid', type: 'text' },
+    { name: 'content_sid', type: 'text', param: 'ContentSid', update: false },
+    { name: 'content_variables', type: 'text', param: 'ContentVariables', update: false },
+    { name: 'subject', type: 'text', param: 'Subject', maxLength: 256 },
+    { name: 'receipts_total', type: 'integer' },
+  ],
+  links: { delivery_receipts: 'Receipts', channel_metadata: 'ChannelMetadata' },
+  hooks: {
+    beforeCreate(ctx, values, input) {
+      const conversation = ctx.parents.Conversation;
+      assertOpen(conversation);
+      values.media = media(input.MediaSid);
+      if (values.body === null && values.media === null && values.content_sid === null) throw twilioError('MessageBodyMissing');
+      checkBody(ctx, values.body, conversation.sid);
+      checkContentVariables(values.content_variables);
+      values.participant_sid = authorParticipant(ctx, conversation.sid, values.author);
+      // The index comes from the conversation's counter, so a deleted message's index is never handed out again.
+      const counter = ctx.db.get('SELECT next_message_index FROM conversations WHERE seq = ?', conversation.seq) as Row;
+      values.message_index = counter.next_message_index as number;
+      ctx.db.run('UPDATE conversations SET next_message_index = next_message_index + 1 WHERE seq = ?', conversation.seq);
+      ctx.parents.Conversation = recordActivity(ctx, { ...conversation, next_message_index: values.message_index + 1 }, ctx.clock.now());
+    },
+    beforeUpdate(ctx, current, changes) {
+      assertOpen(ctx.parents.Conversation);
+      if ('author' in changes) changes.participant_sid = authorParticipant(ctx, current.conversation_sid, changes.author);
+      checkBody(ctx, changes.body, current.conversation_sid);
+    },
+    listFilter(_ctx, input) {
+      return { where: [], args: [], order: input.Order === 'desc' ? 'desc' : 'asc' };
+    },
+  },
+  represent(row, ctx, wire) {
+    wire.index = row.message_index;
+    wire.media = row.media === null ? null : JSON.parse(row.media as string);
+    wire.delivery = deliverySummary(ctx, row);
+  },
+};

@@ -1,0 +1,24 @@
+/** The shape of one served operation, as the route table calls it. */
+import type { OperationSpec } from '../../contracts/manifest.js';
+import type { OperationContext } from './context.js';
+import type { Input } from './descriptor.js';
+
+export interface Call {
+  ctx: OperationContext;
+  op: OperationSpec;
+  /** typed body (POST) or query (GET) parameters, by spec name */
+  input: Input;
+  /** path parameters */
+  path: Record<string, string>;
+  /** PageSize after defaults and clamping (lists only) */
+  pageSize: number;
+  /** keep only the spec's properties for this operation, in spec order */
+  project(wire: Record<string, unknown>): Record<string, unknown>;
+}
+
+export interface Answer {
+  status: number;
+  body?: unknown;
+}
+
+export type OperationHandler = (call: Call) => Answer;

@@ -1,0 +1,35 @@
+/**
+ * Messaging bindings: how a non-chat participant is reached. Addresses are checked with libphonenumber-js
+ * (a real phone-number library): E.164 as written, and a possible number for its country.
+ * `whatsapp:+E164` selects the WhatsApp channel; a bare `+E164` is SMS.
+ */
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import type { ErrorName } from '../../wire/errors.js';
+import { twilioError } from '../../wire/errors.js';
+
+export type Channel = 'sms' | 'whatsapp';
+
+export interface ParsedAddress {
+  channel: Channel;
+  /** the E.164 number without channel prefix */
+  number: string;
+}
+
+const MAX_ADDRESS = 256;
+
+export function e164Problem(number: string): string | undefined {
+  if (!number.startsWith('+')) return `${number} is not in E.164 format (it must start with +)`;
+  const phone = parsePhoneNumberFromString(number);
+  if (!phone || phone.number !== number) return `${number} is not in E.164 format`;
+  if (!phone.isPossible()) return `${number} is not a possible phone number`;
+  return undefined;
+}
+
+export function parseAddress(value: string, error: ErrorName): ParsedAddress {
+  if (value.length > MAX_ADDRESS) throw twilioError(error, { reason: `longer than ${MAX_ADDRESS} characters` });
+  const whatsapp = value.startsWith('whatsapp:');
+  const number = whatsapp ? value.slice('whatsapp:'.length) : value;
+  const problem = e164Problem(number);
+  if (problem) throw twilioError(error, { reason: problem });
+  return { channel: whatsapp ? 'whatsapp' : 'sms', number };
+}

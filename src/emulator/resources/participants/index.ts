@@ -1,0 +1,148 @@
+/**
+ * Conversation Participants (MB): chat participants (Identity), SMS and WhatsApp participants
+ * (MessagingBinding.Address + ProxyAddress), and group-MMS chat participants (Identity + ProjectedAddress).
+ * Limitations: no Users are auto-created for identities yet (participant_user_sid stays null); role SIDs are
+ * checked for shape only.
+ */
+import type { Row } from '../../store/database.js';
+import { twilioError } from '../../wire/errors.js';
+import { assertOpen } from '../conversations/index.js';
+import type { OperationContext } from '../context.js';
+import type { ResourceDescriptor } from '../descriptor.js';
+import { parseAddress } from './binding.js';
+
+const MAX_PARTICIPANTS = 1000;
+const MAX_NON_CHAT_PARTICIPANTS = 50;
+
+function conversationOf(ctx: OperationContext): Row {
+  return ctx.parents.Conversation;
+}
+
+function checkIdentityFree(ctx: OperationContext, identity: unknown, conversationSid: unknown, exceptSeq: unknown = -1): void {
+  if (identity === null || identity === undefined) return;
+  const taken = ctx.db.get(
+    'SELECT seq FROM participants WHERE conversation_sid = ? AND identity = ? AND seq != ?',
+    conversationSid as string, identity as string, exceptSeq as number,
+  );
+  if (taken) throw twilioError('ParticipantExists');
+}
+
+/** 50416: the same address + proxy pair may stand in only one conversation that is not closed. */
+function checkPairFree(ctx: OperationContext, address: unknown, proxy: unknown, exceptSeq: unknown = -1): void {
+  if (address === null || proxy === null) return;
+  const clash = ctx.db.get(
+    `SELECT p.conversation_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid
+      WHERE p.account_sid = ? AND p.address = ? AND p.proxy_address = ? AND c.state != 'closed' AND p.seq != ? LIMIT 1`,
+    ctx.account.sid, address as string, proxy as string, exceptSeq as number,
+  );
+  if (clash) throw twilioError('BindingAlreadyExists', { conversationSid: clash.conversation_sid as string });
+}
+
+function checkProxy(proxy: string, channel: string): void {
+  const parsed = parseAddress(proxy, 'InvalidProxyAddress');
+  if (parsed.channel !== channel) {
+    throw twilioError('InvalidProxyAddress', { reason: `a ${channel} participant needs a ${channel} proxy address, got ${proxy}` });
+  }
+}
+
+function checkRoleSid(value: unknown): void {
+  if (value !== null && value !== undefined && !/^RL[0-9a-fA-F]{32}$/.test(String(value))) {
+    throw twilioError('InvalidParameter', { message: `Invalid RoleSid: ${String(value)}` });
+  }
+}
+
+export const ParticipantResource: ResourceDescriptor = {
+  name: 'ConversationParticipant',
+  prefix: 'MB',
+  table: 'participants',
+  parents: [
+    { pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' },
+    { pathParam: 'ConversationSid', column: 'conversation_sid', resource: 'Conversation' },
+  ],
+  columns: [
+    { name: 'identity', type: 'text', param: 'Identity', maxLength: 256 },
+    { name: 'attributes', type: 'text', param: 'Attributes', initial: '{}', json: { maxBytes: 4 * 1024 } },
+    { name: 'role_sid', type: 'text', param: 'RoleSid' },
+    { name: 'binding_type', type: 'text' },
+    { name: 'address', type: 'text', param: 'MessagingBinding.Address', update: false },
+    { name: 'proxy_address', type: 'text', param: 'MessagingBinding.ProxyAddress' },
+    { name: 'projected_address', type: 'text', param: 'MessagingBinding.ProjectedAddress' },
+    { name: 'last_read_message_index', type: 'integer', param: 'LastReadMessageIndex', create: false },
+    { name: 'last_read_timestamp', type: 'text', param: 'LastReadTimestamp', create: false },
+  ],
+  alternateKeys: ['identity', 'address'],
+  indexes: [['account_sid', 'identity'], ['account_sid', 'address', 'proxy_address']],
+  unique: [{ columns: ['conversation_sid', 'identity'], where: 'identity IS NOT NULL' }],
+  hooks: {
+    beforeCreate(ctx, values) {
+      const conversation = conversationOf(ctx);
+      assertOpen(conversation);
+      checkRoleSid(values.role_sid);
+      const { identity, address, proxy_address: proxy, projected_address: projected } = values;
+      if (address === '') throw twilioError('EmptyAddress');
+      if (identity === null && address === null) {
+        throw twilioError('InvalidParticipant', { reason: 'A participant needs an Identity (chat) or a MessagingBinding.Address (SMS, WhatsApp)' });
+      }
+      if (identity !== null && address !== null) {
+        throw twilioError('InvalidParticipant', { reason: 'A participant has either an Identity or a MessagingBinding.Address, not both' });
+      }
+      if (address !== null) {
+        const parsed = parseAddress(address as string, 'InvalidBindingAddress');
+        if (projected !== null) {
+          throw twilioError('InvalidParticipant', { reason: 'MessagingBinding.ProjectedAddress is for chat participants (Identity)' });
+        }
+        if (proxy === null) throw twilioError('InvalidProxyAddress', { reason: 'MessagingBinding.ProxyAddress is required with MessagingBinding.Address' });
+        checkProxy(proxy as string, parsed.channel);
+        values.binding_type = parsed.channel;
+        checkPairFree(ctx, address, proxy);
+      } else {
+        if (proxy !== null) throw twilioError('InvalidProxyAddress', { reason: 'a chat participant has no proxy address; use MessagingBinding.ProjectedAddress' });
+        if (projected !== null) {
+          parseAddress(projected as string, 'InvalidProxyAddress');
+          values.binding_type = 'sms';
+        }
+        checkIdentityFree(ctx, identity, conversation.sid);
+      }
+      const counts = ctx.db.get(
+        'SELECT count(*) AS total, count(address) AS non_chat FROM participants WHERE conversation_sid = ?',
+        conversation.sid,
+      ) as { total: number; non_chat: number };
+      if (counts.total >= MAX_PARTICIPANTS) {
+        throw twilioError('ParticipantLimit', { reason: `A conversation can have at most ${MAX_PARTICIPANTS} participants` });
+      }
+      if (address !== null && counts.non_chat >= MAX_NON_CHAT_PARTICIPANTS) {
+        throw twilioError('ParticipantLimit', { reason: `A conversation can have at most ${MAX_NON_CHAT_PARTICIPANTS} non-chat participants` });
+      }
+    },
+    beforeUpdate(ctx, current, changes) {
+      assertOpen(conversationOf(ctx));
+      if ('role_sid' in changes) checkRoleSid(changes.role_sid);
+      if ('identity' in changes) {
+        if (current.address !== null) {
+          throw twilioError('InvalidParticipant', { reason: 'An SMS or WhatsApp participant has no Identity' });
+        }
+        checkIdentityFree(ctx, changes.identity, current.conversation_sid, current.seq);
+      }
+      if ('proxy_address' in changes) {
+        if (current.address === null) throw twilioError('InvalidProxyAddress', { reason: 'a chat participant has no proxy address' });
+        checkProxy(changes.proxy_address as string, current.binding_type as string);
+        checkPairFree(ctx, current.address, changes.proxy_address, current.seq);
+      }
+      if ('projected_address' in changes && changes.projected_address !== null) {
+        parseAddress(changes.projected_address as string, 'InvalidProxyAddress');
+      }
+    },
+  },
+  represent(row, _ctx, wire) {
+    wire.messaging_binding = messagingBinding(row);
+  },
+};
+
+export function messagingBinding(row: Row): Record<string, string> | null {
+  if (row.address !== null) {
+    const binding: Record<string, string> = { type: row.binding_type as string, address: row.address as string, proxy_address: row.proxy_address as string };
+    return binding;
+  }
+  if (row.projected_address !== null) return { type: 'sms', projected_address: row.projected_address as string };
+  return null;
+}

@@ -1,0 +1,78 @@
+/**
+ * The SQLite store: one better-sqlite3 connection (file or :memory:), WAL, prepared statements cached by SQL text,
+ * one transaction per write. The schema is versioned with PRAGMA user_version. Nothing here knows HTTP.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type SqlValue = string | number | bigint | Buffer | null;
+export type Row = Record<string, SqlValue>;
+export type Statement = BetterSqlite3.Statement<unknown[], Row>;
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export class Database {
+  readonly raw: BetterSqlite3.Database;
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
+    this.raw = new BetterSqlite3(path);
+    this.raw.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a committed transaction survives a process crash; only an OS crash can lose the last ones.
+    this.raw.pragma('synchronous = NORMAL');
+    this.raw.pragma('foreign_keys = OFF');
+    this.raw.pragma('temp_store = MEMORY');
+    this.raw.pragma('cache_size = -32000');
+  }
+
+  migrate(migrations: Migration[]): void {
+    const current = this.raw.pragma('user_version', { simple: true }) as number;
+    const latest = Math.max(0, ...migrations.map((m) => m.version));
+    if (current > latest) {
+      throw new Error(`database ${this.path} has schema version ${current}, newer than this tce (${latest})`);
+    }
+    const pending = migrations.filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+    if (pending.length === 0) return;
+    this.raw.transaction(() => {
+      for (const m of pending) this.raw.exec(m.sql);
+      this.raw.pragma(`user_version = ${latest}`);
+    })();
+  }
+
+  /** A prepared statement, compiled once per distinct SQL text. */
+  prepare(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql) as Statement;
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  get(sql: string, ...args: SqlValue[]): Row | undefined {
+    return this.prepare(sql).get(...args);
+  }
+
+  all(sql: string, ...args: SqlValue[]): Row[] {
+    return this.prepare(sql).all(...args);
+  }
+
+  run(sql: string, ...args: SqlValue[]): BetterSqlite3.RunResult {
+    return this.prepare(sql).run(...args);
+  }
+
+  /** Run `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    if (this.raw.inTransaction) return fn();
+    return this.raw.transaction(fn).immediate();
+  }
+
+  close(): void {
+    if (this.raw.open) this.raw.close();
+  }
+}

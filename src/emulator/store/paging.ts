@@ -1,0 +1,73 @@
+/**
+ * Keyset pagination. Rows are ordered by `seq` (insertion order); a page token names the SID of the row the
+ * page starts after (`PA…`) or before (`PB…`), resolved to its seq through an index, so page 2,000 costs what
+ * page one costs and rows added while paging never shift a page. Deleted rows leave an anchor behind so a
+ * token naming one keeps working.
+ */
+import type { Database, Row, SqlValue } from './database.js';
+
+export interface PageToken {
+  direction: 'after' | 'before';
+  sid: string;
+}
+
+export function parsePageToken(token: string): PageToken | undefined {
+  const m = /^P([AB])([A-Z]{2}[0-9a-f]{32})$/.exec(token);
+  if (!m) return undefined;
+  return { direction: m[1] === 'A' ? 'after' : 'before', sid: m[2] };
+}
+
+export function formatPageToken(direction: 'after' | 'before', sid: string): string {
+  return `P${direction === 'after' ? 'A' : 'B'}${sid}`;
+}
+
+export interface PageRequest {
+  /** FROM clause: a table, or a join whose keyset column is `<alias>.seq` */
+  from: string;
+  /** qualified seq column, e.g. `seq` or `p.seq` */
+  seqColumn: string;
+  /** the table holding the rows whose SIDs tokens name */
+  anchorTable: string;
+  select?: string;
+  where: string[];
+  args: SqlValue[];
+  order: 'asc' | 'desc';
+  pageSize: number;
+  token?: PageToken;
+}
+
+export interface PageResult {
+  rows: Row[];
+  hasNext: boolean;
+  hasPrevious: boolean;
+}
+
+/** The seq a token names, or undefined when no such row ever stood in the table. */
+export function anchorSeq(db: Database, table: string, sid: string): number | undefined {
+  const row = db.get(`SELECT seq FROM ${table} WHERE sid = ?`, sid) ?? db.get('SELECT seq FROM page_anchors WHERE sid = ?', sid);
+  return row ? Number(row.seq) : undefined;
+}
+
+export function readPage(db: Database, req: PageRequest, seq: number | undefined): PageResult {
+  const where = [...req.where];
+  const args = [...req.args];
+  // Walking backwards (a PB token) reads the page in reverse order, then flips it.
+  const backwards = req.token?.direction === 'before';
+  const ascending = (req.order === 'asc') !== backwards;
+  if (seq !== undefined) {
+    where.push(`${req.seqColumn} ${ascending ? '>' : '<'} ?`);
+    args.push(seq);
+  }
+  const sql =
+    `SELECT ${req.select ?? '*'} FROM ${req.from}` +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY ${req.seqColumn} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`;
+  const rows = db.all(sql, ...args, req.pageSize + 1);
+  const more = rows.length > req.pageSize;
+  if (more) rows.pop();
+  if (backwards) {
+    rows.reverse();
+    return { rows, hasNext: true, hasPrevious: more };
+  }
+  return { rows, hasNext: more, hasPrevious: req.token !== undefined };
+}

@@ -1,0 +1,68 @@
+/** DDL: the fixed tables plus one table per resource descriptor, generated from the descriptor's columns. */
+import type { ResourceDescriptor } from '../resources/descriptor.js';
+import type { Migration } from './database.js';
+
+const FIXED_TABLES = `
+CREATE TABLE accounts (
+  sid TEXT PRIMARY KEY,
+  auth_token TEXT NOT NULL,
+  friendly_name TEXT,
+  default_service_sid TEXT NOT NULL,
+  default_messaging_service_sid TEXT NOT NULL,
+  default_inactive_timer TEXT,
+  default_closed_timer TEXT,
+  date_created INTEGER NOT NULL,
+  date_updated INTEGER NOT NULL
+);
+CREATE TABLE api_keys (
+  sid TEXT PRIMARY KEY,
+  account_sid TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  friendly_name TEXT,
+  date_created INTEGER NOT NULL
+);
+CREATE INDEX api_keys_account ON api_keys (account_sid);
+-- Where a deleted row stood in its list, so a page token naming it keeps working (list-and-delete loops).
+CREATE TABLE page_anchors (
+  sid TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL
+);
+`;
+
+export function resourceTableSql(d: ResourceDescriptor): string {
+  const cols = [
+    'seq INTEGER PRIMARY KEY',
+    'sid TEXT NOT NULL UNIQUE',
+    'account_sid TEXT NOT NULL',
+    ...d.parents.map((p) => `${p.column} TEXT NOT NULL`),
+    ...d.columns.map((c) => `${c.name} ${c.type === 'integer' ? 'INTEGER' : 'TEXT'}`),
+    'date_created INTEGER NOT NULL',
+    'date_updated INTEGER',
+  ];
+  const scope = ['account_sid', ...d.parents.map((p) => p.column)];
+  const stmts = [`CREATE TABLE ${d.table} (\n  ${cols.join(',\n  ')}\n);`];
+  stmts.push(`CREATE INDEX ${d.table}_scope ON ${d.table} (${[...scope, 'seq'].join(', ')});`);
+  for (const [i, index] of (d.indexes ?? []).entries()) {
+    stmts.push(`CREATE INDEX ${d.table}_i${i} ON ${d.table} (${index.join(', ')});`);
+  }
+  for (const [i, u] of (d.unique ?? []).entries()) {
+    stmts.push(
+      `CREATE UNIQUE INDEX ${d.table}_u${i} ON ${d.table} (${u.columns.join(', ')})${u.where ? ` WHERE ${u.where}` : ''};`,
+    );
+  }
+  return stmts.join('\n');
+}
+
+/** Migration N creates the tables of the descriptors introduced in schema version N. */
+export function migrations(descriptors: ResourceDescriptor[]): Migration[] {
+  const versions = [...new Set([1, ...descriptors.map((d) => d.since ?? 1)])].sort((a, b) => a - b);
+  return versions.map((version) => ({
+    version,
+    sql:
+      (version === 1 ? FIXED_TABLES : '') +
+      descriptors
+        .filter((d) => (d.since ?? 1) === version)
+        .map(resourceTableSql)
+        .join('\n'),
+  }));
+}

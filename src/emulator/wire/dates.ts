@@ -1,0 +1,29 @@
+/** Dates on the wire: REST JSON uses `YYYY-MM-DDTHH:MM:SSZ` (UTC, to the second); webhooks add milliseconds. */
+
+export function isoSeconds(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 19) + 'Z';
+}
+
+export function isoMillis(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/** Parse an ISO-8601 date-time as Twilio accepts it in form fields; undefined when it is not one. */
+export function parseDateTime(value: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)) return undefined;
+  const ms = Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * ISO-8601 durations as Conversation timers take them (`PT1M`, `P1DT2H`, `PT90S`). Returns milliseconds,
+ * or undefined when the text is not a duration. Years and months are refused: their length is ambiguous.
+ */
+export function parseDuration(value: string): number | undefined {
+  const m = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value);
+  if (!m || value === 'P' || value.endsWith('T')) return undefined;
+  const [, w, d, h, min, s] = m;
+  const seconds =
+    Number(w ?? 0) * 604800 + Number(d ?? 0) * 86400 + Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0);
+  return Math.round(seconds * 1000);
+}

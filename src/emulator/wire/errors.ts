@@ -1,0 +1,91 @@
+/**
+ * The error catalogue: every Twilio error the emulator can answer, declared once and raised by name
+ * (`throw twilioError('UniqueNameTaken', { uniqueName })`). Nothing else builds an error body.
+ * Statuses that real Twilio has not been seen to send are the house decisions of
+ * ../shared/reference/decisions.md; they live here and only here.
+ */
+
+interface CatalogueEntry {
+  code: number;
+  status: number;
+  /** message template; `{name}` placeholders are filled from the params */
+  message: string;
+}
+
+export const errorCatalogue = {
+  // generic
+  InvalidParameter: { code: 20001, status: 400, message: '{message}' },
+  MissingParameter: { code: 20001, status: 400, message: 'Missing required parameter {name} in the {where}' },
+  InvalidPageSize: { code: 20001, status: 400, message: 'Invalid PageSize: {value}. PageSize must be an integer between 1 and 100' },
+  InvalidPageToken: { code: 20001, status: 400, message: 'Invalid PageToken: {value}' },
+  Unauthenticated: { code: 20003, status: 401, message: 'Authenticate' },
+  NotFound: { code: 20404, status: 404, message: 'The requested resource {path} was not found' },
+  MethodNotAllowed: { code: 20004, status: 405, message: 'Method not allowed' },
+  UnsupportedMediaType: { code: 20001, status: 415, message: 'Unsupported Content-Type: {contentType}' },
+  PayloadTooLarge: { code: 20001, status: 413, message: 'Request body too large' },
+  TooManyRequests: { code: 20429, status: 429, message: 'Too Many Requests' },
+  InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
+  // services
+  DefaultServiceNotDeletable: { code: 50105, status: 400, message: 'The default Conversation Service {sid} cannot be deleted while it is the account default' },
+  // conversations (the Chat "channel" range 503xx)
+  FriendlyNameTooLong: { code: 50302, status: 400, message: '{resource} FriendlyName is too long: {length} characters, the limit is {limit}' },
+  AttributesTooLong: { code: 50303, status: 400, message: '{resource} Attributes are too long: {length} bytes, the limit is {limit}' },
+  AttributesNotJson: { code: 50304, status: 400, message: '{resource} Attributes must be valid JSON' },
+  UniqueNameTaken: { code: 50353, status: 409, message: 'Conversation with provided unique name already exists' },
+  UniqueNameTooLong: { code: 50352, status: 400, message: 'Conversation UniqueName is too long: {length} characters, the limit is {limit}' },
+  InvalidTimer: { code: 50375, status: 400, message: 'Invalid {name}: {value}. {reason}' },
+  ConversationClosed: { code: 50377, status: 400, message: "Can't update conversation as it's in final closed state" },
+  InitialStateClosed: { code: 50384, status: 400, message: "Initial state can't be 'closed'" },
+  UniqueNameLooksLikeSid: { code: 50390, status: 400, message: 'UniqueName can not match the Conversation SID pattern' },
+  // participants (the "member" range 504xx)
+  InvalidBindingAddress: { code: 50407, status: 400, message: 'Invalid messaging binding address: {reason}' },
+  InvalidProxyAddress: { code: 50408, status: 400, message: 'Invalid messaging binding proxy address: {reason}' },
+  EmptyAddress: { code: 50411, status: 400, message: 'Messaging binding address can not be empty' },
+  BindingAlreadyExists: { code: 50416, status: 409, message: 'A binding for this participant and proxy address already exists in Conversation {conversationSid}' },
+  ParticipantExists: { code: 50433, status: 409, message: 'Participant already exists' },
+  ParticipantIdentityTooLong: { code: 50401, status: 400, message: 'Participant Identity is too long: {length} characters, the limit is {limit}' },
+  InvalidParticipant: { code: 50400, status: 400, message: '{reason}' },
+  ParticipantLimit: { code: 50430, status: 400, message: '{reason}' },
+  // messages (505xx)
+  MessageBodyMissing: { code: 50503, status: 400, message: 'Message body is required: send Body, MediaSid or ContentSid' },
+  MessageBodyTooLong: { code: 50504, status: 400, message: 'Message body parameter is too long: {length} characters, the limit is {limit}' },
+  InvalidMediaSid: { code: 50510, status: 400, message: 'Invalid MediaSid: {value}' },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorName = keyof typeof errorCatalogue;
+
+export interface TwilioErrorBody {
+  code: number;
+  message: string;
+  more_info: string;
+  status: number;
+}
+
+export class TwilioError extends Error {
+  constructor(
+    override readonly name: ErrorName,
+    readonly code: number,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  toJSON(): TwilioErrorBody {
+    return { code: this.code, message: this.message, more_info: moreInfo(this.code), status: this.status };
+  }
+}
+
+export function moreInfo(code: number): string {
+  return `https://www.twilio.com/docs/errors/${code}`;
+}
+
+export function twilioError(name: ErrorName, params: Record<string, string | number> = {}): TwilioError {
+  const entry: CatalogueEntry = errorCatalogue[name];
+  const message = entry.message.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+  return new TwilioError(name, entry.code, entry.status, message);
+}
+
+export function invalidParameter(message: string): TwilioError {
+  return twilioError('InvalidParameter', { message });
+}

@@ -1,0 +1,5 @@
+export { createEmulator } from './emulator/create-emulator.js';
+export type { EmulatorOptions, EmulatorHandle, ClockHandle } from './emulator/create-emulator.js';
+export { errorCatalogue, TwilioError } from './emulator/wire/errors.js';
+export type { ErrorName, TwilioErrorBody } from './emulator/wire/errors.js';
+export { version } from './version.js';
