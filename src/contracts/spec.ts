@@ -1,5 +1,4 @@
 /** Loading the vendored OpenAPI spec (fixtures/openapi) with swagger-parser, dereferenced once per process. */
-import SwaggerParser from '@apidevtools/swagger-parser';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildManifest, type OperationSpec } from './manifest.js';
@@ -21,6 +20,8 @@ let loading: Promise<LoadedSpec> | undefined;
 /** The dereferenced Conversations v1 spec. Slow (~150 ms): for tests, tools and --validate-responses only. */
 export function loadConversationsSpec(): Promise<LoadedSpec> {
   loading ??= (async () => {
+    // Imported here, not at the top: the emulator's start-up path never needs it.
+    const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
     const raw = JSON.parse(readFileSync(conversationsSpecPath, 'utf8'));
     const document = (await SwaggerParser.dereference(raw)) as unknown as Record<string, unknown>;
     const schemas = (document.components as { schemas: Record<string, Record<string, unknown>> }).schemas;
