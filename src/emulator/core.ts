@@ -10,7 +10,7 @@ import { Database } from './store/database.js';
 import { migrations } from './store/schema.js';
 import type { EventSink, OperationContext, ResourceEvent, Services } from './resources/context.js';
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
-import { sweepDueTimers } from './resources/conversations/timers.js';
+import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
 import { buildRouteTable, type RouteTable } from './http/routes.js';
 
 export const DEFAULT_SERVICE_NAME = 'Default Conversations Service';
@@ -43,6 +43,7 @@ export class EmulatorCore implements Services {
   readonly events = new EventLog();
   readonly accounts: Accounts;
   readonly routes: RouteTable;
+  readonly timers: TimerSchedule;
   readonly startedAt: number;
   private readonly stopClockListener: () => void;
 
@@ -53,6 +54,7 @@ export class EmulatorCore implements Services {
     this.random = createRandom(options.seed);
     this.db = new Database(options.db ?? ':memory:');
     this.db.migrate(migrations(descriptors));
+    this.timers = new TimerSchedule(this.db);
     this.accounts = new Accounts(this.db, this.clock, this.random, (accountSid, serviceSid, now) =>
       this.insertDefaultService(accountSid, serviceSid, now),
     );
@@ -89,6 +91,7 @@ export class EmulatorCore implements Services {
       const accounts: Account[] = accountSid ? [this.accounts.get(accountSid)].filter((a): a is Account => !!a) : this.accounts.list();
       for (const account of accounts) this.insertDefaultService(account.sid, account.defaultServiceSid, this.clock.now());
     });
+    this.timers.forget();
   }
 
   /** A context for work done on an account's behalf outside a request (control plane, timers, channel). */
@@ -111,6 +114,7 @@ export class EmulatorCore implements Services {
       clock: this.clock,
       random: this.random,
       events: this.events,
+      timers: this.timers,
       descriptor: (name) => this.descriptor(name),
       descendants: (name) => this.descendants(name),
     };

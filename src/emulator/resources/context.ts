@@ -4,6 +4,7 @@ import type { RandomSource } from '../random.js';
 import type { Database, Row } from '../store/database.js';
 import type { Account } from '../accounts.js';
 import type { ResourceDescriptor } from './descriptor.js';
+import type { TimerSchedule } from './conversations/timers.js';
 
 /** A change worth telling the outside world about; later issues turn these into webhooks and receipts. */
 export interface ResourceEvent {
@@ -24,6 +25,8 @@ export interface Services {
   clock: Clock;
   random: RandomSource;
   events: EventSink;
+  /** when the next conversation timer falls due */
+  timers: TimerSchedule;
   descriptor(name: string): ResourceDescriptor;
   /** tables below `name`, with the column that holds its SID there (for cascading deletes) */
   descendants(name: string): { table: string; column: string }[];

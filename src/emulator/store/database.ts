@@ -66,10 +66,21 @@ export class Database {
     return this.prepare(sql).run(...args);
   }
 
-  /** Run `fn` in one transaction (nested calls join the outer one). */
+  /**
+   * Run `fn` in one transaction (nested calls join the outer one). BEGIN/COMMIT are cached statements rather
+   * than better-sqlite3's transaction(), which builds a new wrapper function on every call: this is the hot path.
+   */
   transaction<T>(fn: () => T): T {
     if (this.raw.inTransaction) return fn();
-    return this.raw.transaction(fn).immediate();
+    this.prepare('BEGIN IMMEDIATE').run();
+    try {
+      const result = fn();
+      this.prepare('COMMIT').run();
+      return result;
+    } catch (error) {
+      if (this.raw.inTransaction) this.prepare('ROLLBACK').run();
+      throw error;
+    }
   }
 
   close(): void {

@@ -9,7 +9,7 @@ import { isoSeconds, parseDateTime } from '../../wire/dates.js';
 import { invalidParameter, twilioError } from '../../wire/errors.js';
 import type { OperationContext } from '../context.js';
 import type { Input, ResourceDescriptor } from '../descriptor.js';
-import { scheduleTimers, sweepDueTimers, timerDuration } from './timers.js';
+import { noteTimers, scheduleTimers, sweepDueTimers, timerDuration } from './timers.js';
 
 const CONVERSATION_SID = /^CH[0-9a-fA-F]{32}$/;
 
@@ -80,6 +80,7 @@ export const ConversationResource: ResourceDescriptor = {
       values.bindings = emailBindings(input, null);
       values.last_activity = values.date_created;
       Object.assign(values, scheduleTimers(values, values.date_created as number));
+      noteTimers(ctx, values);
     },
     beforeUpdate(ctx, current, changes, input) {
       if (current.state === 'closed') throw twilioError('ConversationClosed');
@@ -95,6 +96,7 @@ export const ConversationResource: ResourceDescriptor = {
       if ('state' in changes || 'timer_inactive' in changes || 'timer_closed' in changes) {
         const now = ctx.clock.now();
         Object.assign(changes, scheduleTimers(next, now), next.state === 'active' ? { last_activity: now } : {});
+        noteTimers(ctx, changes);
       }
     },
     listFilter(_ctx, input) {
@@ -139,6 +141,7 @@ export function recordActivity(ctx: OperationContext, conversation: Row, at: num
       'UPDATE conversations SET state = @state, last_activity = @last_activity, date_inactive = @date_inactive, date_closed = @date_closed, next_timer_at = @next_timer_at WHERE seq = @seq',
     )
     .run({ ...changes, seq: conversation.seq });
+  noteTimers(ctx, changes);
   return { ...conversation, ...changes };
 }
 

@@ -7,7 +7,38 @@
 import type { Row, SqlValue } from '../../store/database.js';
 import { parseDuration } from '../../wire/dates.js';
 import { twilioError } from '../../wire/errors.js';
+import type { Database } from '../../store/database.js';
 import type { Services } from '../context.js';
+
+/**
+ * The earliest pending timer, kept in memory so that the per-request sweep costs no query while nothing can be
+ * due. `note` is told of every timer written; a stale (too early) value only costs one extra query.
+ */
+export class TimerSchedule {
+  /** undefined: unknown, read it from the store; null: no pending timer */
+  private earliest: number | null | undefined;
+
+  constructor(private readonly db: Database) {}
+
+  note(at: SqlValue): void {
+    if (typeof at !== 'number' || this.earliest === undefined) return;
+    if (this.earliest === null || at < this.earliest) this.earliest = at;
+  }
+
+  mayBeDue(now: number): boolean {
+    if (this.earliest === undefined) this.refresh();
+    return this.earliest !== null && (this.earliest as number) <= now;
+  }
+
+  refresh(): void {
+    const row = this.db.get('SELECT min(next_timer_at) AS at FROM conversations');
+    this.earliest = row && typeof row.at === 'number' ? row.at : null;
+  }
+
+  forget(): void {
+    this.earliest = undefined;
+  }
+}
 
 const MIN_INACTIVE_MS = 60_000;
 const MIN_CLOSED_MS = 600_000;
@@ -36,6 +67,11 @@ export function scheduleTimers(conversation: Row, activity: number): Row {
   return { date_inactive: dateInactive, date_closed: dateClosed, next_timer_at: nextDue(dateInactive, dateClosed) };
 }
 
+/** Tell the schedule about timer columns being written (call with the row or changes that hold them). */
+export function noteTimers(services: Services, values: Row): void {
+  services.timers.note(values.next_timer_at);
+}
+
 function nextDue(a: SqlValue, b: SqlValue): number | null {
   const due = [a, b].filter((v): v is number => typeof v === 'number');
   return due.length ? Math.min(...due) : null;
@@ -51,11 +87,15 @@ export interface StateMove {
 /** Apply every timer due by now; returns the moves made (each in the same transaction as its row change). */
 export function sweepDueTimers(services: Services, accountSid?: string): StateMove[] {
   const now = services.clock.now();
+  if (!services.timers.mayBeDue(now)) return [];
   const db = services.db;
   const due = accountSid
     ? db.all('SELECT * FROM conversations WHERE next_timer_at <= ? AND account_sid = ? ORDER BY next_timer_at LIMIT 1000', now, accountSid)
     : db.all('SELECT * FROM conversations WHERE next_timer_at <= ? ORDER BY next_timer_at LIMIT 1000', now);
-  if (due.length === 0) return [];
+  if (due.length === 0) {
+    if (!accountSid) services.timers.refresh();
+    return [];
+  }
   const moves: StateMove[] = [];
   db.transaction(() => {
     for (const row of due) {
@@ -73,6 +113,7 @@ export function sweepDueTimers(services: Services, accountSid?: string): StateMo
       services.events.emit({ type: 'updated', resource: 'Conversation', row: moved, previous: row, accountSid: row.account_sid as string });
     }
   });
+  services.timers.refresh();
   // A long-idle conversation can pass both timers in one clock jump: sweep again until nothing is due.
   return due.length === 1000 || moves.some((m) => m.row.next_timer_at !== null && (m.row.next_timer_at as number) <= now)
     ? [...moves, ...sweepDueTimers(services, accountSid)]
