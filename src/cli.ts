@@ -1,12 +1,13 @@
 /**
  * `tce`: one binary. The CLI only parses flags and calls the library (createEmulator, …).
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
- *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T] [--log]
+ *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
+ *             [--validate-responses] [--log]
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { createEmulator } from './emulator/create-emulator.js';
+import { createEmulator, type EmulatorOptions } from './emulator/create-emulator.js';
 import { loadConversationsSpec, manifestPath } from './contracts/spec.js';
 import { version } from './version.js';
 
@@ -27,6 +28,7 @@ serve options:
   --seed <s>              deterministic SIDs and random draws
   --clock <real|manual>   start with a manual clock (advance it with POST /_emulator/clock)
   --control-token <t>     require "Authorization: Bearer <t>" on /_emulator/*
+  --validate-responses    check every answer against the OpenAPI spec; report violations on stderr
   --log                   log every request
 `;
 
@@ -43,6 +45,7 @@ async function serve(argv: string[]): Promise<void> {
       seed: { type: 'string' },
       clock: { type: 'string', default: 'real' },
       'control-token': { type: 'string' },
+      'validate-responses': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -57,6 +60,7 @@ async function serve(argv: string[]): Promise<void> {
   if (values.clock !== 'real' && values.clock !== 'manual') throw new Error(`--clock must be real or manual, got ${values.clock}`);
   const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
+  const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
   const emulator = await createEmulator({
     port,
     host: values.host,
@@ -68,6 +72,7 @@ async function serve(argv: string[]): Promise<void> {
     clock: values.clock,
     controlToken: values['control-token'],
     logger: values.log,
+    onAnswer,
   });
   const generated = !authToken;
   process.stdout.write(
@@ -88,6 +93,16 @@ async function serve(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** --validate-responses: check every REST answer against the spec and report violations on stderr. */
+async function responseChecker(): Promise<NonNullable<EmulatorOptions['onAnswer']>> {
+  const { ResponseValidator } = await import('./contracts/response-validator.js');
+  const validator = new ResponseValidator(await loadConversationsSpec());
+  return (route, status, body) => {
+    const violation = validator.validate(route.op.operationId, status, body);
+    if (violation) process.stderr.write(`tce: response violates the spec: ${JSON.stringify(violation)}\n`);
+  };
 }
 
 async function contracts(argv: string[]): Promise<void> {
