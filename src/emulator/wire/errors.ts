@@ -20,10 +20,8 @@ export const errorCatalogue = {
   InvalidPageToken: { code: 20001, status: 400, message: 'Invalid PageToken: {value}' },
   Unauthenticated: { code: 20003, status: 401, message: 'Authenticate' },
   NotFound: { code: 20404, status: 404, message: 'The requested resource {path} was not found' },
-  MethodNotAllowed: { code: 20004, status: 405, message: 'Method not allowed' },
   UnsupportedMediaType: { code: 20001, status: 415, message: 'Unsupported Content-Type: {contentType}' },
   PayloadTooLarge: { code: 20001, status: 413, message: 'Request body too large' },
-  TooManyRequests: { code: 20429, status: 429, message: 'Too Many Requests' },
   InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
   // services
   DefaultServiceNotDeletable: { code: 50105, status: 400, message: 'The default Conversation Service {sid} cannot be deleted while it is the account default' },
@@ -32,7 +30,6 @@ export const errorCatalogue = {
   AttributesTooLong: { code: 50303, status: 400, message: '{resource} Attributes are too long: {length} bytes, the limit is {limit}' },
   AttributesNotJson: { code: 50304, status: 400, message: '{resource} Attributes must be valid JSON' },
   UniqueNameTaken: { code: 50353, status: 409, message: 'Conversation with provided unique name already exists' },
-  UniqueNameTooLong: { code: 50352, status: 400, message: 'Conversation UniqueName is too long: {length} characters, the limit is {limit}' },
   InvalidTimer: { code: 50375, status: 400, message: 'Invalid {name}: {value}. {reason}' },
   ConversationClosed: { code: 50377, status: 400, message: "Can't update conversation as it's in final closed state" },
   InitialStateClosed: { code: 50384, status: 400, message: "Initial state can't be 'closed'" },
@@ -43,7 +40,6 @@ export const errorCatalogue = {
   EmptyAddress: { code: 50411, status: 400, message: 'Messaging binding address can not be empty' },
   BindingAlreadyExists: { code: 50416, status: 409, message: 'A binding for this participant and proxy address already exists in Conversation {conversationSid}' },
   ParticipantExists: { code: 50433, status: 409, message: 'Participant already exists' },
-  ParticipantIdentityTooLong: { code: 50401, status: 400, message: 'Participant Identity is too long: {length} characters, the limit is {limit}' },
   InvalidParticipant: { code: 50400, status: 400, message: '{reason}' },
   ParticipantLimit: { code: 50430, status: 400, message: '{reason}' },
   // messages (505xx)
