@@ -80,6 +80,7 @@ export const ParticipantResource: ResourceDescriptor = {
       checkRoleSid(values.role_sid);
       const { identity, address, proxy_address: proxy, projected_address: projected } = values;
       if (address === '') throw twilioError('EmptyAddress');
+      if (identity === '') throw twilioError('InvalidParticipant', { reason: 'Identity can not be empty' });
       if (identity === null && address === null) {
         throw twilioError('InvalidParticipant', { reason: 'A participant needs an Identity (chat) or a MessagingBinding.Address (SMS, WhatsApp)' });
       }
@@ -118,6 +119,7 @@ export const ParticipantResource: ResourceDescriptor = {
       assertOpen(conversationOf(ctx));
       if ('role_sid' in changes) checkRoleSid(changes.role_sid);
       if ('identity' in changes) {
+        if (changes.identity === '') throw twilioError('InvalidParticipant', { reason: 'Identity can not be empty' });
         if (current.address !== null) {
           throw twilioError('InvalidParticipant', { reason: 'An SMS or WhatsApp participant has no Identity' });
         }
@@ -129,6 +131,9 @@ export const ParticipantResource: ResourceDescriptor = {
         checkPairFree(ctx, current.address, changes.proxy_address, current.seq);
       }
       if ('projected_address' in changes && changes.projected_address !== null) {
+        if (current.address !== null) {
+          throw twilioError('InvalidParticipant', { reason: 'MessagingBinding.ProjectedAddress is for chat participants (Identity)' });
+        }
         parseAddress(changes.projected_address as string, 'InvalidProxyAddress');
       }
     },
