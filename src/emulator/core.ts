@@ -24,11 +24,18 @@ export interface CoreOptions {
   clock?: ClockMode | { mode: ClockMode; start?: number };
 }
 
-/** Keeps the events of the current process; later issues deliver them as webhooks and receipts. */
+/**
+ * Fans committed changes out to listeners (later issues: webhooks, receipts). An event emitted inside a
+ * transaction is held until it commits, so a refused write never announces anything.
+ */
 class EventLog implements EventSink {
   private readonly listeners = new Set<(event: ResourceEvent) => void>();
+  constructor(private readonly db: Database) {}
   emit(event: ResourceEvent): void {
-    for (const listener of this.listeners) listener(event);
+    if (this.listeners.size === 0) return;
+    this.db.afterCommit(() => {
+      for (const listener of this.listeners) listener(event);
+    });
   }
   subscribe(listener: (event: ResourceEvent) => void): () => void {
     this.listeners.add(listener);
@@ -40,7 +47,7 @@ export class EmulatorCore implements Services {
   readonly db: Database;
   readonly clock: Clock;
   readonly random: RandomSource;
-  readonly events = new EventLog();
+  readonly events: EventLog;
   readonly accounts: Accounts;
   readonly routes: RouteTable;
   readonly timers: TimerSchedule;
@@ -55,6 +62,7 @@ export class EmulatorCore implements Services {
     this.db = new Database(options.db ?? ':memory:');
     this.db.migrate(migrations(descriptors));
     this.timers = new TimerSchedule(this.db);
+    this.events = new EventLog(this.db);
     this.accounts = new Accounts(this.db, this.clock, this.random, (accountSid, serviceSid, now) =>
       this.insertDefaultService(accountSid, serviceSid, now),
     );

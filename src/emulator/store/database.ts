@@ -18,6 +18,8 @@ export interface Migration {
 export class Database {
   readonly raw: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
+  /** work to run once the current outermost transaction commits (dropped if it rolls back) */
+  private pendingAfterCommit: (() => void)[] = [];
 
   constructor(readonly path: string) {
     if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
@@ -73,14 +75,27 @@ export class Database {
   transaction<T>(fn: () => T): T {
     if (this.raw.inTransaction) return fn();
     this.prepare('BEGIN IMMEDIATE').run();
+    let result: T;
     try {
-      const result = fn();
+      result = fn();
       this.prepare('COMMIT').run();
-      return result;
     } catch (error) {
       if (this.raw.inTransaction) this.prepare('ROLLBACK').run();
+      this.pendingAfterCommit = [];
       throw error;
     }
+    const after = this.pendingAfterCommit;
+    if (after.length) {
+      this.pendingAfterCommit = [];
+      for (const task of after) task();
+    }
+    return result;
+  }
+
+  /** Run `task` after the current transaction commits, or now when none is open; never after a rollback. */
+  afterCommit(task: () => void): void {
+    if (this.raw.inTransaction) this.pendingAfterCommit.push(task);
+    else task();
   }
 
   close(): void {
