@@ -75,7 +75,6 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
     const check = compileParams(route.op);
     const projectAnswer = project(route.properties);
     const isPost = route.op.method === 'POST';
-    const { descriptor } = route;
     app.route({
       method: route.op.method,
       // registered under the /v1 prefix, so that auth runs before this plugin's 404 too
@@ -97,7 +96,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
           urlOf: (resource: string, row: Row) => core.routes.urlOf(route.scope, resource, row, baseUrl),
           webhookEnabled: request.headers['x-twilio-webhook-enabled'] === 'true',
         };
-        for (const parent of descriptor.parents) {
+        for (const parent of route.parents) {
           const key = parent.pathParam === 'ChatServiceSid' ? (path.ChatServiceSid ?? account.defaultServiceSid) : path[parent.pathParam];
           ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), key);
         }

@@ -5,10 +5,10 @@
  */
 import type { OperationSpec } from '../../contracts/manifest.js';
 import type { Row } from '../store/database.js';
-import type { ResourceDescriptor } from '../resources/descriptor.js';
+import type { ParentDef, ResourceDescriptor } from '../resources/descriptor.js';
 import * as engine from '../resources/engine.js';
 import { list as listAnswer } from '../resources/list-answer.js';
-import type { Call, OperationHandler } from '../resources/operation.js';
+import type { Call, OperationHandler, SpecialOperation } from '../resources/operation.js';
 import { descriptorNamed, specialOperations } from '../resources/registry.js';
 
 export type Verb = 'Create' | 'Fetch' | 'Update' | 'Delete' | 'List';
@@ -17,8 +17,8 @@ export interface Route {
   op: OperationSpec;
   scope: 'default' | 'service';
   verb: Verb;
-  /** descriptor whose parents this route resolves (absent only for handlers without one) */
-  descriptor: ResourceDescriptor;
+  /** parents resolved from the path before the handler runs, outermost first */
+  parents: ParentDef[];
   handler: OperationHandler;
   /** fastify path, e.g. /v1/Conversations/:Sid */
   url: string;
@@ -27,6 +27,15 @@ export interface Route {
 }
 
 const SERVICE_PREFIX = '/v1/Services/{ChatServiceSid}/';
+
+/** The column of a row that fills each path parameter of its URL (one naming rule across all resources). */
+const PATH_COLUMNS: Record<string, string> = {
+  Sid: 'sid',
+  ChatServiceSid: 'chat_service_sid',
+  ConversationSid: 'conversation_sid',
+  MessageSid: 'message_sid',
+  UserSid: 'user_sid',
+};
 
 function splitOperationId(operationId: string): { verb: Verb; noun: string } | undefined {
   const m = /^(Create|Fetch|Update|Delete|List)(.+)$/.exec(operationId);
@@ -38,7 +47,7 @@ function twinName(op: OperationSpec, verb: Verb, noun: string): { scope: 'defaul
   if (op.path.startsWith(SERVICE_PREFIX) && noun.startsWith('Service')) {
     const twin = noun.slice('Service'.length);
     const d = descriptorNamed(twin);
-    if ((d && d.parents.some((p) => p.pathParam === 'ChatServiceSid')) || specialOperations[verb + twin]) {
+    if ((d && d.parents.some((p) => p.pathParam === 'ChatServiceSid')) || specialOperations[verb + twin]?.serviceTwin) {
       return { scope: 'service', noun: twin };
     }
   }
@@ -50,10 +59,10 @@ function genericHandler(verb: Verb, d: ResourceDescriptor): OperationHandler {
     case 'Create':
       return (call) => ({ status: call.op.status, body: call.project(engine.represent(call.ctx, d, engine.create(call.ctx, d, call.input))) });
     case 'Fetch':
-      return (call) => ({ status: 200, body: call.project(engine.represent(call.ctx, d, engine.fetch(call.ctx, d, instanceKey(call)))) });
+      return (call) => ({ status: 200, body: call.project(engine.represent(call.ctx, d, instance(call, d))) });
     case 'Update':
       return (call) => {
-        const row = engine.fetch(call.ctx, d, instanceKey(call));
+        const row = instance(call, d);
         return { status: 200, body: call.project(engine.represent(call.ctx, d, engine.update(call.ctx, d, row, call.input))) };
       };
     case 'Delete':
@@ -71,6 +80,10 @@ function genericHandler(verb: Verb, d: ResourceDescriptor): OperationHandler {
 
 function instanceKey(call: Call): string {
   return call.path.Sid;
+}
+
+function instance(call: Call, d: ResourceDescriptor): Row {
+  return d.singleton ? engine.singleton(call.ctx, d) : engine.fetch(call.ctx, d, instanceKey(call));
 }
 
 export interface RouteTable {
@@ -92,19 +105,19 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
       continue;
     }
     const { scope, noun } = twinName(op, split.verb, split.noun);
-    const special = specialOperations[split.verb + noun];
-    const descriptor = descriptorNamed(noun) ?? (special !== undefined ? descriptorNamed('Conversation') : undefined);
-    if (!descriptor) {
+    const special = specialOperations[split.verb + noun] as SpecialOperation | undefined;
+    const descriptor = descriptorNamed(noun);
+    if (!special && !descriptor) {
       unserved.push(op.operationId);
       continue;
     }
-    if (split.verb === 'Fetch') templates[scope].set(descriptor.name, op.path);
+    if (split.verb === 'Fetch') templates[scope].set(noun, op.path);
     routes.push({
       op,
       scope,
       verb: split.verb,
-      descriptor,
-      handler: special ?? genericHandler(split.verb, descriptor),
+      parents: special ? special.parents : (descriptor as ResourceDescriptor).parents,
+      handler: special ? special.handler : genericHandler(split.verb, descriptor as ResourceDescriptor),
       url: op.path.replace(/\{(\w+)\}/g, ':$1'),
       properties: op.properties,
     });
@@ -118,15 +131,7 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
     urlOf(scope, resource, row, baseUrl) {
       const template = templates[scope].get(resource) ?? templates.default.get(resource);
       if (!template) return '';
-      const d = descriptorNamed(resource);
-      return (
-        baseUrl +
-        template.replace(/\{(\w+)\}/g, (_, param: string) => {
-          if (param === 'Sid') return String(row.sid);
-          const parent = d?.parents.find((p) => p.pathParam === param);
-          return String(parent ? row[parent.column] : '');
-        })
-      );
+      return baseUrl + template.replace(/\{(\w+)\}/g, (_, param: string) => String(row[PATH_COLUMNS[param] ?? ''] ?? ''));
     },
   };
 }

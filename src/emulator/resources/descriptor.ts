@@ -76,6 +76,11 @@ export interface ResourceDescriptor {
   indexes?: string[][];
   /** UNIQUE constraints (checked by hooks first, so the caller gets the Twilio error) */
   unique?: { columns: string[]; where?: string }[];
+  /**
+   * One row per parent scope (Configuration, Service Configuration…): fetch creates it with its initial values
+   * on first use, update writes it; no create, delete or list.
+   */
+  singleton?: boolean;
   /** default list order by creation */
   order?: 'asc' | 'desc';
   /** wire key → path below the instance URL */

@@ -96,6 +96,23 @@ export function fetch(ctx: OperationContext, d: ResourceDescriptor, key: string)
   return find(ctx, d, key) ?? notFound(ctx);
 }
 
+/** The single row of a singleton resource in this scope, created with its initial values on first use. */
+export function singleton(ctx: OperationContext, d: ResourceDescriptor): Row {
+  const { where, args } = scopeWhere(ctx, d);
+  const row = ctx.db.get(`SELECT * FROM ${d.table} WHERE ${where.join(' AND ')} LIMIT 1`, ...args);
+  if (row) return row;
+  return ctx.db.transaction(() => {
+    const now = ctx.clock.now();
+    const values: Row = { sid: newSid(d.prefix, ctx.random), account_sid: ctx.account.sid };
+    for (const p of d.parents) values[p.column] = ctx.parents[p.resource].sid;
+    for (const c of d.columns) values[c.name] = c.initial ?? null;
+    values.date_created = now;
+    values.date_updated = now;
+    d.hooks?.beforeCreate?.(ctx, values, {});
+    return insertRow(ctx, d, values);
+  });
+}
+
 export function reload(ctx: OperationContext, d: ResourceDescriptor, row: Row): Row {
   return ctx.db.get(`SELECT * FROM ${d.table} WHERE seq = ?`, row.seq) as Row;
 }

@@ -1,7 +1,7 @@
 /** The shape of one served operation, as the route table calls it. */
 import type { OperationSpec } from '../../contracts/manifest.js';
 import type { OperationContext } from './context.js';
-import type { Input } from './descriptor.js';
+import type { Input, ParentDef } from './descriptor.js';
 
 export interface Call {
   ctx: OperationContext;
@@ -22,3 +22,12 @@ export interface Answer {
 }
 
 export type OperationHandler = (call: Call) => Answer;
+
+/** An operation served by its own handler rather than the generic CRUD of a descriptor. */
+export interface SpecialOperation {
+  handler: OperationHandler;
+  /** parents to resolve from the path before the handler runs, outermost first */
+  parents: ParentDef[];
+  /** also served under /v1/Services/{ChatServiceSid}/ as the `Service…` twin */
+  serviceTwin: boolean;
+}

@@ -3,7 +3,8 @@
  * these with the spec's operations by operationId noun.
  */
 import type { ResourceDescriptor } from './descriptor.js';
-import type { OperationHandler } from './operation.js';
+import type { ParentDef } from './descriptor.js';
+import type { SpecialOperation } from './operation.js';
 import { ServiceResource } from './services.js';
 import { ConversationResource } from './conversations/index.js';
 import { ParticipantResource } from './participants/index.js';
@@ -20,10 +21,12 @@ export const descriptors: ResourceDescriptor[] = [
   ReceiptResource,
 ];
 
+const inService: ParentDef[] = [{ pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' }];
+
 /** Operations with their own handler, by operationId as served at the default mount (the Service twin shares it). */
-export const specialOperations: Record<string, OperationHandler> = {
-  ListParticipantConversation: listParticipantConversations,
-  CreateConversationWithParticipants: createConversationWithParticipants,
+export const specialOperations: Record<string, SpecialOperation> = {
+  ListParticipantConversation: { handler: listParticipantConversations, parents: inService, serviceTwin: true },
+  CreateConversationWithParticipants: { handler: createConversationWithParticipants, parents: inService, serviceTwin: true },
 };
 
 const byName = new Map(descriptors.map((d) => [d.name, d]));
