@@ -186,9 +186,7 @@ describe('Messages: errors', () => {
     expect(await conversations()(c.sid).messages.list()).toEqual([]);
   });
 
-  // Known bug: the spec pattern check in src/emulator/http/params.ts answers 20001 before the message hook can
-  // answer Twilio's 50510. `it.fails` flips to a failure once that is fixed: then make this a plain `it`.
-  it.fails('rejects a malformed MediaSid with code 50510 (Twilio), not the generic 20001', async () => {
+  it('rejects a malformed MediaSid with code 50510 (Twilio), not the generic 20001', async () => {
     const c = await newConversation();
     await expectTwilioError(conversations()(c.sid).messages.create({ mediaSid: 'MEnot-a-sid' }), 400, 50510);
   });
@@ -211,9 +209,7 @@ describe('Messages: errors', () => {
     expect((await conversations()(c.sid).messages.list()).map((m) => m.index)).toEqual([0]);
   });
 
-  // Known bug: a ContentVariables value over 256 characters answers 20001; Twilio's code is 50541 (twilio-facts §2).
-  // The catalogue (src/emulator/wire/errors.ts) has no 50541 entry yet. Make this a plain `it` once it does.
-  it.fails('rejects a ContentVariables value over 256 characters with 50541', async () => {
+  it('rejects a ContentVariables value over 256 characters with 50541', async () => {
     const c = await newConversation();
     const contentVariables = JSON.stringify({ 1: 'v'.repeat(257) });
     await expectTwilioError(conversations()(c.sid).messages.create({ contentSid: 'HX' + '1'.repeat(32), contentVariables }), 400, 50541);

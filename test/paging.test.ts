@@ -226,9 +226,7 @@ describe('Paging while the list changes', () => {
     expect(r.body.messages.map((m: any) => m.sid)).toEqual(b.sids.slice(0, 2));
   });
 
-  // Known bug: page_anchors is shared by every table, so the SID of a deleted conversation is accepted as a
-  // Messages page token. The fix belongs in engine.ts resolveToken (require token.sid to start with d.prefix).
-  it.fails('rejects a token naming a deleted row of another resource (400/20001)', async () => {
+  it('rejects a token naming a deleted row of another resource (400/20001)', async () => {
     const { sid } = await seeded(2);
     const gone = await conversations().create({});
     await conversations()(gone.sid).remove();

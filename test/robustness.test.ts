@@ -26,7 +26,8 @@ describe('malformed requests', () => {
 
   it('answers unknown paths, methods and odd path segments with 404/20404', async () => {
     expectEnvelope(await t.http('GET', '/v1/Conversations/CH123/Nope'), 404);
-    expectEnvelope(await t.http('PUT', '/v1/Conversations'), 404);
+    expectEnvelope(await t.http('PUT', '/v1/Conversations'), 405);
+    expectEnvelope(await t.http('DELETE', '/v1/Conversations'), 405);
     expectEnvelope(await t.http('GET', '/v1/Conversations/' + encodeURIComponent('ünïcødé name')), 404);
     expectEnvelope(await t.http('GET', '/v1/Conversations/' + 'x'.repeat(400)), 404);
     expectEnvelope(await t.http('GET', '/nowhere'), 404);

@@ -5,16 +5,26 @@
 import type { OperationSpec, ParamSpec } from '../../contracts/manifest.js';
 import type { Input } from '../resources/descriptor.js';
 import { parseDateTime } from '../wire/dates.js';
-import { invalidParameter, twilioError } from '../wire/errors.js';
+import { invalidParameter, twilioError, type ErrorName } from '../wire/errors.js';
 import type { RawParams } from './form.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
 
+/** Parameters whose malformed values Twilio answers with a code of their own rather than 20001. */
+const PATTERN_ERRORS: Record<string, ErrorName> = { MediaSid: 'InvalidMediaSid' };
+
 type Checker = (raw: RawParams, headers: Record<string, string | string[] | undefined>) => Input;
 
 function first(value: string | string[]): string {
   return Array.isArray(value) ? value[0] : value;
+}
+
+const patterns = new Map<string, RegExp>();
+function patternOf(p: ParamSpec): RegExp {
+  let re = patterns.get(p.pattern as string);
+  if (!re) patterns.set(p.pattern as string, (re = new RegExp(p.pattern as string)));
+  return re;
 }
 
 function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): string | number | boolean {
@@ -48,7 +58,9 @@ function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): str
       if (p.enum && !p.enum.includes(value)) {
         throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${p.enum.join(', ')}`);
       }
-      if (p.pattern && value !== '' && !new RegExp(p.pattern).test(value)) {
+      if (p.pattern && value !== '' && !patternOf(p).test(value)) {
+        const own = PATTERN_ERRORS[p.name];
+        if (own) throw twilioError(own, { value });
         throw invalidParameter(`Invalid ${p.name}: '${value}' does not match ${p.pattern}`);
       }
       if (p.format === 'date-time' && parseDateTime(value) === undefined) {

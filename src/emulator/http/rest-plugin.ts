@@ -69,7 +69,14 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
     request.account = account;
   });
 
-  app.setNotFoundHandler(notFound);
+  // A path we serve with other methods answers 405/20004, as Twilio does; anything else 404/20404.
+  const servedPaths = core.routes.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, '[^/]+')}/?$`));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    if (!servedPaths.some((re) => re.test(path))) return notFound(request, reply);
+    const error = twilioError('MethodNotAllowed', { method: request.method, path: path.replace(/^\/v1/, '') });
+    return reply.code(error.status).send(error.toJSON());
+  });
 
   for (const route of core.routes.routes) {
     const check = compileParams(route.op);

@@ -4,7 +4,7 @@
  * in one SQLite transaction together with its hooks and events, so a refused write leaves nothing behind.
  */
 import type { Row, SqlValue } from '../store/database.js';
-import { anchorSeq, formatPageToken, readPage, type PageToken } from '../store/paging.js';
+import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { isoSeconds, parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
 import { newSid } from '../wire/sid.js';
@@ -184,11 +184,15 @@ export function remove(ctx: OperationContext, d: ResourceDescriptor, row: Row): 
   });
 }
 
-export function resolveToken(ctx: OperationContext, table: string, raw: string | undefined): { token?: PageToken; seq?: number } {
+/** A page token's position; it must name a row (present or deleted) of the resource being listed. */
+export function resolveToken(
+  ctx: OperationContext,
+  d: Pick<ResourceDescriptor, 'table' | 'prefix'>,
+  raw: string | undefined,
+): { token?: PageToken; seq?: number } {
   if (raw === undefined || raw === '') return {};
-  const m = /^P([AB])([A-Z]{2}[0-9a-f]{32})$/.exec(raw);
-  const token: PageToken | undefined = m ? { direction: m[1] === 'A' ? 'after' : 'before', sid: m[2] } : undefined;
-  const seq = token ? anchorSeq(ctx.db, table, token.sid) : undefined;
+  const token = parsePageToken(raw);
+  const seq = token && token.sid.startsWith(d.prefix) ? anchorSeq(ctx.db, d.table, token.sid) : undefined;
   if (!token || seq === undefined) throw twilioError('InvalidPageToken', { value: raw });
   return { token, seq };
 }
@@ -201,7 +205,7 @@ export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input,
     where.push(...filter.where);
     args.push(...filter.args);
   }
-  const { token, seq } = resolveToken(ctx, d.table, input.PageToken as string | undefined);
+  const { token, seq } = resolveToken(ctx, d, input.PageToken as string | undefined);
   const page = readPage(
     ctx.db,
     { from: d.table, seqColumn: 'seq', anchorTable: d.table, where, args, order: filter?.order ?? d.order ?? 'asc', pageSize, token },

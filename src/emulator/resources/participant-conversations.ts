@@ -9,7 +9,7 @@ import { twilioError } from '../wire/errors.js';
 import { list as listMeta } from './list-answer.js';
 import { pageTokens, resolveToken } from './engine.js';
 import type { Call, Answer } from './operation.js';
-import { messagingBinding } from './participants/index.js';
+import { messagingBinding, ParticipantResource } from './participants/index.js';
 import { ConversationResource } from './conversations/index.js';
 
 const COLUMNS = `p.sid AS participant_sid, p.identity, p.address, p.proxy_address, p.projected_address, p.binding_type,
@@ -30,7 +30,7 @@ export function listParticipantConversations(call: Call): Answer {
   } else {
     throw twilioError('InvalidParameter', { message: 'Either Identity or Address must be specified' });
   }
-  const { token, seq } = resolveToken(ctx, 'participants', input.PageToken as string | undefined);
+  const { token, seq } = resolveToken(ctx, ParticipantResource, input.PageToken as string | undefined);
   const page = readPage(
     ctx.db,
     {

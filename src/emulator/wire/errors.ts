@@ -20,6 +20,7 @@ export const errorCatalogue = {
   InvalidPageToken: { code: 20001, status: 400, message: 'Invalid PageToken: {value}' },
   Unauthenticated: { code: 20003, status: 401, message: 'Authenticate' },
   NotFound: { code: 20404, status: 404, message: 'The requested resource {path} was not found' },
+  MethodNotAllowed: { code: 20004, status: 405, message: 'Method {method} not allowed on {path}' },
   UnsupportedMediaType: { code: 20001, status: 415, message: 'Unsupported Content-Type: {contentType}' },
   PayloadTooLarge: { code: 20001, status: 413, message: 'Request body too large' },
   InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
@@ -46,6 +47,7 @@ export const errorCatalogue = {
   MessageBodyMissing: { code: 50503, status: 400, message: 'Message body is required: send Body, MediaSid or ContentSid' },
   MessageBodyTooLong: { code: 50504, status: 400, message: 'Message body parameter is too long: {length} characters, the limit is {limit}' },
   InvalidMediaSid: { code: 50510, status: 400, message: 'Invalid MediaSid: {value}' },
+  ContentVariableTooLong: { code: 50541, status: 400, message: 'ContentVariables values are limited to {limit} characters; {key} has {length}' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorName = keyof typeof errorCatalogue;

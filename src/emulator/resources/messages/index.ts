@@ -54,8 +54,9 @@ function checkContentVariables(value: unknown): void {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw twilioError('InvalidParameter', { message: 'ContentVariables must be a JSON object' });
   }
-  for (const v of Object.values(parsed)) {
-    if (String(v).length > 256) throw twilioError('InvalidParameter', { message: 'ContentVariables values are limited to 256 characters' });
+  for (const [key, v] of Object.entries(parsed)) {
+    const length = String(v).length;
+    if (length > 256) throw twilioError('ContentVariableTooLong', { key, length, limit: 256 });
   }
 }
 
