@@ -67,7 +67,7 @@ describe('ConversationWithParticipants', () => {
   });
 
   it('passes attributes, role_sid, WhatsApp and projected addresses through to the participants', async () => {
-    const role = 'RL' + 'b'.repeat(32);
+    const role = (await v1().roles.create({ friendlyName: 'agent role', type: 'conversation', permission: ['sendMessage'] })).sid;
     const c = await v1().conversationWithParticipants.create({
       participant: [
         chat('agent', { attributes: { desk: 3 }, role_sid: role, messaging_binding: { projected_address: PROXY } }),

@@ -26,7 +26,10 @@ describe('Chat participants', () => {
     expect(p.identity).toBe('alice');
     expect(JSON.parse(p.attributes)).toEqual({ role: 'agent' });
     expect(p.messagingBinding).toBeNull();
-    expect(p.roleSid).toBeNull();
+    // every participant gets the service's default conversation role, as at Twilio
+    const config = await t.client.conversations.v1.services(t.emulator.defaultServiceSid).configuration().fetch();
+    expect(p.roleSid).toBe(config.defaultConversationRoleSid);
+    expect(p.roleSid).toMatch(/^RL[0-9a-f]{32}$/);
     expect(p.lastReadMessageIndex).toBeNull();
     expect(p.lastReadTimestamp).toBeNull();
     expect(p.url).toBe(`${t.emulator.url}/v1/Conversations/${c.sid}/Participants/${p.sid}`);
@@ -235,7 +238,10 @@ describe('Fetch, update, delete and list participants', () => {
     const c = await newConversation();
     const p = await participantsOf(c.sid).create({ identity: 'alice' });
     t.emulator.clock.advance(60);
-    const role = 'RL' + 'a'.repeat(32);
+    const role = (await t.client.conversations.v1.roles.create({ friendlyName: 'moderator', type: 'conversation', permission: ['sendMessage', 'removeParticipant'] })).sid;
+    const serviceRole = (await t.client.conversations.v1.roles.create({ friendlyName: 'svc', type: 'service', permission: ['joinConversation'] })).sid;
+    await expectTwilioError(participantsOf(c.sid)(p.sid).update({ roleSid: serviceRole }), 400, 20001, /not a conversation role/);
+    await expectTwilioError(participantsOf(c.sid)(p.sid).update({ roleSid: 'RL' + 'a'.repeat(32) }), 400, 20001, /does not exist/);
     const u = await participantsOf(c.sid)(p.sid).update({
       attributes: JSON.stringify({ vip: true }),
       roleSid: role,

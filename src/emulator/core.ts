@@ -11,6 +11,7 @@ import { migrations } from './store/schema.js';
 import type { EventSink, OperationContext, ResourceEvent, Services } from './resources/context.js';
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
+import { seedService } from './resources/services.js';
 import { buildRouteTable, type RouteTable } from './http/routes.js';
 
 export const DEFAULT_SERVICE_NAME = 'Default Conversations Service';
@@ -86,6 +87,7 @@ export class EmulatorCore implements Services {
       'INSERT INTO services (sid, account_sid, friendly_name, date_created, date_updated) VALUES (?, ?, ?, ?, ?)',
       serviceSid, accountSid, DEFAULT_SERVICE_NAME, now, now,
     );
+    seedService(this, accountSid, serviceSid, now);
   }
 
   /** Empty every resource table (of one account, or all), keeping accounts, keys and default services. */
@@ -122,6 +124,7 @@ export class EmulatorCore implements Services {
       clock: this.clock,
       random: this.random,
       events: this.events,
+      accounts: this.accounts,
       timers: this.timers,
       descriptor: (name) => this.descriptor(name),
       descendants: (name) => this.descendants(name),

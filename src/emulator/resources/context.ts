@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.js';
 import type { RandomSource } from '../random.js';
 import type { Database, Row } from '../store/database.js';
-import type { Account } from '../accounts.js';
+import type { Account, Accounts } from '../accounts.js';
 import type { ResourceDescriptor } from './descriptor.js';
 import type { TimerSchedule } from './conversations/timers.js';
 
@@ -25,6 +25,7 @@ export interface Services {
   clock: Clock;
   random: RandomSource;
   events: EventSink;
+  accounts: Accounts;
   /** when the next conversation timer falls due */
   timers: TimerSchedule;
   descriptor(name: string): ResourceDescriptor;

@@ -23,6 +23,8 @@ export interface ColumnDef {
   maxLength?: number;
   /** the text must parse as JSON and fit in maxBytes (Attributes) */
   json?: { maxBytes: number };
+  /** the schema version that added this column to an existing table (default: the table's own) */
+  since?: number;
 }
 
 export interface ParentDef {

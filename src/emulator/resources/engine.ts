@@ -3,7 +3,7 @@
  * semantics (scoping by account and parents, alternate keys, cascade on delete, keyset pages). Every write runs
  * in one SQLite transaction together with its hooks and events, so a refused write leaves nothing behind.
  */
-import type { Row, SqlValue } from '../store/database.js';
+import type { Database, Row, SqlValue } from '../store/database.js';
 import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { isoSeconds, parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
@@ -73,7 +73,7 @@ function dateParam(input: Input, name: 'DateCreated' | 'DateUpdated'): number | 
   return ms;
 }
 
-function notFound(ctx: OperationContext): never {
+export function notFound(ctx: OperationContext): never {
   throw twilioError('NotFound', { path: ctx.requestPath.replace(/^\/v1/, '') });
 }
 
@@ -109,7 +109,7 @@ export function singleton(ctx: OperationContext, d: ResourceDescriptor): Row {
     values.date_created = now;
     values.date_updated = now;
     d.hooks?.beforeCreate?.(ctx, values, {});
-    return insertRow(ctx, d, values);
+    return insertRow(ctx.db, d, values);
   });
 }
 
@@ -117,18 +117,18 @@ export function reload(ctx: OperationContext, d: ResourceDescriptor, row: Row): 
   return ctx.db.get(`SELECT * FROM ${d.table} WHERE seq = ?`, row.seq) as Row;
 }
 
-export function insertRow(ctx: OperationContext, d: ResourceDescriptor, values: Row): Row {
+export function insertRow(db: Database, d: ResourceDescriptor, values: Row): Row {
   const names = Object.keys(values);
   const sql = `INSERT INTO ${d.table} (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})`;
-  const result = ctx.db.prepare(sql).run(values);
+  const result = db.prepare(sql).run(values);
   return { seq: Number(result.lastInsertRowid), ...values };
 }
 
-export function updateRow(ctx: OperationContext, d: ResourceDescriptor, row: Row, changes: Row): Row {
+export function updateRow(db: Database, d: ResourceDescriptor, row: Row, changes: Row): Row {
   const names = Object.keys(changes);
   if (names.length === 0) return row;
   const sql = `UPDATE ${d.table} SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE seq = @seq`;
-  ctx.db.prepare(sql).run({ ...changes, seq: row.seq });
+  db.prepare(sql).run({ ...changes, seq: row.seq });
   return { ...row, ...changes };
 }
 
@@ -146,7 +146,7 @@ export function create(ctx: OperationContext, d: ResourceDescriptor, input: Inpu
   Object.assign(values, overrides);
   return ctx.db.transaction(() => {
     d.hooks?.beforeCreate?.(ctx, values, input);
-    const row = insertRow(ctx, d, values);
+    const row = insertRow(ctx.db, d, values);
     d.hooks?.afterCreate?.(ctx, row, input);
     ctx.events.emit({ type: 'created', resource: d.name, row, accountSid: ctx.account.sid });
     return row;
@@ -165,7 +165,7 @@ export function update(ctx: OperationContext, d: ResourceDescriptor, current: Ro
   changes.date_updated = dateParam(input, 'DateUpdated') ?? ctx.clock.now();
   return ctx.db.transaction(() => {
     d.hooks?.beforeUpdate?.(ctx, current, changes, input);
-    const row = updateRow(ctx, d, current, changes);
+    const row = updateRow(ctx.db, d, current, changes);
     d.hooks?.afterUpdate?.(ctx, row, current, input);
     ctx.events.emit({ type: 'updated', resource: d.name, row, previous: current, accountSid: ctx.account.sid });
     return row;

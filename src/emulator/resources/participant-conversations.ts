@@ -14,7 +14,7 @@ import { ConversationResource } from './conversations/index.js';
 
 const COLUMNS = `p.sid AS participant_sid, p.identity, p.address, p.proxy_address, p.projected_address, p.binding_type,
   c.sid AS conversation_sid, c.chat_service_sid, c.account_sid, c.unique_name, c.friendly_name, c.attributes, c.state,
-  c.date_created, c.date_updated, c.date_inactive, c.date_closed, c.messaging_service_sid`;
+  c.date_created, c.date_updated, c.date_inactive, c.date_closed, c.messaging_service_sid, u.sid AS user_sid`;
 
 export function listParticipantConversations(call: Call): Answer {
   const { ctx, input } = call;
@@ -34,7 +34,8 @@ export function listParticipantConversations(call: Call): Answer {
   const page = readPage(
     ctx.db,
     {
-      from: 'participants p JOIN conversations c ON c.sid = p.conversation_sid',
+      from: `participants p JOIN conversations c ON c.sid = p.conversation_sid
+        LEFT JOIN users u ON u.chat_service_sid = p.chat_service_sid AND u.identity = p.identity`,
       seqColumn: 'p.seq',
       anchorTable: 'participants',
       select: COLUMNS,
@@ -59,7 +60,7 @@ function participantConversation(call: Call, row: Row): Record<string, unknown> 
     account_sid: row.account_sid,
     chat_service_sid: row.chat_service_sid,
     participant_sid: row.participant_sid,
-    participant_user_sid: null,
+    participant_user_sid: row.user_sid,
     participant_identity: row.identity,
     participant_messaging_binding: messagingBinding(row),
     conversation_sid: row.conversation_sid,

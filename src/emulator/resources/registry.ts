@@ -12,6 +12,19 @@ import { MessageResource } from './messages/index.js';
 import { ReceiptResource } from './receipts.js';
 import { listParticipantConversations } from './participant-conversations.js';
 import { createConversationWithParticipants } from './conversation-with-participants.js';
+import { UserResource } from './users.js';
+import { RoleResource } from './roles.js';
+import { CredentialResource } from './credentials.js';
+import { BindingResource } from './bindings.js';
+import { ConversationWebhookResource } from './conversations/webhooks.js';
+import { ConfigurationAddressResource, ConfigurationWebhookResource, configurationOperations } from './configuration.js';
+import {
+  ServiceConfigurationResource,
+  ServiceNotificationResource,
+  ServiceWebhookConfigurationResource,
+} from './service-configuration.js';
+import { userConversationOperations } from './user-conversations.js';
+import { IN_SERVICE } from './scopes.js';
 
 export const descriptors: ResourceDescriptor[] = [
   ServiceResource,
@@ -19,14 +32,26 @@ export const descriptors: ResourceDescriptor[] = [
   ParticipantResource,
   MessageResource,
   ReceiptResource,
+  RoleResource,
+  UserResource,
+  CredentialResource,
+  BindingResource,
+  ConversationWebhookResource,
+  ConfigurationWebhookResource,
+  ConfigurationAddressResource,
+  ServiceConfigurationResource,
+  ServiceNotificationResource,
+  ServiceWebhookConfigurationResource,
 ];
 
-const inService: ParentDef[] = [{ pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' }];
+const inService: ParentDef[] = [IN_SERVICE];
 
 /** Operations with their own handler, by operationId as served at the default mount (the Service twin shares it). */
 export const specialOperations: Record<string, SpecialOperation> = {
   ListParticipantConversation: { handler: listParticipantConversations, parents: inService, serviceTwin: true },
   CreateConversationWithParticipants: { handler: createConversationWithParticipants, parents: inService, serviceTwin: true },
+  ...configurationOperations,
+  ...userConversationOperations,
 };
 
 const byName = new Map(descriptors.map((d) => [d.name, d]));

@@ -30,12 +30,14 @@ CREATE TABLE page_anchors (
 `;
 
 export function resourceTableSql(d: ResourceDescriptor): string {
+  const tableVersion = d.since ?? 1;
+  const columns = d.columns.filter((c) => (c.since ?? tableVersion) === tableVersion);
   const cols = [
     'seq INTEGER PRIMARY KEY',
     'sid TEXT NOT NULL UNIQUE',
     'account_sid TEXT NOT NULL',
     ...d.parents.map((p) => `${p.column} TEXT NOT NULL`),
-    ...d.columns.map((c) => `${c.name} ${c.type === 'integer' ? 'INTEGER' : 'TEXT'}`),
+    ...columns.map((c) => `${c.name} ${sqlType(c.type)}`),
     'date_created INTEGER NOT NULL',
     'date_updated INTEGER',
   ];
@@ -53,9 +55,13 @@ export function resourceTableSql(d: ResourceDescriptor): string {
   return stmts.join('\n');
 }
 
-/** Migration N creates the tables of the descriptors introduced in schema version N. */
+function sqlType(type: 'text' | 'integer'): string {
+  return type === 'integer' ? 'INTEGER' : 'TEXT';
+}
+
+/** Migration N creates the tables introduced in schema version N and adds the columns introduced in it. */
 export function migrations(descriptors: ResourceDescriptor[]): Migration[] {
-  const versions = [...new Set([1, ...descriptors.map((d) => d.since ?? 1)])].sort((a, b) => a - b);
+  const versions = [...new Set([1, ...descriptors.flatMap((d) => [d.since ?? 1, ...d.columns.map((c) => c.since ?? 1)])])].sort((a, b) => a - b);
   return versions.map((version) => ({
     version,
     sql:
@@ -63,6 +69,9 @@ export function migrations(descriptors: ResourceDescriptor[]): Migration[] {
       descriptors
         .filter((d) => (d.since ?? 1) === version)
         .map(resourceTableSql)
-        .join('\n'),
+        .join('\n') +
+      descriptors
+        .flatMap((d) => d.columns.filter((c) => c.since === version && c.since !== (d.since ?? 1)).map((c) => `\nALTER TABLE ${d.table} ADD COLUMN ${c.name} ${sqlType(c.type)};`))
+        .join(''),
   }));
 }

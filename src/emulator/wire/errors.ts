@@ -26,6 +26,9 @@ export const errorCatalogue = {
   InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
   // services
   DefaultServiceNotDeletable: { code: 50105, status: 400, message: 'The default Conversation Service {sid} cannot be deleted while it is the account default' },
+  AddressConfigurationExists: { code: 50351, status: 409, message: 'An address configuration for {address} already exists' },
+  // users (the Chat "user" range 502xx)
+  UserExists: { code: 50201, status: 409, message: 'User with identity {identity} already exists' },
   // conversations (the Chat "channel" range 503xx)
   FriendlyNameTooLong: { code: 50302, status: 400, message: '{resource} FriendlyName is too long: {length} characters, the limit is {limit}' },
   AttributesTooLong: { code: 50303, status: 400, message: '{resource} Attributes are too long: {length} bytes, the limit is {limit}' },
@@ -34,6 +37,7 @@ export const errorCatalogue = {
   InvalidTimer: { code: 50375, status: 400, message: 'Invalid {name}: {value}. {reason}' },
   ConversationClosed: { code: 50377, status: 400, message: "Can't update conversation as it's in final closed state" },
   InitialStateClosed: { code: 50384, status: 400, message: "Initial state can't be 'closed'" },
+  WebhookLimit: { code: 50361, status: 400, message: 'A conversation can have at most {limit} scoped webhooks' },
   UniqueNameLooksLikeSid: { code: 50390, status: 400, message: 'UniqueName can not match the Conversation SID pattern' },
   // participants (the "member" range 504xx)
   InvalidBindingAddress: { code: 50407, status: 400, message: 'Invalid messaging binding address: {reason}' },

@@ -10,6 +10,8 @@ import { assertOpen } from '../conversations/index.js';
 import type { OperationContext } from '../context.js';
 import type { ResourceDescriptor } from '../descriptor.js';
 import { parseAddress } from './binding.js';
+import { requireRole } from '../roles.js';
+import { ensureUser } from '../users.js';
 
 const MAX_PARTICIPANTS = 1000;
 const MAX_NON_CHAT_PARTICIPANTS = 50;
@@ -45,10 +47,11 @@ function checkProxy(proxy: string, channel: string): void {
   }
 }
 
-function checkRoleSid(value: unknown): void {
-  if (value !== null && value !== undefined && !/^RL[0-9a-fA-F]{32}$/.test(String(value))) {
-    throw twilioError('InvalidParameter', { message: `Invalid RoleSid: ${String(value)}` });
-  }
+/** A given RoleSid must be a conversation role of this service; none given means the service's default. */
+function roleFor(ctx: OperationContext, serviceSid: unknown, value: unknown): string | null {
+  if (value !== null && value !== undefined) return requireRole(ctx, serviceSid, value, 'conversation', 'RoleSid').sid as string;
+  const config = ctx.db.get('SELECT default_conversation_role_sid AS sid FROM service_configurations WHERE chat_service_sid = ?', serviceSid as string);
+  return (config?.sid as string | undefined) ?? null;
 }
 
 export const ParticipantResource: ResourceDescriptor = {
@@ -69,6 +72,8 @@ export const ParticipantResource: ResourceDescriptor = {
     { name: 'projected_address', type: 'text', param: 'MessagingBinding.ProjectedAddress' },
     { name: 'last_read_message_index', type: 'integer', param: 'LastReadMessageIndex', create: false },
     { name: 'last_read_timestamp', type: 'text', param: 'LastReadTimestamp', create: false },
+    // set through the user's view of the conversation (Users/{UserSid}/Conversations/{ConversationSid})
+    { name: 'notification_level', type: 'text', param: 'NotificationLevel', create: false, initial: 'default', since: 2 },
   ],
   alternateKeys: ['identity', 'address'],
   indexes: [['account_sid', 'identity'], ['account_sid', 'address', 'proxy_address']],
@@ -77,7 +82,7 @@ export const ParticipantResource: ResourceDescriptor = {
     beforeCreate(ctx, values) {
       const conversation = conversationOf(ctx);
       assertOpen(conversation);
-      checkRoleSid(values.role_sid);
+      values.role_sid = roleFor(ctx, values.chat_service_sid, values.role_sid);
       const { identity, address, proxy_address: proxy, projected_address: projected } = values;
       if (address === '') throw twilioError('EmptyAddress');
       if (identity === '') throw twilioError('InvalidParticipant', { reason: 'Identity can not be empty' });
@@ -115,9 +120,16 @@ export const ParticipantResource: ResourceDescriptor = {
         throw twilioError('ParticipantLimit', { reason: `A conversation can have at most ${MAX_NON_CHAT_PARTICIPANTS} non-chat participants` });
       }
     },
+    afterCreate(ctx, row) {
+      // A chat identity is a User of the service at Twilio: joining creates it when it is new.
+      if (row.identity !== null) ensureUser(ctx, row.chat_service_sid as string, row.identity as string);
+    },
+    afterUpdate(ctx, row, previous) {
+      if (row.identity !== null && row.identity !== previous.identity) ensureUser(ctx, row.chat_service_sid as string, row.identity as string);
+    },
     beforeUpdate(ctx, current, changes) {
       assertOpen(conversationOf(ctx));
-      if ('role_sid' in changes) checkRoleSid(changes.role_sid);
+      if ('role_sid' in changes) changes.role_sid = roleFor(ctx, current.chat_service_sid, changes.role_sid);
       if ('identity' in changes) {
         if (changes.identity === '') throw twilioError('InvalidParticipant', { reason: 'Identity can not be empty' });
         if (current.address !== null) {
