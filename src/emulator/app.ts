@@ -23,6 +23,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
   installErrorHandling(app);
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
-  app.register(controlPlugin, { prefix: '/_emulator', core: options.core, version: options.version, controlToken: options.controlToken });
+  app.register(controlPlugin, {
+    prefix: '/_emulator',
+    core: options.core,
+    version: options.version,
+    controlToken: options.controlToken,
+    publicUrl: options.publicUrl,
+  });
   return app;
 }

@@ -12,6 +12,8 @@ import type { EventSink, OperationContext, ResourceEvent, Services } from './res
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
 import { seedService } from './resources/services.js';
+import { create, represent } from './resources/engine.js';
+import { invalidParameter, twilioError } from './wire/errors.js';
 import { buildRouteTable, type RouteTable } from './http/routes.js';
 
 export const DEFAULT_SERVICE_NAME = 'Default Conversations Service';
@@ -129,6 +131,40 @@ export class EmulatorCore implements Services {
       descriptor: (name) => this.descriptor(name),
       descendants: (name) => this.descendants(name),
     };
+  }
+
+  /**
+   * A push binding (BS), as a client SDK registers one at Twilio; answered in the REST representation.
+   * The service and credential must belong to the same account.
+   */
+  createPushBinding(input: {
+    chatServiceSid?: string;
+    identity?: string;
+    bindingType?: string;
+    address?: string;
+    credentialSid?: string;
+    messageTypes?: string[];
+  }, baseUrl: string): Record<string, unknown> {
+    const missing = (['chatServiceSid', 'identity', 'bindingType', 'address', 'credentialSid'] as const).filter((k) => !input[k]);
+    if (missing.length) throw invalidParameter(`Missing ${missing.join(', ')}`);
+    if (!['apn', 'gcm', 'fcm', 'twilsock'].includes(input.bindingType as string)) {
+      throw invalidParameter(`bindingType must be one of apn, gcm, fcm, twilsock`);
+    }
+    const service = this.db.get('SELECT * FROM services WHERE sid = ?', input.chatServiceSid as string);
+    if (!service) throw twilioError('NotFound', { path: `/Services/${input.chatServiceSid}` });
+    const account = this.accounts.get(service.account_sid as string) as Account;
+    const credential = this.db.get('SELECT sid FROM credentials WHERE sid = ? AND account_sid = ?', input.credentialSid as string, account.sid);
+    if (!credential) throw twilioError('NotFound', { path: `/Credentials/${input.credentialSid}` });
+    const ctx = { ...this.systemContext(account, baseUrl), parents: { Service: service } };
+    const d = this.descriptor('ServiceBinding');
+    const row = create(ctx, d, {}, {
+      identity: input.identity as string,
+      binding_type: input.bindingType as string,
+      endpoint: input.address as string,
+      credential_sid: input.credentialSid as string,
+      ...(input.messageTypes ? { message_types: JSON.stringify(input.messageTypes) } : {}),
+    });
+    return represent(ctx, d, row);
   }
 
   close(): void {

@@ -14,6 +14,7 @@ export interface ControlOptions {
   core: EmulatorCore;
   version: string;
   controlToken?: string;
+  publicUrl?: string;
 }
 
 type Body = Record<string, unknown>;
@@ -95,6 +96,19 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
       throw twilioError('NotFound', { path: request.url });
     }
     return reply.code(204).send();
+  });
+
+  app.post('/push-bindings', async (request, reply) => {
+    const b = body(request.body);
+    const binding = core.createPushBinding({
+      chatServiceSid: optionalString(b, 'chatServiceSid'),
+      identity: optionalString(b, 'identity'),
+      bindingType: optionalString(b, 'bindingType'),
+      address: optionalString(b, 'address'),
+      credentialSid: optionalString(b, 'credentialSid'),
+      messageTypes: Array.isArray(b.messageTypes) ? b.messageTypes.map(String) : undefined,
+    }, options.publicUrl ?? `${request.protocol}://${request.host}`);
+    return reply.code(201).send(binding);
   });
 
   app.post('/clock', async (request) => {
