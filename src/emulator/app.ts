@@ -20,6 +20,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // Twilio SIDs and unique names are case-sensitive; paths are matched as sent.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     bodyLimit: 1024 * 1024,
+    // Twilio serves no HEAD; not registering them halves route set-up.
+    exposeHeadRoutes: false,
   });
   installErrorHandling(app);
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });

@@ -7,7 +7,7 @@ import { Accounts, type Account } from './accounts.js';
 import { Clock, type ClockMode } from './clock.js';
 import { createRandom, type RandomSource } from './random.js';
 import { Database } from './store/database.js';
-import { migrations } from './store/schema.js';
+import { indexSql, migrations } from './store/schema.js';
 import type { EventSink, OperationContext, ResourceEvent, Services } from './resources/context.js';
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
@@ -63,7 +63,7 @@ export class EmulatorCore implements Services {
     this.startedAt = Date.now();
     this.random = createRandom(options.seed);
     this.db = new Database(options.db ?? ':memory:');
-    this.db.migrate(migrations(descriptors));
+    this.db.migrate(migrations(descriptors), descriptors.map(indexSql).join('\n'));
     this.timers = new TimerSchedule(this.db);
     this.events = new EventLog(this.db);
     this.accounts = new Accounts(this.db, this.clock, this.random, (accountSid, serviceSid, now) =>

@@ -104,8 +104,12 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
           webhookEnabled: request.headers['x-twilio-webhook-enabled'] === 'true',
         };
         for (const parent of route.parents) {
-          const key = parent.pathParam === 'ChatServiceSid' ? (path.ChatServiceSid ?? account.defaultServiceSid) : path[parent.pathParam];
-          ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), key);
+          if (parent.pathParam === 'ChatServiceSid' && path.ChatServiceSid === undefined) {
+            // The account's default service always exists (it cannot be deleted while default): no query needed.
+            ctx.parents[parent.resource] = { sid: account.defaultServiceSid, account_sid: account.sid };
+            continue;
+          }
+          ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), path[parent.pathParam]);
         }
         const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
         options.onAnswer?.(route, answer.status, answer.body);

@@ -86,6 +86,19 @@ function instance(call: Call, d: ResourceDescriptor): Row {
   return d.singleton ? engine.singleton(call.ctx, d) : engine.fetch(call.ctx, d, instanceKey(call));
 }
 
+type UrlTemplate = (row: Row) => string;
+
+/** `/v1/Services/{ChatServiceSid}/Conversations/{Sid}` → a function joining literal parts and row columns. */
+function compileTemplate(path: string): UrlTemplate {
+  const parts = path.split(/\{(\w+)\}/);
+  const columns = parts.map((part, i) => (i % 2 === 1 ? (PATH_COLUMNS[part] ?? part) : undefined));
+  return (row) => {
+    let url = '';
+    for (let i = 0; i < parts.length; i++) url += i % 2 === 1 ? String(row[columns[i] as string] ?? '') : parts[i];
+    return url;
+  };
+}
+
 export interface RouteTable {
   routes: Route[];
   /** operationIds of the spec that no route serves yet */
@@ -97,7 +110,7 @@ export interface RouteTable {
 export function buildRouteTable(operations: OperationSpec[]): RouteTable {
   const routes: Route[] = [];
   const unserved: string[] = [];
-  const templates = { default: new Map<string, string>(), service: new Map<string, string>() };
+  const templates = { default: new Map<string, UrlTemplate>(), service: new Map<string, UrlTemplate>() };
   for (const op of operations) {
     const split = splitOperationId(op.operationId);
     if (!split) {
@@ -111,7 +124,7 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
       unserved.push(op.operationId);
       continue;
     }
-    if (split.verb === 'Fetch') templates[scope].set(noun, op.path);
+    if (split.verb === 'Fetch') templates[scope].set(noun, compileTemplate(op.path));
     routes.push({
       op,
       scope,
@@ -130,8 +143,7 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
     unserved,
     urlOf(scope, resource, row, baseUrl) {
       const template = templates[scope].get(resource) ?? templates.default.get(resource);
-      if (!template) return '';
-      return baseUrl + template.replace(/\{(\w+)\}/g, (_, param: string) => String(row[PATH_COLUMNS[param] ?? ''] ?? ''));
+      return template ? baseUrl + template(row) : '';
     },
   };
 }

@@ -41,15 +41,25 @@ export function resourceTableSql(d: ResourceDescriptor): string {
     'date_created INTEGER NOT NULL',
     'date_updated INTEGER',
   ];
-  const scope = ['account_sid', ...d.parents.map((p) => p.column)];
-  const stmts = [`CREATE TABLE ${d.table} (\n  ${cols.join(',\n  ')}\n);`];
-  stmts.push(`CREATE INDEX ${d.table}_scope ON ${d.table} (${[...scope, 'seq'].join(', ')});`);
-  for (const [i, index] of (d.indexes ?? []).entries()) {
-    stmts.push(`CREATE INDEX ${d.table}_i${i} ON ${d.table} (${index.join(', ')});`);
+  return `CREATE TABLE ${d.table} (\n  ${cols.join(',\n  ')}\n);`;
+}
+
+/**
+ * Indexes hold no data, so they are not migrations: every start ensures the current set (IF NOT EXISTS), and a
+ * database written by an older tce gains new ones on its next start.
+ */
+export function indexSql(d: ResourceDescriptor): string {
+  const scope = ['account_sid', ...d.parents.map((p) => p.column), 'seq'];
+  const stmts = [`CREATE INDEX IF NOT EXISTS ${d.table}_scope ON ${d.table} (${scope.join(', ')});`];
+  // every child table is also searched by its direct parent alone (cascades, counts, per-conversation checks)
+  const direct = d.parents[d.parents.length - 1];
+  if (direct) stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_by_${direct.column} ON ${d.table} (${direct.column}, seq);`);
+  for (const index of d.indexes ?? []) {
+    stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_${index.join('_')} ON ${d.table} (${index.join(', ')});`);
   }
-  for (const [i, u] of (d.unique ?? []).entries()) {
+  for (const u of d.unique ?? []) {
     stmts.push(
-      `CREATE UNIQUE INDEX ${d.table}_u${i} ON ${d.table} (${u.columns.join(', ')})${u.where ? ` WHERE ${u.where}` : ''};`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS ${d.table}_unique_${u.columns.join('_')} ON ${d.table} (${u.columns.join(', ')})${u.where ? ` WHERE ${u.where}` : ''};`,
     );
   }
   return stmts.join('\n');

@@ -1,7 +1,21 @@
 /** Dates on the wire: REST JSON uses `YYYY-MM-DDTHH:MM:SSZ` (UTC, to the second); webhooks add milliseconds. */
 
+// Rows written together share their second: remember the last two answers (hot in list pages).
+let cachedSecond = NaN;
+let cachedText = '';
+let previousSecond = NaN;
+let previousText = '';
+
 export function isoSeconds(epochMs: number): string {
-  return new Date(epochMs).toISOString().slice(0, 19) + 'Z';
+  const second = Math.floor(epochMs / 1000);
+  if (second === cachedSecond) return cachedText;
+  if (second === previousSecond) return previousText;
+  const text = new Date(second * 1000).toISOString().slice(0, 19) + 'Z';
+  previousSecond = cachedSecond;
+  previousText = cachedText;
+  cachedSecond = second;
+  cachedText = text;
+  return text;
 }
 
 export function isoMillis(epochMs: number): string {

@@ -9,6 +9,7 @@ import { isoSeconds, parseDateTime } from '../../wire/dates.js';
 import { invalidParameter, twilioError } from '../../wire/errors.js';
 import type { OperationContext } from '../context.js';
 import type { Input, ResourceDescriptor } from '../descriptor.js';
+import { updateRow } from '../engine.js';
 import { noteTimers, scheduleTimers, sweepDueTimers, timerDuration } from './timers.js';
 
 const CONVERSATION_SID = /^CH[0-9a-fA-F]{32}$/;
@@ -133,14 +134,10 @@ export const ConversationResource: ResourceDescriptor = {
 };
 
 /** A message (or other activity) happened: an inactive conversation becomes active and its timers restart. */
-export function recordActivity(ctx: OperationContext, conversation: Row, at: number): Row {
+export function recordActivity(ctx: OperationContext, conversation: Row, at: number, also: Row = {}): Row {
   const next: Row = { ...conversation, state: conversation.state === 'inactive' ? 'active' : conversation.state };
-  const changes: Row = { state: next.state, last_activity: at, ...scheduleTimers(next, at) };
-  ctx.db
-    .prepare(
-      'UPDATE conversations SET state = @state, last_activity = @last_activity, date_inactive = @date_inactive, date_closed = @date_closed, next_timer_at = @next_timer_at WHERE seq = @seq',
-    )
-    .run({ ...changes, seq: conversation.seq });
+  const changes: Row = { state: next.state, last_activity: at, ...scheduleTimers(next, at), ...also };
+  updateRow(ctx.db, ConversationResource, conversation, changes);
   noteTimers(ctx, changes);
   return { ...conversation, ...changes };
 }

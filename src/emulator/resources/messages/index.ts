@@ -102,6 +102,7 @@ export const MessageResource: ResourceDescriptor = {
     { name: 'subject', type: 'text', param: 'Subject', maxLength: 256 },
     { name: 'receipts_total', type: 'integer' },
   ],
+  indexes: [['conversation_sid', 'message_index']],
   links: { delivery_receipts: 'Receipts', channel_metadata: 'ChannelMetadata' },
   hooks: {
     beforeCreate(ctx, values, input) {
@@ -113,10 +114,9 @@ export const MessageResource: ResourceDescriptor = {
       checkContentVariables(values.content_variables);
       values.participant_sid = authorParticipant(ctx, conversation.sid, values.author);
       // The index comes from the conversation's counter, so a deleted message's index is never handed out again.
-      const counter = ctx.db.get('SELECT next_message_index FROM conversations WHERE seq = ?', conversation.seq) as Row;
-      values.message_index = counter.next_message_index as number;
-      ctx.db.run('UPDATE conversations SET next_message_index = next_message_index + 1 WHERE seq = ?', conversation.seq);
-      ctx.parents.Conversation = recordActivity(ctx, { ...conversation, next_message_index: values.message_index + 1 }, ctx.clock.now());
+      // (The parent row was read in this same synchronous request, so its counter is current.)
+      values.message_index = conversation.next_message_index as number;
+      ctx.parents.Conversation = recordActivity(ctx, conversation, ctx.clock.now(), { next_message_index: (values.message_index as number) + 1 });
     },
     beforeUpdate(ctx, current, changes) {
       assertOpen(ctx.parents.Conversation);
