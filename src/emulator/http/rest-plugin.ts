@@ -60,13 +60,16 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   });
 
   app.decorateRequest('account', null);
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hook and handlers: every request is synchronous work, so no promise is made per request.
+  app.addHook('onRequest', (request, reply, done) => {
     const account = core.accounts.authenticate(request.headers.authorization);
     if (!account) {
       reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
-      throw twilioError('Unauthenticated');
+      done(twilioError('Unauthenticated'));
+      return;
     }
     request.account = account;
+    done();
   });
 
   // A path we serve with other methods answers 405/20004, as Twilio does; anything else 404/20404.
@@ -86,7 +89,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
       method: route.op.method,
       // registered under the /v1 prefix, so that auth runs before this plugin's 404 too
       url: route.url.replace(/^\/v1/, ''),
-      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      handler: (request: FastifyRequest, reply: FastifyReply) => {
         const account = request.account as Account;
         const raw = isPost ? rawParams(request.body) : rawParams(request.query);
         const input = check(raw, request.headers);
@@ -113,8 +116,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
         }
         const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
         options.onAnswer?.(route, answer.status, answer.body);
-        reply.code(answer.status);
-        return answer.status === 204 ? reply.send() : answer.body;
+        reply.code(answer.status).send(answer.status === 204 ? undefined : answer.body);
       },
     });
   }

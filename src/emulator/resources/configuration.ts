@@ -124,6 +124,11 @@ export const ConfigurationAddressResource: ResourceDescriptor = {
       normalizeMethod(changes);
       checkAutoCreation(ctx, { ...current, ...changes });
     },
+    listFilter(_ctx, input) {
+      // ListConfigurationAddress?Type=sms keeps the configurations of that type only
+      if (input.Type === undefined || input.Type === '') return { where: [], args: [] };
+      return { where: ['type = ?'], args: [String(input.Type)] };
+    },
   },
   represent(row, _ctx, wire) {
     const auto: Record<string, unknown> = {};

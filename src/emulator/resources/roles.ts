@@ -50,7 +50,8 @@ export const RoleResource: ResourceDescriptor = {
   since: 2,
   parents: [IN_SERVICE],
   columns: [
-    { name: 'friendly_name', type: 'text', param: 'FriendlyName', update: false, maxLength: 256 },
+    // the spec: "It can be up to 64 characters long"
+    { name: 'friendly_name', type: 'text', param: 'FriendlyName', update: false, maxLength: 64 },
     { name: 'type', type: 'text', param: 'Type', update: false },
     { name: 'permissions', type: 'text', param: 'Permission', initial: '[]' },
   ],
@@ -60,6 +61,19 @@ export const RoleResource: ResourceDescriptor = {
     },
     beforeUpdate(_ctx, current, changes) {
       if ('permissions' in changes) checkPermissions(current.type as string, changes.permissions);
+    },
+    beforeDelete(ctx, row) {
+      // A role the service Configuration names as a default would leave new users and participants with the SID
+      // of a deleted role. Twilio's answer here is unverified; the emulator refuses (400/20001) until the
+      // Configuration points elsewhere.
+      const config = ctx.db.get(
+        `SELECT 1 FROM service_configurations WHERE chat_service_sid = ? AND ? IN
+          (default_chat_service_role_sid, default_conversation_role_sid, default_conversation_creator_role_sid)`,
+        row.chat_service_sid as string, row.sid as string,
+      );
+      if (config) {
+        throw twilioError('InvalidParameter', { message: `Role ${String(row.sid)} is a default role of the service Configuration and cannot be deleted` });
+      }
     },
   },
   represent(row, _ctx, wire) {
