@@ -3,18 +3,23 @@
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
  *             [--validate-responses] [--log]
+ *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { createEmulator, type EmulatorOptions } from './emulator/create-emulator.js';
-import { loadConversationsSpec, manifestPath } from './contracts/spec.js';
+import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/spec.js';
+import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
+import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
 
 Usage:
   tce serve [options]          run the emulator
+  tce contracts coverage       every spec operation: served? exercised by the tests? (exit 1 below all)
+       [--exercised DIR] [--json]  (DIR: where the test suite records what it called; default .tce/coverage)
   tce contracts manifest       rebuild the operation manifest from fixtures/openapi
   tce --version
 
@@ -107,13 +112,23 @@ async function responseChecker(): Promise<NonNullable<EmulatorOptions['onAnswer'
 
 async function contracts(argv: string[]): Promise<void> {
   const [what] = argv;
+  if (what === 'coverage') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { exercised: { type: 'string', default: DEFAULT_EXERCISED_DIR }, json: { type: 'boolean', default: false } } });
+    const operations = loadManifest();
+    const served = new Set(buildRouteTable(operations).routes.map((r) => r.op.operationId));
+    const rows = coverage(operations, served, readExercised(values.exercised));
+    process.stdout.write(values.json ? `${JSON.stringify(rows, null, 1)}\n` : `${formatCoverage(rows)}\n`);
+    const complete = rows.every((r) => r.served && r.exercised);
+    if (!complete) process.exitCode = 1;
+    return;
+  }
   if (what === 'manifest') {
     const spec = await loadConversationsSpec();
     writeFileSync(manifestPath, JSON.stringify(spec.operations, null, 1) + '\n');
     process.stdout.write(`wrote ${spec.operations.length} operations to ${manifestPath}\n`);
     return;
   }
-  throw new Error(`unknown contracts command: ${what ?? '(none)'}; try: tce contracts manifest`);
+  throw new Error(`unknown contracts command: ${what ?? '(none)'}; try: tce contracts coverage | manifest`);
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { create } from '../src/emulator/resources/engine.js';
-import { ReceiptResource } from '../src/emulator/resources/receipts.js';
-import type { Row } from '../src/emulator/store/database.js';
+import { addReceipts as addShared, type ReceiptStatus } from './support/receipts.js';
 import { expectTwilioError, useEmulator } from './support/emulator.js';
 import { ISO_SECONDS, SID } from './support/spec.js';
 
@@ -10,31 +8,10 @@ const t = useEmulator({ clock: 'manual' });
 const conversations = () => t.client.conversations.v1.conversations;
 const PROXY = '+15555550199';
 
-type Status = 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered';
+type Status = ReceiptStatus;
 
-/**
- * Receipts cannot be created over REST (the simulated channel will write them), so tests insert them with the
- * emulator's own engine, one per SMS participant, and record the message's recipient count like the channel will.
- */
-function addReceipts(messageSid: string, receipts: { participantSid: string; status: Status; errorCode?: number }[], total = receipts.length) {
-  const db = t.emulator.core.db;
-  const message = db.get('SELECT * FROM messages WHERE sid = ?', messageSid) as Row;
-  const conversation = db.get('SELECT * FROM conversations WHERE sid = ?', message.conversation_sid) as Row;
-  const service = db.get('SELECT * FROM services WHERE sid = ?', conversation.chat_service_sid) as Row;
-  const account = t.emulator.core.accounts.get(t.emulator.accountSid)!;
-  const ctx = t.emulator.core.systemContext(account, t.emulator.url);
-  ctx.parents = { Service: service, Conversation: conversation, ConversationMessage: message };
-  const rows = receipts.map((r, i) =>
-    create(ctx, ReceiptResource, {}, {
-      participant_sid: r.participantSid,
-      channel_message_sid: 'SM' + (i + 1).toString(16).padStart(32, '0'),
-      status: r.status,
-      error_code: r.errorCode ?? null,
-    }),
-  );
-  db.run('UPDATE messages SET receipts_total = ? WHERE sid = ?', total, messageSid);
-  return rows.map((r) => r.sid as string);
-}
+const addReceipts = (messageSid: string, receipts: { participantSid: string; status: Status; errorCode?: number }[], total?: number) =>
+  addShared(t.emulator, messageSid, receipts, total);
 
 function setStatus(receiptSid: string, status: Status, errorCode: number | null = null) {
   t.emulator.core.db.run('UPDATE receipts SET status = ?, error_code = ? WHERE sid = ?', status, errorCode, receiptSid);

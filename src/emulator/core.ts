@@ -101,7 +101,12 @@ export class EmulatorCore implements Services {
       }
       if (!accountSid) this.db.run('DELETE FROM page_anchors');
       const accounts: Account[] = accountSid ? [this.accounts.get(accountSid)].filter((a): a is Account => !!a) : this.accounts.list();
-      for (const account of accounts) this.insertDefaultService(account.sid, account.defaultServiceSid, this.clock.now());
+      for (const account of accounts) {
+        // The account keeps its default service SID (recreated empty); default timers set through
+        // /v1/Configuration are cleared, so one test's configuration does not leak into the next.
+        this.insertDefaultService(account.sid, account.defaultServiceSid, this.clock.now());
+        this.accounts.update(account.sid, { defaultInactiveTimer: null, defaultClosedTimer: null });
+      }
     });
     this.timers.forget();
   }

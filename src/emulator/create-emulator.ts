@@ -47,8 +47,8 @@ export interface EmulatorHandle {
   port: number;
   accountSid: string;
   authToken: string;
-  /** the first account's default Conversation Service */
-  defaultServiceSid: string;
+  /** the first account's default Conversation Service (as /v1/Configuration says now) */
+  readonly defaultServiceSid: string;
   /** empty every resource table (one account's, or all), keeping accounts and keys */
   reset(accountSid?: string): void;
   close(): Promise<void>;
@@ -92,7 +92,9 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       port,
       accountSid: first.sid,
       authToken: first.authToken,
-      defaultServiceSid: first.defaultServiceSid,
+      get defaultServiceSid() {
+        return core.accounts.get(first.sid)?.defaultServiceSid ?? first.defaultServiceSid;
+      },
       reset: (accountSid) => core.reset(accountSid),
       close: async () => {
         await app.close();

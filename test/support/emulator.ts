@@ -8,9 +8,13 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { emulatorHttpClient } from '../../src/client.js';
 import { ResponseValidator, type Violation } from '../../src/contracts/response-validator.js';
 import { loadConversationsSpec } from '../../src/contracts/spec.js';
+import { recordExercised } from '../../src/contracts/coverage.js';
 import { createEmulator, type EmulatorHandle, type EmulatorOptions } from '../../src/index.js';
 
 export type TwilioClient = ReturnType<typeof twilio>;
+
+/** operationIds this test file's emulators answered; written for `tce contracts coverage` as each closes */
+const exercised = new Set<string>();
 
 let validator: Promise<ResponseValidator> | undefined;
 export function responseValidator(): Promise<ResponseValidator> {
@@ -57,10 +61,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Test
   const emulator = await createEmulator({
     ...options,
     onAnswer: (route, status, body) => {
+      exercised.add(route.op.operationId);
       const violation = checker.validate(route.op.operationId, status, body);
       if (violation) violations.push(violation);
     },
   });
+  const close = emulator.close;
+  emulator.close = async () => {
+    recordExercised(exercised);
+    await close();
+  };
   const clientFor = (username: string, password: string, accountSid?: string) =>
     twilio(username, password, { accountSid, httpClient: emulatorHttpClient(emulator.url) });
   const http = async (method: string, path: string, o: HttpOptions = {}): Promise<HttpAnswer> => {

@@ -43,16 +43,16 @@ export class TimerSchedule {
 const MIN_INACTIVE_MS = 60_000;
 const MIN_CLOSED_MS = 600_000;
 
-/** Validate a timer parameter; returns its length in ms (null: timer removed). */
-export function timerDuration(name: 'Timers.Inactive' | 'Timers.Closed', value: string): number | null {
+/** Validate a timer parameter; returns its length in ms (null: timer removed). `param` names it in errors. */
+export function timerDuration(kind: 'Timers.Inactive' | 'Timers.Closed', value: string, param: string = kind): number | null {
   if (value === '') return null;
   const ms = parseDuration(value);
   if (ms === undefined) {
-    throw twilioError('InvalidTimer', { name, value, reason: 'It must be an ISO 8601 duration such as PT10M' });
+    throw twilioError('InvalidTimer', { name: param, value, reason: 'It must be an ISO 8601 duration such as PT10M' });
   }
-  const min = name === 'Timers.Inactive' ? MIN_INACTIVE_MS : MIN_CLOSED_MS;
+  const min = kind === 'Timers.Inactive' ? MIN_INACTIVE_MS : MIN_CLOSED_MS;
   if (ms < min) {
-    throw twilioError('InvalidTimer', { name, value, reason: `The minimum is ${name === 'Timers.Inactive' ? 'PT1M' : 'PT10M'}` });
+    throw twilioError('InvalidTimer', { name: param, value, reason: `The minimum is ${kind === 'Timers.Inactive' ? 'PT1M' : 'PT10M'}` });
   }
   return ms;
 }

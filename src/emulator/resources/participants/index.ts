@@ -1,8 +1,8 @@
 /**
  * Conversation Participants (MB): chat participants (Identity), SMS and WhatsApp participants
  * (MessagingBinding.Address + ProxyAddress), and group-MMS chat participants (Identity + ProjectedAddress).
- * Limitations: no Users are auto-created for identities yet (participant_user_sid stays null); role SIDs are
- * checked for shape only.
+ * A chat identity's User is created when it first joins; a participant's role is the service's default
+ * conversation role unless RoleSid names a conversation role of the service.
  */
 import type { Row } from '../../store/database.js';
 import { twilioError } from '../../wire/errors.js';
