@@ -62,8 +62,9 @@ function genericHandler(verb: Verb, d: ResourceDescriptor): OperationHandler {
       return (call) => ({ status: 200, body: call.project(engine.represent(call.ctx, d, instance(call, d))) });
     case 'Update':
       return (call) => {
-        const row = instance(call, d);
-        return { status: 200, body: call.project(engine.represent(call.ctx, d, engine.update(call.ctx, d, row, call.input))) };
+        // one transaction: a singleton created on first use goes away again if the update is refused
+        const row = call.ctx.db.transaction(() => engine.update(call.ctx, d, instance(call, d), call.input));
+        return { status: 200, body: call.project(engine.represent(call.ctx, d, row)) };
       };
     case 'Delete':
       return (call) => {
