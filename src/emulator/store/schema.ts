@@ -53,7 +53,8 @@ export function indexSql(d: ResourceDescriptor): string {
   const stmts = [`CREATE INDEX IF NOT EXISTS ${d.table}_scope ON ${d.table} (${scope.join(', ')});`];
   // every child table is also searched by its direct parent alone (cascades, counts, per-conversation checks)
   const direct = d.parents[d.parents.length - 1];
-  if (direct) stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_by_${direct.column} ON ${d.table} (${direct.column}, seq);`);
+  // (unless a declared index already leads with that column: each index costs a page write per insert)
+  if (direct && !(d.indexes ?? []).some((index) => index[0] === direct.column)) stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_by_${direct.column} ON ${d.table} (${direct.column}, seq);`);
   for (const index of d.indexes ?? []) {
     stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_${index.join('_')} ON ${d.table} (${index.join(', ')});`);
   }
