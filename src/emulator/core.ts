@@ -7,7 +7,7 @@ import { Accounts, type Account } from './accounts.js';
 import { Clock, type ClockMode } from './clock.js';
 import { createRandom, type RandomSource } from './random.js';
 import { Database } from './store/database.js';
-import { indexSql, migrations } from './store/schema.js';
+import { indexSql, migrations, undeclaredIndexes } from './store/schema.js';
 import type { EventSink, OperationContext, ResourceEvent, Services } from './resources/context.js';
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
@@ -63,7 +63,11 @@ export class EmulatorCore implements Services {
     this.startedAt = Date.now();
     this.random = createRandom(options.seed);
     this.db = new Database(options.db ?? ':memory:');
-    this.db.migrate(migrations(descriptors), descriptors.map(indexSql).join('\n'));
+    const indexes = descriptors.map(indexSql).join('\n');
+    this.db.migrate(migrations(descriptors), indexes);
+    const existing = this.db.all("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'") as { name: string; tbl_name: string }[];
+    const obsolete = undeclaredIndexes(existing, descriptors.map((d) => d.table), indexes);
+    if (obsolete) this.db.raw.exec(obsolete);
     this.timers = new TimerSchedule(this.db);
     this.events = new EventLog(this.db);
     this.accounts = new Accounts(this.db, this.clock, this.random, (accountSid, serviceSid, now) =>

@@ -45,16 +45,15 @@ export function resourceTableSql(d: ResourceDescriptor): string {
 }
 
 /**
- * Indexes hold no data, so they are not migrations: every start ensures the current set (IF NOT EXISTS), and a
- * database written by an older tce gains new ones on its next start.
+ * Indexes hold no data, so they are not migrations: every start ensures the declared set (IF NOT EXISTS) and
+ * drops the ones no longer declared (`dropUndeclaredIndexes`), so a database written by an older tce follows.
  */
 export function indexSql(d: ResourceDescriptor): string {
-  const scope = ['account_sid', ...d.parents.map((p) => p.column), 'seq'];
-  const stmts = [`CREATE INDEX IF NOT EXISTS ${d.table}_scope ON ${d.table} (${scope.join(', ')});`];
-  // every child table is also searched by its direct parent alone (cascades, counts, per-conversation checks)
-  const direct = d.parents[d.parents.length - 1];
-  // (unless a declared index already leads with that column: each index costs a page write per insert)
-  if (direct && !(d.indexes ?? []).some((index) => index[0] === direct.column)) stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_by_${direct.column} ON ${d.table} (${direct.column}, seq);`);
+  // Lists walk a scope in seq order. The direct parent implies every ancestor and the account, so one index on
+  // (direct parent, seq) serves lists, cascades and per-parent checks; top-level resources use (account, seq).
+  // Each index costs a page write per insert, so there is no other generic one.
+  const direct = d.parents[d.parents.length - 1]?.column ?? 'account_sid';
+  const stmts = [`CREATE INDEX IF NOT EXISTS ${d.table}_${direct}_seq ON ${d.table} (${direct}, seq);`];
   for (const index of d.indexes ?? []) {
     stmts.push(`CREATE INDEX IF NOT EXISTS ${d.table}_${index.join('_')} ON ${d.table} (${index.join(', ')});`);
   }
@@ -85,4 +84,13 @@ export function migrations(descriptors: ResourceDescriptor[]): Migration[] {
         .flatMap((d) => d.columns.filter((c) => c.since === version && c.since !== (d.since ?? 1)).map((c) => `\nALTER TABLE ${d.table} ADD COLUMN ${c.name} ${sqlType(c.type)};`))
         .join(''),
   }));
+}
+
+/** DROP statements for indexes on these tables that `sql` (the declared set) does not create. */
+export function undeclaredIndexes(existing: { name: string; tbl_name: string }[], tables: string[], declaredSql: string): string {
+  const declared = new Set([...declaredSql.matchAll(/CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)/g)].map((m) => m[1]));
+  return existing
+    .filter((i) => tables.includes(i.tbl_name) && !i.name.startsWith('sqlite_autoindex') && !declared.has(i.name))
+    .map((i) => `DROP INDEX ${i.name};`)
+    .join('\n');
 }

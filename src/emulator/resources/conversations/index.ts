@@ -64,7 +64,7 @@ export const ConversationResource: ResourceDescriptor = {
     { name: 'bindings', type: 'text' },
   ],
   alternateKeys: ['unique_name'],
-  indexes: [['next_timer_at'], ['account_sid', 'chat_service_sid', 'state', 'seq']],
+  indexes: [['next_timer_at'], ['chat_service_sid', 'state', 'seq']],
   unique: [{ columns: ['chat_service_sid', 'unique_name'], where: 'unique_name IS NOT NULL' }],
   links: { participants: 'Participants', messages: 'Messages', webhooks: 'Webhooks', export: 'Export' },
   hooks: {
@@ -137,6 +137,8 @@ export const ConversationResource: ResourceDescriptor = {
 export function recordActivity(ctx: OperationContext, conversation: Row, at: number, also: Row = {}): Row {
   const next: Row = { ...conversation, state: conversation.state === 'inactive' ? 'active' : conversation.state };
   const changes: Row = { state: next.state, last_activity: at, ...scheduleTimers(next, at), ...also };
+  // Write only what changed: SQLite rewrites an index entry whenever its column is SET, equal or not.
+  for (const key of Object.keys(changes)) if (changes[key] === conversation[key]) delete changes[key];
   updateRow(ctx.db, ConversationResource, conversation, changes);
   noteTimers(ctx, changes);
   return { ...conversation, ...changes };
