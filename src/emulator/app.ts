@@ -1,5 +1,5 @@
 /** The fastify app: REST under /v1 and the control plane under /_emulator, as siblings. Not started here. */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { controlPlugin } from './control/control-plugin.js';
 import type { EmulatorCore } from './core.js';
 import { installErrorHandling } from './http/error-handler.js';
@@ -24,11 +24,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     exposeHeadRoutes: false,
   });
   installErrorHandling(app);
-  // Every answer leaves once what it wrote (or read) is committed: an acknowledged write is a stored write.
-  // Writes are group-committed per event-loop turn (store/database.ts), so this waits one turn at most.
-  app.addHook('onSend', (_request, _reply, payload, done) => {
-    options.core.db.whenCommitted((error) => (error ? done(error as FastifyError) : done(null, payload)));
-  });
+
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
   app.register(controlPlugin, {
     prefix: '/_emulator',

@@ -3,7 +3,7 @@
  * out (form bodies too), no Twilio auth; `--control-token` requires `Authorization: Bearer <token>`.
  * It calls the same core as the REST API, never SQL of its own.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance } from 'fastify';
 import { AccountError } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
@@ -46,6 +46,11 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
       }
     });
   }
+
+  // Answers leave once what they wrote is committed (writes are group-committed per event-loop turn).
+  app.addHook('onSend', (_request, _reply, payload, done) => {
+    core.db.whenCommitted((error) => (error ? done(error as FastifyError) : done(null, payload)));
+  });
 
   const accountError = (error: unknown): never => {
     if (error instanceof AccountError) throw invalidParameter(error.message);

@@ -116,7 +116,11 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
         }
         const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
         options.onAnswer?.(route, answer.status, answer.body);
-        reply.code(answer.status).send(answer.status === 204 ? undefined : answer.body);
+        const body = answer.status === 204 ? undefined : answer.body;
+        // An acknowledged write is a stored write: with writes pending in this turn's group commit
+        // (store/database.ts), answer once it is done; otherwise (most reads) answer now.
+        if (!core.db.pending) reply.code(answer.status).send(body);
+        else core.db.whenCommitted((error) => (error ? reply.send(error) : reply.code(answer.status).send(body)));
       },
     });
   }

@@ -137,6 +137,11 @@ export class Database {
     for (const done of waiting) done(failure);
   }
 
+  /** Whether writes of this event-loop turn are waiting for their commit. */
+  get pending(): boolean {
+    return this.batchOpen;
+  }
+
   /** Call `done` once everything written so far is committed (at once when nothing is pending). */
   whenCommitted(done: (error?: Error) => void): void {
     if (this.batchOpen) this.waiting.push(done);
