@@ -3,3 +3,5 @@ export type { EmulatorOptions, EmulatorHandle, ClockHandle } from './emulator/cr
 export { errorCatalogue, TwilioError } from './emulator/wire/errors.js';
 export type { ErrorName, TwilioErrorBody } from './emulator/wire/errors.js';
 export { version } from './version.js';
+export type { DeliveryView, Attempt } from './emulator/webhooks/service.js';
+export { twilioSignature } from './emulator/webhooks/signing.js';

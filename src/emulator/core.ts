@@ -12,6 +12,7 @@ import type { EventSink, OperationContext, ResourceEvent, Services } from './res
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
 import { seedService } from './resources/services.js';
+import { WebhookService } from './webhooks/service.js';
 import { create, represent } from './resources/engine.js';
 import { invalidParameter, twilioError } from './wire/errors.js';
 import { buildRouteTable, type RouteTable } from './http/routes.js';
@@ -28,17 +29,24 @@ export interface CoreOptions {
 }
 
 /**
- * Fans committed changes out to listeners (later issues: webhooks, receipts). An event emitted inside a
- * transaction is held until it commits, so a refused write never announces anything.
+ * Fans changes out. `onWrite` listeners run inside the change's transaction (the webhook outbox is written
+ * there, so an acknowledged change never loses its webhook); `subscribe` listeners run after it commits, and
+ * never for a refused write.
  */
-class EventLog implements EventSink {
+export class EventLog implements EventSink {
+  private readonly writers = new Set<(event: ResourceEvent) => void>();
   private readonly listeners = new Set<(event: ResourceEvent) => void>();
   constructor(private readonly db: Database) {}
   emit(event: ResourceEvent): void {
+    for (const writer of this.writers) writer(event);
     if (this.listeners.size === 0) return;
     this.db.afterCommit(() => {
       for (const listener of this.listeners) listener(event);
     });
+  }
+  onWrite(writer: (event: ResourceEvent) => void): () => void {
+    this.writers.add(writer);
+    return () => this.writers.delete(writer);
   }
   subscribe(listener: (event: ResourceEvent) => void): () => void {
     this.listeners.add(listener);
@@ -54,6 +62,7 @@ export class EmulatorCore implements Services {
   readonly accounts: Accounts;
   readonly routes: RouteTable;
   readonly timers: TimerSchedule;
+  readonly webhooks: WebhookService;
   readonly startedAt: number;
   private readonly stopClockListener: () => void;
 
@@ -74,6 +83,8 @@ export class EmulatorCore implements Services {
       this.insertDefaultService(accountSid, serviceSid, now),
     );
     this.routes = buildRouteTable(loadManifest());
+    this.webhooks = new WebhookService(this.db, this.clock, this.random, this.events, this.accounts);
+    this.webhooks.start();
     // Moving the clock moves every timer that fell due, before the caller's next request.
     this.stopClockListener = this.clock.onChange(() => sweepDueTimers(this));
   }
@@ -104,6 +115,7 @@ export class EmulatorCore implements Services {
         else this.db.run(`DELETE FROM ${d.table}`);
       }
       if (!accountSid) this.db.run('DELETE FROM page_anchors');
+      this.webhooks.reset(accountSid);
       const accounts: Account[] = accountSid ? [this.accounts.get(accountSid)].filter((a): a is Account => !!a) : this.accounts.list();
       for (const account of accounts) {
         // The account keeps its default service SID (recreated empty); default timers set through
@@ -126,6 +138,7 @@ export class EmulatorCore implements Services {
       baseUrl,
       urlOf: (resource, row) => this.routes.urlOf('default', resource, row, baseUrl),
       webhookEnabled: true,
+      source: 'API',
     };
   }
 
@@ -174,6 +187,12 @@ export class EmulatorCore implements Services {
       ...(input.messageTypes ? { message_types: JSON.stringify(input.messageTypes) } : {}),
     });
     return represent(ctx, d, row);
+  }
+
+  /** Stop delivering (pending deliveries stay in the outbox for the next start) and close the store. */
+  async shutdown(): Promise<void> {
+    await this.webhooks.stop();
+    this.close();
   }
 
   close(): void {

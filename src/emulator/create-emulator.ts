@@ -9,6 +9,8 @@ import { EmulatorCore } from './core.js';
 import type { RestOptions } from './http/rest-plugin.js';
 import { version } from '../version.js';
 import { preloadPhoneNumbers } from './resources/participants/binding.js';
+import type { DeliveryView } from './webhooks/service.js';
+import { parseRules } from './webhooks/faults.js';
 
 export interface EmulatorOptions {
   /** TCP port; 0 (default) picks a free one */
@@ -57,6 +59,12 @@ export interface EmulatorHandle {
     createAccount(options?: { accountSid?: string; authToken?: string; friendlyName?: string }): Account;
     createApiKey(accountSid: string, friendlyName?: string): { sid: string; secret: string };
     deleteApiKey(accountSid: string, keySid: string): boolean;
+    /** resolve with the first finished webhook delivery the predicate accepts (tests never sleep) */
+    waitForDelivery(predicate: (d: DeliveryView) => boolean, timeoutMs?: number): Promise<DeliveryView>;
+    /** the webhook journal, as GET /_emulator/webhooks/deliveries returns it */
+    deliveries(filter?: { eventType?: string; conversationSid?: string; state?: string; limit?: number }): DeliveryView[];
+    /** replace the webhook fault rules, as PUT /_emulator/faults/webhooks does */
+    setWebhookFaults(rules: unknown[]): void;
   };
   /** the core, for advanced embedding (tests, benchmarks) */
   core: EmulatorCore;
@@ -98,7 +106,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       reset: (accountSid) => core.reset(accountSid),
       close: async () => {
         await app.close();
-        core.close();
+        await core.shutdown();
       },
       clock: {
         now: () => new Date(core.clock.now()),
@@ -110,6 +118,11 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         createAccount: (o) => core.accounts.create(o),
         createApiKey: (accountSid, friendlyName) => core.accounts.createKey(accountSid, friendlyName),
         deleteApiKey: (accountSid, keySid) => core.accounts.deleteKey(accountSid, keySid),
+        waitForDelivery: (predicate, timeoutMs) => core.webhooks.waitForDelivery(predicate, timeoutMs),
+        deliveries: (filter) => core.webhooks.journal(filter),
+        setWebhookFaults: (rules) => {
+          core.webhooks.faults.rules = parseRules({ rules });
+        },
       },
       core,
     };

@@ -9,6 +9,7 @@ import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
 import { decodeForm } from '../http/form.js';
+import { parseRules } from '../webhooks/faults.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -114,6 +115,30 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
       messageTypes: Array.isArray(b.messageTypes) ? b.messageTypes.map(String) : undefined,
     }, options.publicUrl ?? `${request.protocol}://${request.host}`);
     return reply.code(201).send(binding);
+  });
+
+  app.get('/webhooks/deliveries', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const limit = q.limit === undefined ? undefined : Number(q.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw invalidParameter('limit must be a positive integer');
+    return { deliveries: core.webhooks.journal({ eventType: q.eventType, conversationSid: q.conversationSid, state: q.status ?? q.state, limit }) };
+  });
+
+  app.delete('/webhooks/deliveries', async (_request, reply) => {
+    core.webhooks.clearJournal();
+    return reply.code(204).send();
+  });
+
+  app.get('/faults/webhooks', async () => ({ rules: core.webhooks.faults.rules }));
+
+  app.put('/faults/webhooks', async (request) => {
+    core.webhooks.faults.rules = parseRules(request.body);
+    return { rules: core.webhooks.faults.rules };
+  });
+
+  app.delete('/faults/webhooks', async (_request, reply) => {
+    core.webhooks.faults.rules = [];
+    return reply.code(204).send();
   });
 
   app.post('/clock', async (request) => {

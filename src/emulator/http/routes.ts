@@ -17,6 +17,8 @@ export interface Route {
   op: OperationSpec;
   scope: 'default' | 'service';
   verb: Verb;
+  /** the resource noun the operation is about (`ConversationMessage` for both mounts) */
+  resource: string;
   /** parents resolved from the path before the handler runs, outermost first */
   parents: ParentDef[];
   handler: OperationHandler;
@@ -130,6 +132,7 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
       op,
       scope,
       verb: split.verb,
+      resource: noun,
       parents: special ? special.parents : (descriptor as ResourceDescriptor).parents,
       handler: special ? special.handler : genericHandler(split.verb, descriptor as ResourceDescriptor),
       url: op.path.replace(/\{(\w+)\}/g, ':$1'),

@@ -6,18 +6,46 @@ import type { Account, Accounts } from '../accounts.js';
 import type { ResourceDescriptor } from './descriptor.js';
 import type { TimerSchedule } from './conversations/timers.js';
 
-/** A change worth telling the outside world about; later issues turn these into webhooks and receipts. */
+/** Who made a change, as webhooks report it in `Source`. */
+export type ChangeSource = 'API' | 'SDK' | 'SMS' | 'WHATSAPP';
+
+/** A change worth telling the outside world about: webhooks, receipts and the channel are built from these. */
 export interface ResourceEvent {
   type: 'created' | 'updated' | 'deleted';
   resource: string;
   row: Row;
   previous?: Row;
   accountSid: string;
+  source: ChangeSource;
+  /**
+   * Whether webhooks may fire for it: REST changes only with `X-Twilio-Webhook-Enabled: true` (Twilio's echo
+   * rule); changes from channels, timers and client SDKs always.
+   */
+  webhooks: boolean;
+  /** why a conversation's state moved: API (REST), TIMER or EVENT */
+  reason?: 'API' | 'TIMER' | 'EVENT';
+  /** base URL of the request that made it (for url fields in payloads) */
+  baseUrl?: string;
 }
 
 export interface EventSink {
   /** called inside the write's transaction */
   emit(event: ResourceEvent): void;
+}
+
+/** The event of a change made through a context (REST request, control plane or channel). */
+export function changeEvent(ctx: OperationContext, type: ResourceEvent['type'], resource: string, row: Row, previous?: Row): ResourceEvent {
+  return {
+    type,
+    resource,
+    row,
+    previous,
+    accountSid: ctx.account.sid,
+    source: ctx.source,
+    webhooks: ctx.webhookEnabled,
+    reason: ctx.source === 'API' ? 'API' : 'EVENT',
+    baseUrl: ctx.baseUrl,
+  };
 }
 
 export interface Services {
@@ -45,6 +73,8 @@ export interface OperationContext extends Services {
   baseUrl: string;
   /** absolute URL of a row of `resource` at this request's scope */
   urlOf(resource: string, row: Row): string;
-  /** the X-Twilio-Webhook-Enabled header, when sent */
+  /** whether webhooks fire for changes made here (REST: the X-Twilio-Webhook-Enabled header) */
   webhookEnabled: boolean;
+  /** who is making the changes */
+  source: ChangeSource;
 }

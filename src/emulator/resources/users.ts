@@ -5,7 +5,7 @@
  */
 import type { Row } from '../store/database.js';
 import { twilioError } from '../wire/errors.js';
-import type { OperationContext } from './context.js';
+import { changeEvent, type OperationContext } from './context.js';
 import type { ResourceDescriptor } from './descriptor.js';
 import { insertRow } from './engine.js';
 import { requireRole } from './roles.js';
@@ -67,6 +67,6 @@ export function ensureUser(ctx: OperationContext, serviceSid: string, identity: 
     date_created: now,
     date_updated: now,
   });
-  ctx.events.emit({ type: 'created', resource: 'User', row, accountSid: ctx.account.sid });
+  ctx.events.emit(changeEvent(ctx, 'created', 'User', row));
   return row;
 }

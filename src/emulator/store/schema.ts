@@ -29,6 +29,37 @@ CREATE TABLE page_anchors (
 );
 `;
 
+/** Fixed tables added after version 1, by the schema version that adds them. */
+const LATER_FIXED_TABLES: Record<number, string> = {
+  3: `
+-- The webhook outbox and journal: a row per delivery, written in the same transaction as the change.
+CREATE TABLE webhook_deliveries (
+  id INTEGER PRIMARY KEY,
+  account_sid TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  conversation_sid TEXT,
+  webhook_sid TEXT,
+  order_key TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  url TEXT NOT NULL,
+  method TEXT NOT NULL,
+  params TEXT NOT NULL,
+  idempotency_token TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts TEXT NOT NULL DEFAULT '[]',
+  retry_count INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  hold_group TEXT,
+  duplicate_of INTEGER,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (state, order_key, position);
+CREATE INDEX webhook_deliveries_conversation ON webhook_deliveries (conversation_sid, id);
+`,
+};
+
 export function resourceTableSql(d: ResourceDescriptor): string {
   const tableVersion = d.since ?? 1;
   const columns = d.columns.filter((c) => (c.since ?? tableVersion) === tableVersion);
@@ -71,11 +102,13 @@ function sqlType(type: 'text' | 'integer'): string {
 
 /** Migration N creates the tables introduced in schema version N and adds the columns introduced in it. */
 export function migrations(descriptors: ResourceDescriptor[]): Migration[] {
-  const versions = [...new Set([1, ...descriptors.flatMap((d) => [d.since ?? 1, ...d.columns.map((c) => c.since ?? 1)])])].sort((a, b) => a - b);
+  const versions = [
+    ...new Set([1, ...Object.keys(LATER_FIXED_TABLES).map(Number), ...descriptors.flatMap((d) => [d.since ?? 1, ...d.columns.map((c) => c.since ?? 1)])]),
+  ].sort((a, b) => a - b);
   return versions.map((version) => ({
     version,
     sql:
-      (version === 1 ? FIXED_TABLES : '') +
+      (version === 1 ? FIXED_TABLES : (LATER_FIXED_TABLES[version] ?? '')) +
       descriptors
         .filter((d) => (d.since ?? 1) === version)
         .map(resourceTableSql)

@@ -24,6 +24,7 @@ export const errorCatalogue = {
   UnsupportedMediaType: { code: 20001, status: 415, message: 'Unsupported Content-Type: {contentType}' },
   PayloadTooLarge: { code: 20001, status: 413, message: 'Request body too large' },
   InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
+  PreWebhookRejected: { code: 20403, status: 403, message: 'The {eventType} pre-event webhook {url} refused the action (HTTP {status})' },
   // services
   DefaultServiceNotDeletable: { code: 50105, status: 400, message: 'The default Conversation Service {sid} cannot be deleted while it is the account default' },
   AddressConfigurationExists: { code: 50351, status: 409, message: 'An address configuration for {address} already exists' },

@@ -110,7 +110,16 @@ export function sweepDueTimers(services: Services, accountSid?: string): StateMo
       ).run({ date_inactive: row.date_inactive, date_closed: row.date_closed, ...changes, at, seq: row.seq });
       const moved = { ...row, ...changes, date_updated: at };
       moves.push({ row: moved, from: row.state as string, to, at });
-      services.events.emit({ type: 'updated', resource: 'Conversation', row: moved, previous: row, accountSid: row.account_sid as string });
+      services.events.emit({
+        type: 'updated',
+        resource: 'Conversation',
+        row: moved,
+        previous: row,
+        accountSid: row.account_sid as string,
+        source: 'API',
+        webhooks: true,
+        reason: 'TIMER',
+      });
     }
   });
   services.timers.refresh();

@@ -1,0 +1,134 @@
+/**
+ * Injected webhook faults (`/_emulator/faults/webhooks`): rules checked in order, the first that matches a
+ * delivery acts on it. Decisions are made when the delivery is enqueued, from the emulator's seeded random source,
+ * so a `--seed` makes every draw (which deliveries, how long a delay, which shuffle) repeat run after run.
+ */
+import type { RandomSource } from '../random.js';
+import { invalidParameter } from '../wire/errors.js';
+
+export type FaultAction =
+  | { type: 'duplicate'; count: number }
+  | { type: 'reorder'; window: number; ms: number }
+  | { type: 'delay'; ms?: number; uniform?: [number, number]; lognormal?: { medianMs: number; sigma: number } }
+  | { type: 'drop' }
+  | { type: 'fail'; status: number };
+
+export interface FaultRule {
+  match: { eventType?: string; url?: string; conversationSid?: string };
+  probability: number;
+  /** remaining uses; undefined: unlimited */
+  times?: number;
+  action: FaultAction;
+}
+
+export interface FaultSubject {
+  eventType: string;
+  url: string;
+  conversationSid: string | null;
+}
+
+type Json = Record<string, unknown>;
+
+function positiveNumber(value: unknown, name: string, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw invalidParameter(`${name} must be a number >= 0`);
+  return n;
+}
+
+function parseAction(raw: unknown): FaultAction {
+  const a = (raw ?? {}) as Json;
+  switch (a.type) {
+    case 'duplicate':
+      return { type: 'duplicate', count: Math.max(1, Math.round(positiveNumber(a.count, 'action.count', 1))) };
+    case 'reorder':
+      return { type: 'reorder', window: Math.max(2, Math.round(positiveNumber(a.window, 'action.window', 5))), ms: positiveNumber(a.ms, 'action.ms', 1000) };
+    case 'delay': {
+      if (a.ms !== undefined) return { type: 'delay', ms: positiveNumber(a.ms, 'action.ms') };
+      if (Array.isArray(a.uniform) && a.uniform.length === 2) {
+        const [lo, hi] = a.uniform.map((v, i) => positiveNumber(v, `action.uniform[${i}]`));
+        if (hi < lo) throw invalidParameter('action.uniform must be [low, high]');
+        return { type: 'delay', uniform: [lo, hi] };
+      }
+      if (a.lognormal && typeof a.lognormal === 'object') {
+        const l = a.lognormal as Json;
+        return { type: 'delay', lognormal: { medianMs: positiveNumber(l.medianMs, 'action.lognormal.medianMs'), sigma: positiveNumber(l.sigma, 'action.lognormal.sigma') } };
+      }
+      throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
+    }
+    case 'drop':
+      return { type: 'drop' };
+    case 'fail':
+    case 'retry': {
+      const status = Math.round(positiveNumber(a.status, 'action.status', 500));
+      if (status < 400 || status > 599) throw invalidParameter('action.status must be a 4xx or 5xx status');
+      return { type: 'fail', status };
+    }
+    default:
+      throw invalidParameter(`unknown action type ${String(a.type)}: duplicate, reorder, delay, drop or fail`);
+  }
+}
+
+/** Validate a PUT body's rules. */
+export function parseRules(body: unknown): FaultRule[] {
+  const rules = (body as Json | undefined)?.rules;
+  if (!Array.isArray(rules)) throw invalidParameter('the body must be {"rules": [...]}');
+  return rules.map((raw, i) => {
+    const r = (raw ?? {}) as Json;
+    const match = (r.match ?? {}) as Json;
+    for (const key of Object.keys(match)) {
+      if (!['eventType', 'url', 'conversationSid'].includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a webhook match key`);
+    }
+    const probability = r.probability === undefined ? 1 : Number(r.probability);
+    if (!(probability >= 0 && probability <= 1)) throw invalidParameter(`rules[${i}].probability must be between 0 and 1`);
+    const times = r.times === undefined ? undefined : Math.round(positiveNumber(r.times, `rules[${i}].times`));
+    return {
+      match: { eventType: match.eventType as string | undefined, url: match.url as string | undefined, conversationSid: match.conversationSid as string | undefined },
+      probability,
+      times,
+      action: parseAction(r.action),
+    };
+  });
+}
+
+export class FaultRules {
+  rules: FaultRule[] = [];
+
+  constructor(private readonly random: RandomSource) {}
+
+  /** The action for this delivery, if a rule matches and its draw says so. */
+  decide(subject: FaultSubject): FaultAction | undefined {
+    for (const rule of this.rules) {
+      const m = rule.match;
+      if (m.eventType && m.eventType !== subject.eventType) continue;
+      if (m.url && !subject.url.startsWith(m.url)) continue;
+      if (m.conversationSid && m.conversationSid !== subject.conversationSid) continue;
+      if (rule.times !== undefined && rule.times <= 0) continue;
+      if (rule.probability < 1 && this.random.next() >= rule.probability) return undefined;
+      if (rule.times !== undefined) rule.times--;
+      return rule.action;
+    }
+    return undefined;
+  }
+
+  delayMs(action: Extract<FaultAction, { type: 'delay' }>): number {
+    if (action.ms !== undefined) return action.ms;
+    if (action.uniform) return action.uniform[0] + this.random.next() * (action.uniform[1] - action.uniform[0]);
+    const { medianMs, sigma } = action.lognormal as { medianMs: number; sigma: number };
+    // Box-Muller from two seeded draws
+    const u = Math.max(this.random.next(), 1e-12);
+    const v = this.random.next();
+    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return medianMs * Math.exp(sigma * z);
+  }
+
+  /** A seeded shuffle (Fisher-Yates). */
+  shuffle<T>(items: T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random.next() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+}

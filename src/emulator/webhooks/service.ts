@@ -1,0 +1,623 @@
+/**
+ * The webhook service: turns committed changes into signed deliveries, durably.
+ *
+ * - Outbox: a delivery row is written in the same SQLite transaction as the change that causes it, so an
+ *   acknowledged change never loses its webhook, across a crash or a restart (pending rows are resumed at start).
+ * - Dispatcher: an undici pool; one delivery at a time per (URL, conversation) so each consumer sees a
+ *   conversation's events in order; Twilio's timeouts and retries with the `#ct #rt #tt #rc #rp` overrides.
+ * - Faults: rules decided at enqueue from the seeded random source (faults.ts).
+ * - Journal: every delivery with its attempts, for `/_emulator/webhooks/deliveries` and `waitForDelivery`.
+ * Network timing is real time (performance.now / Date.now), not the emulator clock: a manual clock must not
+ * stop webhooks from leaving.
+ */
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import type { Accounts } from '../accounts.js';
+import type { Clock } from '../clock.js';
+import type { RandomSource } from '../random.js';
+import type { Database, Row } from '../store/database.js';
+import type { ResourceEvent } from '../resources/context.js';
+import type { EventLog } from '../core.js';
+import { isoMillis } from '../wire/dates.js';
+import { connectionOptions, type RetryClass } from './connection-overrides.js';
+import { FaultRules, type FaultAction } from './faults.js';
+import { form, postEvents, preEventFields, type EventPayload } from './payloads.js';
+import { formEncode, twilioSignature, type FormParams } from './signing.js';
+import { TargetResolver, type Target } from './targets.js';
+
+export type DeliveryState = 'pending' | 'held' | 'delivered' | 'failed' | 'dropped' | 'studio';
+
+export interface Attempt {
+  at: string;
+  retryCount: number;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface Delivery {
+  id: number;
+  accountSid: string;
+  eventType: string;
+  kind: Target['kind'];
+  conversationSid: string | null;
+  webhookSid: string | null;
+  orderKey: string;
+  position: number;
+  /** as configured, connection-override fragment included */
+  url: string;
+  method: 'GET' | 'POST';
+  params: FormParams;
+  idempotencyToken: string;
+  state: DeliveryState;
+  attempts: Attempt[];
+  retryCount: number;
+  nextAttemptAt: number;
+  holdGroup: string | null;
+  duplicateOf: number | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+/** What the journal shows of a delivery. */
+export interface DeliveryView {
+  id: number;
+  eventType: string;
+  kind: Target['kind'];
+  conversationSid: string | null;
+  webhookSid: string | null;
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  params: FormParams;
+  idempotencyToken: string;
+  state: DeliveryState;
+  attempts: Attempt[];
+  duplicateOf: number | null;
+}
+
+export interface PreEventResult {
+  rejected: boolean;
+  status: number | null;
+  url: string;
+  /** fields the consumer's JSON answer changes (Twilio's snake_case keys) */
+  changes: Record<string, string>;
+}
+
+const FINAL: DeliveryState[] = ['delivered', 'failed', 'dropped', 'studio'];
+const MAX_CONCURRENCY = 256;
+const PRE_EVENT_TIMEOUT_MS = 5000;
+
+function toDelivery(row: Row): Delivery {
+  return {
+    id: Number(row.id),
+    accountSid: row.account_sid as string,
+    eventType: row.event_type as string,
+    kind: row.kind as Target['kind'],
+    conversationSid: (row.conversation_sid as string | null) ?? null,
+    webhookSid: (row.webhook_sid as string | null) ?? null,
+    orderKey: row.order_key as string,
+    position: Number(row.position),
+    url: row.url as string,
+    method: row.method === 'GET' ? 'GET' : 'POST',
+    params: JSON.parse(row.params as string) as FormParams,
+    idempotencyToken: row.idempotency_token as string,
+    state: row.state as DeliveryState,
+    attempts: JSON.parse(row.attempts as string) as Attempt[],
+    retryCount: Number(row.retry_count),
+    nextAttemptAt: Number(row.next_attempt_at),
+    holdGroup: (row.hold_group as string | null) ?? null,
+    duplicateOf: row.duplicate_of === null ? null : Number(row.duplicate_of),
+    createdAt: Number(row.created_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+  };
+}
+
+function classify(error: unknown): { retry: RetryClass; message: string } {
+  const code = (error as { code?: string }).code ?? '';
+  const message = `${code || 'error'}: ${(error as Error).message ?? String(error)}`;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_SOCKET') return { retry: 'rt', message };
+  return { retry: 'ct', message };
+}
+
+export class WebhookService {
+  readonly targets: TargetResolver;
+  readonly faults: FaultRules;
+  private readonly queues = new Map<string, Delivery[]>();
+  private readonly inFlight = new Set<string>();
+  private readonly waiting = new Set<string>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly held = new Map<string, { members: Delivery[]; timer?: NodeJS.Timeout; window: number }>();
+  private readonly groupOf = new WeakMap<FaultAction, string>();
+  private readonly finishedListeners = new Set<(d: Delivery) => void>();
+  private readonly agents = new Map<number, Agent>();
+  private readonly running = new Set<Promise<void>>();
+  private active = 0;
+  private nextPosition = 1;
+  private groups = 0;
+  private stopped = false;
+  private unsubscribe?: () => void;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly random: RandomSource,
+    private readonly events: EventLog,
+    private readonly accounts: Accounts,
+  ) {
+    this.targets = new TargetResolver(db);
+    this.faults = new FaultRules(random);
+  }
+
+  /** Subscribe to changes and resume what a previous run left pending. */
+  start(): void {
+    this.unsubscribe = this.events.onWrite((event) => this.onWrite(event));
+    const max = this.db.get('SELECT max(position) AS p FROM webhook_deliveries');
+    this.nextPosition = Number(max?.p ?? 0) + 1;
+    for (const row of this.db.all("SELECT * FROM webhook_deliveries WHERE state IN ('pending', 'held') ORDER BY order_key, position")) {
+      const d = toDelivery(row);
+      // Held (reorder) deliveries of a previous run are released in their original order.
+      if (d.state === 'held') d.state = 'pending';
+      this.queue(d);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const group of this.held.values()) if (group.timer) clearTimeout(group.timer);
+    this.timers.clear();
+    await Promise.allSettled([...this.running]);
+    this.db.flush();
+    await Promise.allSettled([...this.agents.values()].map((a) => a.close()));
+  }
+
+  /** Forget cached configuration, and the deliveries of one account (or all): the control plane's reset. */
+  reset(accountSid?: string): void {
+    this.targets.invalidate();
+    const gone = (d: Delivery) => accountSid === undefined || d.accountSid === accountSid;
+    for (const [key, q] of this.queues) {
+      // an attempt in flight finishes on its own; everything queued behind it goes
+      const kept = q.filter((d, i) => !gone(d) || (i === 0 && this.inFlight.has(key)));
+      if (kept.length) this.queues.set(key, kept);
+      else this.queues.delete(key);
+    }
+    for (const [key, group] of this.held) {
+      group.members = group.members.filter((d) => !gone(d));
+      if (group.members.length === 0) {
+        if (group.timer) clearTimeout(group.timer);
+        this.held.delete(key);
+      }
+    }
+    if (accountSid) this.db.run('DELETE FROM webhook_deliveries WHERE account_sid = ?', accountSid);
+    else this.db.run('DELETE FROM webhook_deliveries');
+  }
+
+  // ---- enqueue -------------------------------------------------------------------------------------------
+
+  private onWrite(event: ResourceEvent): void {
+    this.invalidateFor(event);
+    if (!event.webhooks) return;
+    const row = event.row;
+    const conversationSid = ((event.resource === 'Conversation' ? row.sid : row.conversation_sid) as string | undefined) ?? null;
+    if (typeof row.chat_service_sid !== 'string' || !this.targets.anyPost(event.accountSid, row.chat_service_sid, conversationSid)) return;
+    for (const payload of postEvents(this.db, event, this.clock.now())) {
+      for (const target of this.targets.postTargets(event.accountSid, payload)) this.enqueue(event.accountSid, payload, target);
+    }
+  }
+
+  private invalidateFor(event: ResourceEvent): void {
+    switch (event.resource) {
+      case 'ConfigurationWebhook':
+        return this.targets.invalidate('account', event.accountSid);
+      case 'ServiceWebhookConfiguration':
+        return this.targets.invalidate('service', event.row.chat_service_sid as string);
+      case 'ConversationScopedWebhook':
+        return this.targets.invalidate('scoped', event.row.conversation_sid as string);
+      case 'Service':
+        if (event.type === 'deleted') this.targets.invalidate('service', event.row.sid as string);
+        return;
+      case 'Conversation':
+        if (event.type === 'deleted') this.targets.invalidate('scoped', event.row.sid as string);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private enqueue(accountSid: string, payload: EventPayload, target: Target): void {
+    const params: FormParams = { ...payload.params };
+    if (target.webhookSid) {
+      params.WebhookSid = target.webhookSid;
+      params.WebhookType = target.webhookType ?? 'webhook';
+    }
+    const now = Date.now();
+    const base: Delivery = {
+      id: 0,
+      accountSid,
+      eventType: payload.eventType,
+      kind: target.kind,
+      conversationSid: payload.conversationSid,
+      webhookSid: target.webhookSid ?? null,
+      orderKey: `${target.url}|${payload.conversationSid ?? accountSid}`,
+      position: 0,
+      url: target.url,
+      method: target.method,
+      params,
+      idempotencyToken: this.random.hex(32),
+      state: target.kind === 'studio' ? 'studio' : 'pending',
+      attempts: [],
+      retryCount: 0,
+      nextAttemptAt: now,
+      holdGroup: null,
+      duplicateOf: null,
+      createdAt: now,
+      finishedAt: target.kind === 'studio' ? now : null,
+    };
+    const action = base.state === 'pending' ? this.faults.decide({ eventType: base.eventType, url: base.url, conversationSid: base.conversationSid }) : undefined;
+    let copies = 0;
+    if (action) {
+      switch (action.type) {
+        case 'drop':
+          base.state = 'dropped';
+          base.finishedAt = now;
+          break;
+        case 'delay':
+          base.nextAttemptAt = now + this.faults.delayMs(action);
+          break;
+        case 'fail': {
+          // The consumer "failed" the first attempt: Twilio's retry path runs for real from here.
+          base.attempts.push({ at: isoMillis(now), retryCount: 0, status: action.status, latencyMs: 0, error: 'injected failure' });
+          const conn = connectionOptions(base.url);
+          const retryable = conn.retryOn.has(action.status >= 500 ? '5xx' : '4xx') && conn.retries > 0;
+          if (retryable) base.retryCount = 1;
+          else {
+            base.state = 'failed';
+            base.finishedAt = now;
+          }
+          break;
+        }
+        case 'reorder': {
+          let group = this.groupOf.get(action);
+          if (!group) this.groupOf.set(action, (group = `reorder-${++this.groups}`));
+          base.state = 'held';
+          base.holdGroup = group;
+          break;
+        }
+        case 'duplicate':
+          copies = action.count;
+          break;
+      }
+    }
+    const first = this.insert(base);
+    const all = [first];
+    for (let i = 0; i < copies; i++) all.push(this.insert({ ...base, attempts: [], duplicateOf: first.id }));
+    this.db.afterCommit(() => {
+      for (const d of all) this.schedule(d, action);
+      for (const d of all) if (FINAL.includes(d.state)) this.finished(d);
+    });
+  }
+
+  private insert(d: Delivery): Delivery {
+    const position = this.nextPosition++;
+    const result = this.db.run(
+      `INSERT INTO webhook_deliveries (account_sid, event_type, kind, conversation_sid, webhook_sid, order_key, position, url, method,
+         params, idempotency_token, state, attempts, retry_count, next_attempt_at, hold_group, duplicate_of, created_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      d.accountSid, d.eventType, d.kind, d.conversationSid, d.webhookSid, d.orderKey, position, d.url, d.method,
+      JSON.stringify(d.params), d.idempotencyToken, d.state, JSON.stringify(d.attempts), d.retryCount, d.nextAttemptAt,
+      d.holdGroup, d.duplicateOf, d.createdAt, d.finishedAt,
+    );
+    return { ...d, id: Number(result.lastInsertRowid), position };
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------------------
+
+  private schedule(d: Delivery, action?: FaultAction): void {
+    if (d.state === 'pending') this.queue(d);
+    else if (d.state === 'held' && d.holdGroup && action?.type === 'reorder') this.hold(d, action);
+  }
+
+  private queue(d: Delivery): void {
+    let q = this.queues.get(d.orderKey);
+    if (!q) this.queues.set(d.orderKey, (q = []));
+    q.push(d);
+    this.kick(d.orderKey);
+  }
+
+  private hold(d: Delivery, action: Extract<FaultAction, { type: 'reorder' }>): void {
+    const key = d.holdGroup as string;
+    let group = this.held.get(key);
+    if (!group) {
+      group = { members: [], window: action.window };
+      group.timer = setTimeout(() => this.release(key), action.ms);
+      this.held.set(key, group);
+    }
+    group.members.push(d);
+    if (group.members.length >= group.window) this.release(key);
+  }
+
+  /** Let a reorder window go: its deliveries leave one by one, in a seeded shuffled order. */
+  private release(key: string): void {
+    const group = this.held.get(key);
+    if (!group) return;
+    this.held.delete(key);
+    if (group.timer) clearTimeout(group.timer);
+    const orderKey = `${key}:${++this.groups}`;
+    const shuffled = this.faults.shuffle(group.members);
+    this.db.transaction(() => {
+      for (const d of shuffled) {
+        d.state = 'pending';
+        d.orderKey = orderKey;
+        d.position = this.nextPosition++;
+        this.db.run('UPDATE webhook_deliveries SET state = ?, order_key = ?, position = ? WHERE id = ?', d.state, d.orderKey, d.position, d.id);
+      }
+    });
+    for (const d of shuffled) this.queue(d);
+  }
+
+  private kick(key: string): void {
+    if (this.stopped || this.inFlight.has(key)) return;
+    const q = this.queues.get(key);
+    if (!q || q.length === 0) {
+      this.queues.delete(key);
+      return;
+    }
+    const head = q[0];
+    const wait = head.nextAttemptAt - Date.now();
+    if (wait > 0) {
+      if (!this.timers.has(key)) {
+        this.timers.set(key, setTimeout(() => {
+          this.timers.delete(key);
+          this.kick(key);
+        }, wait));
+      }
+      return;
+    }
+    if (this.active >= MAX_CONCURRENCY) {
+      this.waiting.add(key);
+      return;
+    }
+    this.inFlight.add(key);
+    this.active++;
+    const run = this.attempt(head).then(
+      (final) => {
+        if (final && q[0] === head) q.shift();
+      },
+      () => undefined,
+    ).finally(() => {
+      this.active--;
+      this.inFlight.delete(key);
+      this.running.delete(run);
+      this.kick(key);
+      for (const next of this.waiting) {
+        if (this.active >= MAX_CONCURRENCY) break;
+        this.waiting.delete(next);
+        this.kick(next);
+      }
+    });
+    this.running.add(run);
+  }
+
+  private agentFor(connectTimeoutMs: number): Agent {
+    let agent = this.agents.get(connectTimeoutMs);
+    if (!agent) {
+      agent = new Agent({ connect: { timeout: connectTimeoutMs }, connections: 64, pipelining: 1, keepAliveTimeout: 4000 });
+      this.agents.set(connectTimeoutMs, agent);
+    }
+    return agent;
+  }
+
+  /** The request an attempt sends: URL, headers and body, signed with the account's auth token. */
+  requestFor(d: Delivery, authToken: string): { url: string; headers: Record<string, string>; body?: string; params: FormParams } {
+    const conn = connectionOptions(d.url);
+    const params: FormParams = d.kind === 'pre' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
+    const headers: Record<string, string> = {
+      'i-twilio-idempotency-token': d.idempotencyToken,
+      'user-agent': 'TwilioProxy/1.1',
+    };
+    if (d.method === 'GET') {
+      const url = `${conn.url}${conn.url.includes('?') ? '&' : '?'}${formEncode(params)}`;
+      headers['x-twilio-signature'] = twilioSignature(authToken, url, {});
+      return { url, headers, params };
+    }
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    headers['x-twilio-signature'] = twilioSignature(authToken, conn.url, params);
+    return { url: conn.url, headers, body: formEncode(params), params };
+  }
+
+  /** One attempt; true when the delivery reached a final state. */
+  private async attempt(d: Delivery): Promise<boolean> {
+    const conn = connectionOptions(d.url);
+    const account = this.accounts.get(d.accountSid);
+    const started = Date.now();
+    let status: number | null = null;
+    let error: string | null = null;
+    let retryClass: RetryClass | undefined;
+    const t0 = performance.now();
+    if (!account) error = 'account no longer exists';
+    else {
+      try {
+        const req = this.requestFor(d, account.authToken);
+        const res = await request(req.url, {
+          method: d.method,
+          headers: req.headers,
+          body: req.body,
+          dispatcher: this.agentFor(conn.connectTimeoutMs),
+          headersTimeout: conn.readTimeoutMs,
+          bodyTimeout: conn.readTimeoutMs,
+        });
+        status = res.statusCode;
+        await res.body.dump();
+        if (status >= 500) retryClass = '5xx';
+        else if (status >= 400) retryClass = '4xx';
+        else if (status >= 300) retryClass = '4xx';
+      } catch (e) {
+        const c = classify(e);
+        error = c.message;
+        retryClass = c.retry;
+      }
+    }
+    const latencyMs = Math.round((performance.now() - t0) * 100) / 100;
+    d.attempts.push({ at: isoMillis(started), retryCount: d.retryCount, status, latencyMs, error });
+    const ok = status !== null && status >= 200 && status < 300;
+    const firstAttempt = Date.parse(d.attempts[0].at);
+    const canRetry = !ok && retryClass !== undefined && conn.retryOn.has(retryClass) && d.retryCount < conn.retries && Date.now() - firstAttempt < conn.totalTimeoutMs;
+    if (ok) d.state = 'delivered';
+    else if (canRetry) {
+      d.retryCount++;
+      d.nextAttemptAt = Date.now() + Math.min(1000, 100 * 2 ** (d.retryCount - 1));
+    } else d.state = 'failed';
+    const final = d.state !== 'pending';
+    if (final) d.finishedAt = Date.now();
+    this.db.transaction(() =>
+      this.db.run(
+        'UPDATE webhook_deliveries SET state = ?, attempts = ?, retry_count = ?, next_attempt_at = ?, finished_at = ? WHERE id = ?',
+        d.state, JSON.stringify(d.attempts), d.retryCount, d.nextAttemptAt, d.finishedAt, d.id,
+      ),
+    );
+    if (final) this.db.afterCommit(() => this.finished(d));
+    return final;
+  }
+
+  private finished(d: Delivery): void {
+    for (const listener of this.finishedListeners) listener(d);
+  }
+
+  // ---- pre-event webhooks ---------------------------------------------------------------------------------
+
+  /** Whether a pre-event webhook is configured for this event (a cached look-up: the common case is no). */
+  hasPreTarget(accountSid: string, serviceSid: string, eventType: string): boolean {
+    return this.targets.preTarget(accountSid, serviceSid, eventType) !== undefined;
+  }
+
+  /**
+   * Call the pre-event webhook for a proposed change, if one is configured for it. Twilio's rules: any 4xx or
+   * 5xx rejects the change; no answer within 5 s (or no connection) lets it through unchanged; a 200 with a
+   * JSON body may change fields. Journaled like every delivery.
+   */
+  async preEvent(accountSid: string, serviceSid: string, eventType: string, resource: string, current: Row | undefined, input: Record<string, unknown>, parents: Record<string, Row>, source: string): Promise<PreEventResult | undefined> {
+    const target = this.targets.preTarget(accountSid, serviceSid, eventType);
+    if (!target) return undefined;
+    const params = form({ AccountSid: accountSid, EventType: eventType, Source: source, ...preEventFields(resource, current, input, parents) });
+    const now = Date.now();
+    const d = this.db.transaction(() =>
+      this.insert({
+        id: 0, accountSid, eventType, kind: 'pre', conversationSid: (parents.Conversation?.sid as string | undefined) ?? null, webhookSid: null,
+        orderKey: `pre|${now}`, position: 0, url: target.url, method: target.method, params, idempotencyToken: this.random.hex(32),
+        state: 'pending', attempts: [], retryCount: 0, nextAttemptAt: now, holdGroup: null, duplicateOf: null, createdAt: now, finishedAt: null,
+      }),
+    );
+    const account = this.accounts.get(accountSid);
+    const req = this.requestFor(d, account?.authToken ?? '');
+    const conn = connectionOptions(d.url);
+    const t0 = performance.now();
+    let status: number | null = null;
+    let error: string | null = null;
+    let text = '';
+    try {
+      const res = await request(req.url, {
+        method: d.method,
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.agentFor(conn.connectTimeoutMs),
+        headersTimeout: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
+        bodyTimeout: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (e) {
+      error = classify(e).message;
+    }
+    const rejected = status !== null && status >= 400;
+    let changes: Record<string, string> = {};
+    if (status !== null && status >= 200 && status < 300 && text.trim().startsWith('{')) {
+      try {
+        const parsed = JSON.parse(text) as Record<string, unknown>;
+        changes = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+      } catch {
+        changes = {};
+      }
+    }
+    d.attempts.push({ at: isoMillis(now), retryCount: 0, status, latencyMs: Math.round((performance.now() - t0) * 100) / 100, error });
+    d.state = status !== null && status >= 200 && status < 300 ? 'delivered' : 'failed';
+    d.finishedAt = Date.now();
+    this.db.transaction(() =>
+      this.db.run('UPDATE webhook_deliveries SET state = ?, attempts = ?, finished_at = ? WHERE id = ?', d.state, JSON.stringify(d.attempts), d.finishedAt, d.id),
+    );
+    this.db.afterCommit(() => this.finished(d));
+    return { rejected, status, url: conn.url, changes };
+  }
+
+  // ---- journal ---------------------------------------------------------------------------------------------
+
+  view(d: Delivery): DeliveryView {
+    const account = this.accounts.get(d.accountSid);
+    const retry = d.attempts.length ? d.attempts[d.attempts.length - 1].retryCount : d.retryCount;
+    const req = d.kind === 'studio' ? { headers: {}, params: d.params } : this.requestFor({ ...d, retryCount: retry }, account?.authToken ?? '');
+    return {
+      id: d.id,
+      eventType: d.eventType,
+      kind: d.kind,
+      conversationSid: d.conversationSid,
+      webhookSid: d.webhookSid,
+      url: d.url,
+      method: d.method,
+      headers: req.headers,
+      params: req.params,
+      idempotencyToken: d.idempotencyToken,
+      state: d.state,
+      attempts: d.attempts,
+      duplicateOf: d.duplicateOf,
+    };
+  }
+
+  journal(filter: { eventType?: string; conversationSid?: string; state?: string; limit?: number } = {}): DeliveryView[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.eventType) {
+      where.push('event_type = ?');
+      args.push(filter.eventType);
+    }
+    if (filter.conversationSid) {
+      where.push('conversation_sid = ?');
+      args.push(filter.conversationSid);
+    }
+    if (filter.state) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    const limit = Math.min(Math.max(1, filter.limit ?? 1000), 10_000);
+    const rows = this.db.all(
+      `SELECT * FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
+      ...args,
+      limit,
+    );
+    return rows.map((r) => this.view(toDelivery(r)));
+  }
+
+  /** Forget finished deliveries (pending ones still go out). */
+  clearJournal(): void {
+    this.db.transaction(() => this.db.run("DELETE FROM webhook_deliveries WHERE state NOT IN ('pending', 'held')"));
+  }
+
+  /** Resolve with the first finished delivery (delivered, failed, dropped, studio) the predicate accepts. */
+  waitForDelivery(predicate: (d: DeliveryView) => boolean, timeoutMs = 5000): Promise<DeliveryView> {
+    for (const d of this.journal({ limit: 10_000 })) if (FINAL.includes(d.state) && predicate(d)) return Promise.resolve(d);
+    return new Promise((resolve, reject) => {
+      const listener = (d: Delivery) => {
+        const view = this.view(d);
+        if (!predicate(view)) return;
+        clearTimeout(timer);
+        this.finishedListeners.delete(listener);
+        resolve(view);
+      };
+      const timer = setTimeout(() => {
+        this.finishedListeners.delete(listener);
+        reject(new Error(`no matching webhook delivery within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.finishedListeners.add(listener);
+    });
+  }
+}
