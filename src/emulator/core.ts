@@ -13,6 +13,7 @@ import { descendantsOf, descriptorNamed, descriptors } from './resources/registr
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
 import { seedService } from './resources/services.js';
 import { WebhookService } from './webhooks/service.js';
+import { ChannelService } from './channel/service.js';
 import { create, represent } from './resources/engine.js';
 import { invalidParameter, twilioError } from './wire/errors.js';
 import { buildRouteTable, type RouteTable } from './http/routes.js';
@@ -63,6 +64,7 @@ export class EmulatorCore implements Services {
   readonly routes: RouteTable;
   readonly timers: TimerSchedule;
   readonly webhooks: WebhookService;
+  readonly channel: ChannelService;
   readonly startedAt: number;
   private readonly stopClockListener: () => void;
 
@@ -85,6 +87,8 @@ export class EmulatorCore implements Services {
     this.routes = buildRouteTable(loadManifest());
     this.webhooks = new WebhookService(this.db, this.clock, this.random, this.events, this.accounts);
     this.webhooks.start();
+    this.channel = new ChannelService(this);
+    this.channel.start();
     // Moving the clock moves every timer that fell due, before the caller's next request.
     this.stopClockListener = this.clock.onChange(() => sweepDueTimers(this));
   }
@@ -116,6 +120,7 @@ export class EmulatorCore implements Services {
       }
       if (!accountSid) this.db.run('DELETE FROM page_anchors');
       this.webhooks.reset(accountSid);
+      this.channel.reset(accountSid);
       const accounts: Account[] = accountSid ? [this.accounts.get(accountSid)].filter((a): a is Account => !!a) : this.accounts.list();
       for (const account of accounts) {
         // The account keeps its default service SID (recreated empty); default timers set through
@@ -191,11 +196,13 @@ export class EmulatorCore implements Services {
 
   /** Stop delivering (pending deliveries stay in the outbox for the next start) and close the store. */
   async shutdown(): Promise<void> {
+    this.channel.stop();
     await this.webhooks.stop();
     this.close();
   }
 
   close(): void {
+    this.channel.stop();
     this.stopClockListener();
     this.db.close();
   }

@@ -10,6 +10,7 @@ import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
 import { decodeForm } from '../http/form.js';
 import { parseRules } from '../webhooks/faults.js';
+import { parseHandset } from '../channel/handsets.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -140,6 +141,35 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     core.webhooks.faults.rules = [];
     return reply.code(204).send();
   });
+
+  app.post('/inbound', async (request, reply) => {
+    const result = core.channel.inbound(body(request.body), options.publicUrl ?? `${request.protocol}://${request.host}`);
+    return reply.code(201).send(result);
+  });
+
+  app.get<{ Params: { address: string } }>('/handsets/:address', async (request) => core.channel.handsets.get(request.params.address));
+
+  app.put<{ Params: { address: string } }>('/handsets/:address', async (request) => {
+    return core.channel.handsets.set(parseHandset(request.params.address, request.body));
+  });
+
+  app.post<{ Params: { address: string } }>('/handsets/:address/advance', async (request) => ({
+    receipts: core.channel.advance(request.params.address).map((r) => ({
+      sid: r.sid,
+      messageSid: r.message_sid,
+      participantSid: r.participant_sid,
+      channelMessageSid: r.channel_message_sid,
+      status: r.status,
+      errorCode: r.error_code ?? null,
+    })),
+  }));
+
+  app.get('/outbox', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    return { messages: core.channel.outbox({ to: q.to, from: q.from, conversationSid: q.conversationSid }) };
+  });
+
+  app.get('/opt-outs', async () => ({ optOuts: core.channel.optOuts() }));
 
   app.post('/clock', async (request) => {
     const b = body(request.body);

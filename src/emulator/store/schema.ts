@@ -58,6 +58,59 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (state, order_key, position);
 CREATE INDEX webhook_deliveries_conversation ON webhook_deliveries (conversation_sid, id);
 `,
+  4: `
+-- The simulated SMS/WhatsApp channel: every message a handset sent or was sent (the outbox, and Messaging API).
+CREATE TABLE channel_messages (
+  seq INTEGER PRIMARY KEY,
+  sid TEXT NOT NULL UNIQUE,
+  account_sid TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  to_address TEXT NOT NULL,
+  from_address TEXT NOT NULL,
+  messaging_service_sid TEXT,
+  body TEXT,
+  media TEXT,
+  content_sid TEXT,
+  status TEXT NOT NULL,
+  error_code INTEGER,
+  conversation_sid TEXT,
+  message_sid TEXT,
+  participant_sid TEXT,
+  receipt_sid TEXT,
+  status_callback TEXT,
+  next_step_at INTEGER,
+  date_created INTEGER NOT NULL,
+  date_updated INTEGER NOT NULL,
+  date_sent INTEGER
+);
+CREATE INDEX channel_messages_account ON channel_messages (account_sid, seq);
+CREATE INDEX channel_messages_due ON channel_messages (next_step_at);
+CREATE INDEX channel_messages_to ON channel_messages (to_address, seq);
+-- Scripted handsets (PUT /_emulator/handsets/{address}); an address without a row behaves as the default.
+CREATE TABLE handsets (
+  address TEXT PRIMARY KEY,
+  outcome TEXT NOT NULL,
+  error_code INTEGER,
+  read INTEGER NOT NULL,
+  progression TEXT NOT NULL
+);
+CREATE TABLE opt_outs (
+  account_sid TEXT NOT NULL,
+  address TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY (account_sid, address, sender)
+);
+-- When a handset last wrote to a sender (the WhatsApp 24-hour session window).
+CREATE TABLE channel_sessions (
+  account_sid TEXT NOT NULL,
+  address TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  last_inbound_at INTEGER NOT NULL,
+  PRIMARY KEY (account_sid, address, sender)
+);
+`,
 };
 
 export function resourceTableSql(d: ResourceDescriptor): string {

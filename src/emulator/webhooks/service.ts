@@ -485,6 +485,20 @@ export class WebhookService {
     for (const listener of this.finishedListeners) listener(d);
   }
 
+  /**
+   * A callback that is not a Conversations event (Messaging API StatusCallback): signed, retried, journaled and
+   * ordered like any delivery, by `orderKey`.
+   */
+  enqueueCallback(accountSid: string, url: string, eventType: string, params: FormParams, orderKey: string): void {
+    const now = Date.now();
+    const d = this.insert({
+      id: 0, accountSid, eventType, kind: 'post', conversationSid: null, webhookSid: null, orderKey: `${url}|${orderKey}`, position: 0,
+      url, method: 'POST', params, idempotencyToken: this.random.hex(32), state: 'pending', attempts: [], retryCount: 0,
+      nextAttemptAt: now, holdGroup: null, duplicateOf: null, createdAt: now, finishedAt: null,
+    });
+    this.db.afterCommit(() => this.queue(d));
+  }
+
   // ---- pre-event webhooks ---------------------------------------------------------------------------------
 
   /** Whether a pre-event webhook is configured for this event (a cached look-up: the common case is no). */

@@ -1,0 +1,428 @@
+/**
+ * The simulated SMS / WhatsApp channel. A message added to a conversation is "sent" to each SMS/WhatsApp
+ * participant other than its author: a channel message per handset (the outbox), a Receipt per recipient once
+ * it leaves, and the message's `delivery` summary, moving queued → sent → delivered → read (or undelivered /
+ * failed with Twilio's error code), each step firing onDeliveryUpdated. Handsets decide the outcome and pace;
+ * opt-outs (21610) and the WhatsApp 24-hour window (63016) are enforced when a message leaves. Inbound
+ * messages are routed as Twilio routes them. Steps only ever move forward.
+ */
+import type { Account } from '../accounts.js';
+import type { EmulatorCore } from '../core.js';
+import type { ChangeSource, OperationContext, ResourceEvent } from '../resources/context.js';
+import * as engine from '../resources/engine.js';
+import type { Row } from '../store/database.js';
+import { invalidParameter, twilioError } from '../wire/errors.js';
+import { newSid } from '../wire/sid.js';
+import { Handsets, type Handset } from './handsets.js';
+import { keyword, REPLIES } from './keywords.js';
+
+export type ChannelStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered' | 'received';
+
+const RANK: Record<string, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, read: 3, undelivered: 4, failed: 4, received: 4 };
+const FINAL = new Set(['read', 'failed', 'undelivered', 'received']);
+const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+
+export interface ChannelMessage {
+  sid: string;
+  direction: string;
+  channel: 'sms' | 'whatsapp';
+  to: string;
+  from: string;
+  body: string | null;
+  status: string;
+  errorCode: number | null;
+  conversationSid: string | null;
+  messageSid: string | null;
+  dateSent: string | null;
+}
+
+export interface InboundResult {
+  routedTo: 'conversation' | 'autocreated' | 'messaging';
+  conversationSid?: string;
+  messageSid?: string;
+  channelMessageSid: string;
+}
+
+function channelOf(address: string): 'sms' | 'whatsapp' {
+  return address.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
+}
+
+export class ChannelService {
+  readonly handsets: Handsets;
+  private interval?: NodeJS.Timeout;
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly core: EmulatorCore) {
+    this.handsets = new Handsets(core.db);
+  }
+
+  start(): void {
+    this.unsubscribe.push(this.core.events.onWrite((event) => this.onWrite(event)));
+    this.unsubscribe.push(this.core.clock.onChange(() => this.sweep()));
+    // In real time, paced handsets move on their own; a manual clock moves them through onChange above.
+    this.interval = setInterval(() => this.sweep(), 250);
+    this.interval.unref();
+    // Resume what a previous run left in flight.
+    setImmediate(() => this.sweep(true));
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribe) u();
+    if (this.interval) clearInterval(this.interval);
+  }
+
+  // ---- outbound ----------------------------------------------------------------------------------------------
+
+  private onWrite(event: ResourceEvent): void {
+    if (event.resource !== 'ConversationMessage' || event.type !== 'created') return;
+    const message = event.row;
+    const db = this.core.db;
+    const recipients = db.all(
+      'SELECT * FROM participants WHERE conversation_sid = ? AND address IS NOT NULL AND address != ? ORDER BY seq',
+      message.conversation_sid, (message.author as string | null) ?? '',
+    );
+    if (recipients.length === 0) return;
+    const conversation = db.get('SELECT messaging_service_sid FROM conversations WHERE sid = ?', message.conversation_sid);
+    const now = this.core.clock.now();
+    const immediate: string[] = [];
+    for (const p of recipients) {
+      const channel = (p.binding_type as 'sms' | 'whatsapp') ?? 'sms';
+      const handset = this.handsets.get(p.address as string);
+      const sid = newSid(channel === 'whatsapp' ? 'WA' : 'SM', this.core.random);
+      db.run(
+        `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, messaging_service_sid, body, media,
+           content_sid, status, conversation_sid, message_sid, participant_sid, next_step_at, date_created, date_updated)
+         VALUES (?, ?, 'outbound-api', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
+        sid, event.accountSid, channel, p.address, p.proxy_address, conversation?.messaging_service_sid ?? null, message.body, message.media,
+        message.content_sid, message.conversation_sid, message.sid, p.sid, this.firstStepAt(handset, now), now, now,
+      );
+      if (handset.progression === 'immediate') immediate.push(sid);
+    }
+    db.run('UPDATE messages SET receipts_total = ? WHERE sid = ?', recipients.length, message.sid);
+    if (immediate.length) db.afterCommit(() => this.runToEnd(immediate));
+  }
+
+  /** Send a message through the channel outside a conversation (the Messaging API); returns its row. */
+  send(account: Account, input: { to: string; from: string; body: string | null; media: string[]; contentSid: string | null; messagingServiceSid: string | null; statusCallback: string | null }): Row {
+    const now = this.core.clock.now();
+    const channel = channelOf(input.to);
+    const handset = this.handsets.get(input.to);
+    const sid = newSid('SM', this.core.random);
+    this.core.db.transaction(() =>
+      this.core.db.run(
+        `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, messaging_service_sid, body, media,
+           content_sid, status, status_callback, next_step_at, date_created, date_updated)
+         VALUES (?, ?, 'outbound-api', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+        sid, account.sid, channel, input.to, input.from, input.messagingServiceSid, input.body, input.media.length ? JSON.stringify(input.media) : null,
+        input.contentSid, input.statusCallback, this.firstStepAt(handset, now), now, now,
+      ),
+    );
+    const row = this.row(sid) as Row;
+    if (input.statusCallback) this.callback(row, 'queued');
+    if (handset.progression === 'immediate') this.core.db.afterCommit(() => this.runToEnd([sid]));
+    return row;
+  }
+
+  private firstStepAt(handset: Handset, now: number): number | null {
+    const p = handset.progression;
+    return typeof p === 'object' ? now + p.afterSeconds * 1000 : null;
+  }
+
+  row(sid: string): Row | undefined {
+    return this.core.db.get('SELECT * FROM channel_messages WHERE sid = ?', sid);
+  }
+
+  /** Is this handset opted out of that sender (SMS STOP)? */
+  optedOut(accountSid: string, address: string, sender: string): boolean {
+    return !!this.core.db.get('SELECT 1 FROM opt_outs WHERE account_sid = ? AND address = ? AND sender = ?', accountSid, address, sender);
+  }
+
+  /** The status a channel message moves to next, with its error code; undefined when it is final. */
+  private next(cm: Row): { status: ChannelStatus; errorCode: number | null } | undefined {
+    const handset = this.handsets.get(cm.to_address as string);
+    switch (cm.status) {
+      case 'queued': {
+        if (this.optedOut(cm.account_sid as string, cm.to_address as string, cm.from_address as string)) return { status: 'failed', errorCode: 21610 };
+        if (cm.channel === 'whatsapp' && cm.content_sid === null) {
+          const session = this.core.db.get(
+            'SELECT last_inbound_at FROM channel_sessions WHERE account_sid = ? AND address = ? AND sender = ?',
+            cm.account_sid, cm.to_address, cm.from_address,
+          );
+          if (!session || this.core.clock.now() - (session.last_inbound_at as number) > WHATSAPP_WINDOW_MS) return { status: 'failed', errorCode: 63016 };
+        }
+        if (handset.outcome === 'failed') return { status: 'failed', errorCode: handset.errorCode };
+        return { status: 'sent', errorCode: null };
+      }
+      case 'sent':
+        return handset.outcome === 'undelivered' ? { status: 'undelivered', errorCode: handset.errorCode } : { status: 'delivered', errorCode: null };
+      case 'delivered':
+        return handset.read && cm.channel === 'whatsapp' ? { status: 'read', errorCode: null } : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Move one channel message one step; returns the receipt it changed (if any). */
+  step(sid: string): Row | undefined {
+    const cm = this.row(sid);
+    if (!cm || FINAL.has(cm.status as string)) return undefined;
+    const move = this.next(cm);
+    if (!move) {
+      this.core.db.transaction(() => this.core.db.run('UPDATE channel_messages SET next_step_at = NULL WHERE sid = ?', sid));
+      return undefined;
+    }
+    return this.apply(cm, move.status, move.errorCode);
+  }
+
+  private runToEnd(sids: string[]): void {
+    for (const sid of sids) for (let i = 0; i < 4 && this.step(sid); i++);
+  }
+
+  /** Write a status change (never backwards), its receipt and its callback, in one transaction. */
+  private apply(cm: Row, status: ChannelStatus, errorCode: number | null): Row | undefined {
+    if (RANK[status] < RANK[cm.status as string]) return undefined;
+    const now = this.core.clock.now();
+    const handset = this.handsets.get(cm.to_address as string);
+    const final = FINAL.has(status) || (status === 'delivered' && !(handset.read && cm.channel === 'whatsapp'));
+    const pace = handset.progression;
+    const nextAt = final ? null : typeof pace === 'object' ? now + pace.afterSeconds * 1000 : null;
+    return this.core.db.transaction(() => {
+      this.core.db.run(
+        'UPDATE channel_messages SET status = ?, error_code = ?, date_updated = ?, date_sent = coalesce(date_sent, ?), next_step_at = ? WHERE sid = ?',
+        status, errorCode, now, status === 'failed' ? null : now, nextAt, cm.sid,
+      );
+      const updated = { ...cm, status, error_code: errorCode };
+      if (cm.status_callback) this.callback(updated, status);
+      return cm.message_sid ? this.receipt(updated, status, errorCode, now) : undefined;
+    });
+  }
+
+  private receipt(cm: Row, status: ChannelStatus, errorCode: number | null, now: number): Row | undefined {
+    const db = this.core.db;
+    const source: ChangeSource = cm.channel === 'whatsapp' ? 'WHATSAPP' : 'SMS';
+    const existing = db.get('SELECT * FROM receipts WHERE channel_message_sid = ?', cm.sid);
+    const emit = (type: 'created' | 'updated', row: Row, previous?: Row) =>
+      this.core.events.emit({ type, resource: 'ConversationMessageReceipt', row, previous, accountSid: cm.account_sid as string, source, webhooks: true });
+    if (existing) {
+      const row = { ...existing, status, error_code: errorCode, date_updated: now };
+      db.run('UPDATE receipts SET status = ?, error_code = ?, date_updated = ? WHERE seq = ?', status, errorCode, now, existing.seq);
+      emit('updated', row, existing);
+      return row;
+    }
+    const message = db.get('SELECT chat_service_sid FROM messages WHERE sid = ?', cm.message_sid);
+    if (!message) return undefined;
+    const row = engine.insertRow(db, this.core.descriptor('ConversationMessageReceipt'), {
+      sid: newSid('DY', this.core.random),
+      account_sid: cm.account_sid,
+      chat_service_sid: message.chat_service_sid,
+      conversation_sid: cm.conversation_sid,
+      message_sid: cm.message_sid,
+      participant_sid: cm.participant_sid,
+      channel_message_sid: cm.sid,
+      status,
+      error_code: errorCode,
+      date_created: now,
+      date_updated: null,
+    });
+    db.run('UPDATE channel_messages SET receipt_sid = ? WHERE sid = ?', row.sid, cm.sid);
+    emit('created', row);
+    return row;
+  }
+
+  /** Move every paced message that is due (and, at start, finish immediate ones a previous run left). */
+  sweep(resume = false): void {
+    const now = this.core.clock.now();
+    const due = this.core.db.all('SELECT sid FROM channel_messages WHERE next_step_at IS NOT NULL AND next_step_at <= ? ORDER BY next_step_at, seq LIMIT 1000', now);
+    for (const { sid } of due) {
+      // a long clock jump can pass several steps
+      for (let i = 0; i < 4; i++) {
+        const cm = this.row(sid as string);
+        if (!cm || cm.next_step_at === null || (cm.next_step_at as number) > now) break;
+        if (!this.step(sid as string)) break;
+      }
+    }
+    if (resume) {
+      const stuck = this.core.db.all("SELECT sid, to_address FROM channel_messages WHERE status IN ('queued', 'sent', 'delivered') AND next_step_at IS NULL");
+      this.runToEnd(stuck.filter((r) => this.handsets.get(r.to_address as string).progression === 'immediate').map((r) => r.sid as string));
+    }
+  }
+
+  /** One step for every message in flight to a manual handset; returns the receipts that moved. */
+  advance(address: string): Row[] {
+    const pending = this.core.db.all("SELECT sid FROM channel_messages WHERE to_address = ? AND status IN ('queued', 'sent', 'delivered') ORDER BY seq", address);
+    const moved: Row[] = [];
+    for (const { sid } of pending) {
+      const r = this.step(sid as string);
+      if (r) moved.push(r);
+    }
+    return moved;
+  }
+
+  // ---- status callbacks (Messaging API) -------------------------------------------------------------------------
+
+  private callback(cm: Row, status: string): void {
+    const params: Record<string, string> = {
+      AccountSid: cm.account_sid as string,
+      MessageSid: cm.sid as string,
+      SmsSid: cm.sid as string,
+      MessageStatus: status,
+      SmsStatus: status,
+      From: cm.from_address as string,
+      To: cm.to_address as string,
+      ApiVersion: '2010-04-01',
+    };
+    if (cm.messaging_service_sid) params.MessagingServiceSid = cm.messaging_service_sid as string;
+    if (cm.error_code !== null && cm.error_code !== undefined) params.ErrorCode = String(cm.error_code);
+    this.core.webhooks.enqueueCallback(cm.account_sid as string, cm.status_callback as string, 'StatusCallback', params, `callback|${cm.sid as string}`);
+  }
+
+  // ---- inbound --------------------------------------------------------------------------------------------------
+
+  /** A handset writes to one of the account's addresses: routed as Twilio routes it. */
+  inbound(input: { From?: unknown; To?: unknown; Body?: unknown; MediaUrl?: unknown }, baseUrl: string): InboundResult {
+    const from = typeof input.From === 'string' ? input.From : '';
+    const to = typeof input.To === 'string' ? input.To : '';
+    if (!from || !to) throw invalidParameter('From and To are required');
+    const body = input.Body === undefined || input.Body === null ? '' : String(input.Body);
+    const media = input.MediaUrl === undefined ? [] : (Array.isArray(input.MediaUrl) ? input.MediaUrl : [input.MediaUrl]).map(String);
+    const channel = channelOf(from);
+    if (channelOf(to) !== channel) throw invalidParameter('From and To must be on the same channel (both whatsapp: or both +E164)');
+    const db = this.core.db;
+    // the account that owns the receiving address: a participant's proxy, an address configuration, or the first account
+    const owner =
+      db.get("SELECT p.account_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid WHERE p.proxy_address = ? AND p.address = ? AND c.state != 'closed' LIMIT 1", to, from) ??
+      db.get('SELECT account_sid FROM address_configurations WHERE address = ? LIMIT 1', to);
+    const account = (owner ? this.core.accounts.get(owner.account_sid as string) : undefined) ?? this.core.accounts.list()[0];
+    const now = this.core.clock.now();
+    return db.transaction(() => {
+      db.run(
+        'INSERT OR REPLACE INTO channel_sessions (account_sid, address, sender, last_inbound_at) VALUES (?, ?, ?, ?)',
+        account.sid, from, to, now,
+      );
+      const sid = newSid(channel === 'whatsapp' ? 'WA' : 'SM', this.core.random);
+      db.run(
+        `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, body, media, status, date_created, date_updated, date_sent)
+         VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, 'received', ?, ?, ?)`,
+        sid, account.sid, channel, to, from, body, media.length ? JSON.stringify(media) : null, now, now, now,
+      );
+      if (channel === 'sms') this.optOutKeywords(account, from, to, body, now);
+      const routed = this.route(account, from, to, body, channel, baseUrl);
+      if (routed.conversationSid) db.run('UPDATE channel_messages SET conversation_sid = ?, message_sid = ? WHERE sid = ?', routed.conversationSid, routed.messageSid ?? null, sid);
+      return { ...routed, channelMessageSid: sid };
+    });
+  }
+
+  private optOutKeywords(account: Account, from: string, to: string, body: string, now: number): void {
+    const word = keyword(body);
+    if (!word) return;
+    const db = this.core.db;
+    if (word === 'stop') db.run('INSERT OR IGNORE INTO opt_outs (account_sid, address, sender, since) VALUES (?, ?, ?, ?)', account.sid, from, to, now);
+    if (word === 'start') db.run('DELETE FROM opt_outs WHERE account_sid = ? AND address = ? AND sender = ?', account.sid, from, to);
+    // Twilio's own confirmation goes back to the handset (it is in the outbox, not a conversation message).
+    db.run(
+      `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, body, status, date_created, date_updated, date_sent)
+       VALUES (?, ?, 'outbound-reply', 'sms', ?, ?, ?, 'delivered', ?, ?, ?)`,
+      newSid('SM', this.core.random), account.sid, from, to, REPLIES[word], now, now, now,
+    );
+  }
+
+  private context(account: Account, channel: 'sms' | 'whatsapp', baseUrl: string): OperationContext {
+    return { ...this.core.systemContext(account, baseUrl), source: channel === 'whatsapp' ? 'WHATSAPP' : 'SMS', webhookEnabled: true };
+  }
+
+  private route(account: Account, from: string, to: string, body: string, channel: 'sms' | 'whatsapp', baseUrl: string): Omit<InboundResult, 'channelMessageSid'> {
+    const db = this.core.db;
+    const ctx = this.context(account, channel, baseUrl);
+    const match = db.get(
+      `SELECT p.* FROM participants p JOIN conversations c ON c.sid = p.conversation_sid
+        WHERE p.account_sid = ? AND p.address = ? AND p.proxy_address = ? AND c.state != 'closed' ORDER BY p.seq DESC LIMIT 1`,
+      account.sid, from, to,
+    );
+    if (match) {
+      const conversation = db.get('SELECT * FROM conversations WHERE sid = ?', match.conversation_sid) as Row;
+      const message = this.addMessage(ctx, conversation, from, body);
+      return { routedTo: 'conversation', conversationSid: conversation.sid as string, messageSid: message.sid as string };
+    }
+    const config = db.get('SELECT * FROM address_configurations WHERE account_sid = ? AND address = ?', account.sid, to);
+    if (config && config.auto_creation_enabled === 1) {
+      const serviceSid = (config.auto_creation_conversation_service_sid as string | null) ?? account.defaultServiceSid;
+      const service = db.get('SELECT * FROM services WHERE sid = ?', serviceSid) as Row;
+      const inService = { ...ctx, parents: { Service: service } };
+      const conversation = engine.create(inService, this.core.descriptor('Conversation'), { FriendlyName: from });
+      const inConversation = { ...inService, parents: { Service: service, Conversation: conversation } };
+      engine.create(inConversation, this.core.descriptor('ConversationParticipant'), { 'MessagingBinding.Address': from, 'MessagingBinding.ProxyAddress': to });
+      const type = config.auto_creation_type as string | null;
+      if (type === 'webhook' && config.auto_creation_webhook_url) {
+        engine.create(inConversation, this.core.descriptor('ConversationScopedWebhook'), {
+          Target: 'webhook',
+          'Configuration.Url': config.auto_creation_webhook_url as string,
+          'Configuration.Method': String(config.auto_creation_webhook_method ?? 'POST').toLowerCase(),
+          'Configuration.Filters': JSON.parse((config.auto_creation_webhook_filters as string | null) ?? '[]') as string[],
+        });
+      } else if (type === 'studio' && config.auto_creation_studio_flow_sid) {
+        engine.create(inConversation, this.core.descriptor('ConversationScopedWebhook'), { Target: 'studio', 'Configuration.FlowSid': config.auto_creation_studio_flow_sid as string });
+      }
+      const fresh = db.get('SELECT * FROM conversations WHERE sid = ?', conversation.sid) as Row;
+      const message = this.addMessage(inService, fresh, from, body);
+      return { routedTo: 'autocreated', conversationSid: conversation.sid as string, messageSid: message.sid as string };
+    }
+    return { routedTo: 'messaging' };
+  }
+
+  private addMessage(ctx: OperationContext, conversation: Row, author: string, body: string): Row {
+    const service = this.core.db.get('SELECT * FROM services WHERE sid = ?', conversation.chat_service_sid) as Row;
+    const scoped = { ...ctx, parents: { Service: service, Conversation: conversation } };
+    if (conversation.state === 'closed') throw twilioError('ConversationClosed');
+    return engine.create(scoped, this.core.descriptor('ConversationMessage'), { Author: author, Body: body });
+  }
+
+  // ---- views ---------------------------------------------------------------------------------------------------
+
+  outbox(filter: { to?: string; from?: string; conversationSid?: string }): ChannelMessage[] {
+    const where = ["direction != 'inbound'"];
+    const args: string[] = [];
+    if (filter.to) {
+      where.push('to_address = ?');
+      args.push(filter.to);
+    }
+    if (filter.from) {
+      where.push('from_address = ?');
+      args.push(filter.from);
+    }
+    if (filter.conversationSid) {
+      where.push('conversation_sid = ?');
+      args.push(filter.conversationSid);
+    }
+    return this.core.db.all(`SELECT * FROM channel_messages WHERE ${where.join(' AND ')} ORDER BY seq`, ...args).map((r) => ({
+      sid: r.sid as string,
+      direction: r.direction as string,
+      channel: r.channel as 'sms' | 'whatsapp',
+      to: r.to_address as string,
+      from: r.from_address as string,
+      body: (r.body as string | null) ?? null,
+      status: r.status as string,
+      errorCode: (r.error_code as number | null) ?? null,
+      conversationSid: (r.conversation_sid as string | null) ?? null,
+      messageSid: (r.message_sid as string | null) ?? null,
+      dateSent: r.date_sent === null ? null : new Date(r.date_sent as number).toISOString(),
+    }));
+  }
+
+  optOuts(): { address: string; sender: string; since: string; accountSid: string }[] {
+    return this.core.db.all('SELECT * FROM opt_outs ORDER BY since').map((r) => ({
+      address: r.address as string,
+      sender: r.sender as string,
+      since: new Date(r.since as number).toISOString(),
+      accountSid: r.account_sid as string,
+    }));
+  }
+
+  reset(accountSid?: string): void {
+    const db = this.core.db;
+    for (const table of ['channel_messages', 'opt_outs', 'channel_sessions']) {
+      if (accountSid) db.run(`DELETE FROM ${table} WHERE account_sid = ?`, accountSid);
+      else db.run(`DELETE FROM ${table}`);
+    }
+    if (!accountSid) this.handsets.clear();
+  }
+}

@@ -1,0 +1,317 @@
+/**
+ * Webhook delivery through a real consumer: pre-event decisions, retries and connection overrides, per-conversation
+ * order, the journal's control API, and durability of a pending delivery across a crash of `tce serve`.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import twilio from 'twilio';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { emulatorHttpClient } from '../src/client.js';
+import { expectTwilioError, useEmulator } from './support/emulator.js';
+import { closedPort, startReceiver, type Receiver } from './support/webhook-receiver.js';
+
+const t = useEmulator();
+let rx: Receiver;
+
+beforeAll(async () => {
+  rx = await startReceiver(() => t.emulator.authToken);
+});
+afterEach(() => {
+  const invalid = rx.invalid();
+  rx.clear();
+  t.emulator.control.setWebhookFaults([]);
+  expect(invalid, 'requests with an invalid X-Twilio-Signature').toEqual([]);
+});
+afterAll(async () => {
+  await rx?.close();
+});
+
+const ON = { xTwilioWebhookEnabled: 'true' as const };
+const v1 = () => t.client.conversations.v1;
+const configure = (o: { pre?: string; post?: string; filters: string[] }) =>
+  v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ preWebhookUrl: o.pre, postWebhookUrl: o.post, filters: o.filters, method: 'POST' });
+const finished = (pred: (d: { eventType: string; params: Record<string, unknown>; kind: string }) => boolean, ms = 8000) =>
+  t.emulator.control.waitForDelivery((d) => pred(d), ms);
+
+describe('pre-event webhooks', () => {
+  it('a 4xx answer refuses the change: 403/20403, nothing stored, no post-event', async () => {
+    await configure({ pre: rx.url('/pre'), post: rx.url('/post'), filters: ['onMessageAdd', 'onMessageAdded'] });
+    rx.respond = (r) => (r.path === '/pre' && r.params.Body === 'forbidden' ? { status: 403 } : { status: 200 });
+    const c = await v1().conversations.create({ friendlyName: 'guarded' });
+    await expectTwilioError(v1().conversations(c.sid).messages.create({ body: 'forbidden', author: 'mallory', ...ON }), 403, 20403, /onMessageAdd/);
+    expect(await v1().conversations(c.sid).messages.list()).toEqual([]);
+    const pre = rx.requests[0];
+    expect(pre.path).toBe('/pre');
+    expect(pre.params).toEqual({
+      AccountSid: t.emulator.accountSid,
+      EventType: 'onMessageAdd',
+      Source: 'API',
+      ConversationSid: c.sid,
+      Author: 'mallory',
+      Body: 'forbidden',
+      Attributes: '{}',
+    });
+    const journaled = t.emulator.control.deliveries({ eventType: 'onMessageAdd' });
+    expect(journaled.map((d) => [d.kind, d.state, d.attempts.map((a) => a.status)])).toEqual([['pre', 'failed', [403]]]);
+    // barrier: an allowed message's post-event arrives; the refused one never had any
+    const ok = await v1().conversations(c.sid).messages.create({ body: 'fine', ...ON });
+    expect(ok.index).toBe(0);
+    await finished((d) => d.eventType === 'onMessageAdded' && d.params.MessageSid === ok.sid);
+    expect(t.emulator.control.deliveries({ eventType: 'onMessageAdded' }).map((d) => d.params.Body)).toEqual(['fine']);
+    expect(rx.requests.map((r) => [r.path, r.params.EventType])).toEqual([
+      ['/pre', 'onMessageAdd'],
+      ['/pre', 'onMessageAdd'],
+      ['/post', 'onMessageAdded'],
+    ]);
+  });
+
+  it('a 200 with JSON changes the stored fields', async () => {
+    await configure({ pre: rx.url('/pre'), post: rx.url('/post'), filters: ['onMessageAdd', 'onMessageAdded'] });
+    rx.respond = (r) => (r.path === '/pre' ? { status: 200, body: { body: 'changed' } } : { status: 200 });
+    const c = await v1().conversations.create({ friendlyName: 'rewritten' });
+    const m = await v1().conversations(c.sid).messages.create({ body: 'original', author: 'ann', ...ON });
+    expect(m.body).toBe('changed');
+    expect(m.author).toBe('ann');
+    expect((await v1().conversations(c.sid).messages(m.sid).fetch()).body).toBe('changed');
+    const post = await finished((d) => d.eventType === 'onMessageAdded' && d.params.MessageSid === m.sid);
+    expect(post.params.Body).toBe('changed');
+    expect(rx.requests[0].params.Body).toBe('original');
+  });
+
+  it('a 200 with {} or an empty body changes nothing; no header means no pre-event', async () => {
+    await configure({ pre: rx.url('/pre'), filters: ['onConversationUpdate'] });
+    rx.respond = () => ({ status: 200, body: {} });
+    const c = await v1().conversations.create({ friendlyName: 'first' });
+    const u = await v1().conversations(c.sid).update({ friendlyName: 'second', ...ON });
+    expect(u.friendlyName).toBe('second');
+    expect(rx.requests.map((r) => [r.params.EventType, r.params.FriendlyName, r.params.ConversationSid])).toEqual([['onConversationUpdate', 'second', c.sid]]);
+    rx.respond = () => ({ status: 403 });
+    // without X-Twilio-Webhook-Enabled the pre hook is not asked, so it cannot refuse
+    expect((await v1().conversations(c.sid).update({ friendlyName: 'third' })).friendlyName).toBe('third');
+    expect(rx.requests).toHaveLength(1);
+  });
+
+  it('no answer within 5 s lets the change through unchanged', { timeout: 30_000 }, async () => {
+    await configure({ pre: rx.url('/slow'), filters: ['onMessageAdd'] });
+    rx.respond = () => ({ status: 200, body: { body: 'too late' }, delayMs: 5500 });
+    const c = await v1().conversations.create({ friendlyName: 'slow' });
+    const started = Date.now();
+    const m = await v1().conversations(c.sid).messages.create({ body: 'as sent', ...ON });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(4900);
+    expect(took).toBeLessThan(5500);
+    expect(m.body).toBe('as sent');
+    expect((await v1().conversations(c.sid).messages(m.sid).fetch()).body).toBe('as sent');
+    const [pre] = t.emulator.control.deliveries({ eventType: 'onMessageAdd' });
+    expect(pre.state).toBe('failed');
+    expect(pre.attempts[0].status).toBeNull();
+    expect(pre.attempts[0].error).toMatch(/TIMEOUT/i);
+  });
+});
+
+describe('retries and connection overrides', () => {
+  async function postOne(url: string, body = 'retry me') {
+    await configure({ post: url, filters: ['onMessageAdded'] });
+    const c = await v1().conversations.create({ friendlyName: 'retries' });
+    const m = await v1().conversations(c.sid).messages.create({ body, ...ON });
+    return finished((d) => d.eventType === 'onMessageAdded' && d.params.MessageSid === m.sid);
+  }
+
+  it('a 500 is retried once with the same idempotency token and RetryCount=1', async () => {
+    rx.respond = (r) => ({ status: r.n === 0 ? 500 : 200 });
+    const d = await postOne(rx.url('/flaky'));
+    expect(d.state).toBe('delivered');
+    expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([
+      [0, 500],
+      [1, 200],
+    ]);
+    expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0', '1']);
+    expect(rx.requests.map((r) => r.idempotencyToken)).toEqual([d.idempotencyToken, d.idempotencyToken]);
+    expect(rx.requests.every((r) => r.signatureValid)).toBe(true);
+    const { RetryCount: a, ...first } = rx.requests[0].params;
+    const { RetryCount: b, ...second } = rx.requests[1].params;
+    expect([a, b]).toEqual(['0', '1']);
+    expect(second).toEqual(first);
+  });
+
+  it('#rc=3 against an always-500 consumer: 4 attempts, then failed', async () => {
+    rx.respond = () => ({ status: 500 });
+    const d = await postOne(`${rx.url('/down')}#rc=3`);
+    expect(d.state).toBe('failed');
+    expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, 500], [1, 500], [2, 500], [3, 500]]);
+    expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0', '1', '2', '3']);
+    // the fragment is not sent, and is not part of the signed URL
+    expect(rx.requests.every((r) => r.path === '/down')).toBe(true);
+  });
+
+  it('#rc=0: one attempt; a 4xx is not retried by default', async () => {
+    rx.respond = () => ({ status: 503 });
+    const d = await postOne(`${rx.url('/once')}#rc=0`);
+    expect(d.state).toBe('failed');
+    expect(d.attempts).toHaveLength(1);
+    rx.clear();
+    rx.respond = () => ({ status: 404 });
+    const e = await postOne(rx.url('/gone'), 'four oh four');
+    expect(e.attempts.map((a) => a.status)).toEqual([404]);
+    expect(rx.requests).toHaveLength(1);
+  });
+
+  it('#rt=200 against a consumer that sleeps 500 ms: a read timeout, then a retry', async () => {
+    rx.respond = (r) => (r.n === 0 ? { status: 200, delayMs: 500 } : { status: 200 });
+    const d = await postOne(`${rx.url('/sleepy')}#rt=200`);
+    expect(d.state).toBe('delivered');
+    expect(d.attempts).toHaveLength(2);
+    expect(d.attempts[0].status).toBeNull();
+    expect(d.attempts[0].error).toMatch(/TIMEOUT/);
+    expect(d.attempts[0].latencyMs).toBeGreaterThanOrEqual(150);
+    expect(d.attempts[0].latencyMs).toBeLessThan(500);
+    expect(d.attempts[1]).toMatchObject({ retryCount: 1, status: 200, error: null });
+    expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0', '1']);
+  });
+
+  it('a closed port: the connect failure is retried, then the delivery fails', async () => {
+    const port = await closedPort();
+    const d = await postOne(`http://127.0.0.1:${port}/nobody#ct=200`);
+    expect(d.state).toBe('failed');
+    expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, null], [1, null]]);
+    for (const a of d.attempts) expect(a.error).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('ordering and the journal', () => {
+  it('a conversation\'s events arrive in Index order, whatever the consumer\'s latency', async () => {
+    await configure({ post: rx.url('/ordered'), filters: ['onMessageAdded'] });
+    rx.respond = () => ({ status: 200, delayMs: Math.floor(Math.random() * 15) });
+    const a = await v1().conversations.create({ friendlyName: 'a' });
+    const b = await v1().conversations.create({ friendlyName: 'b' });
+    const sends = [];
+    for (let i = 0; i < 20; i++) {
+      sends.push(v1().conversations(a.sid).messages.create({ body: `a${i}`, ...ON }));
+      if (i % 2 === 0) sends.push(v1().conversations(b.sid).messages.create({ body: `b${i}`, ...ON }));
+    }
+    await Promise.all(sends);
+    await finished((d) => d.params.ConversationSid === a.sid && d.params.Index === '19', 15_000);
+    await finished((d) => d.params.ConversationSid === b.sid && d.params.Index === '9', 15_000);
+    const indexes = (ch: string) => rx.requests.filter((r) => r.params.ConversationSid === ch).map((r) => Number(r.params.Index));
+    expect(indexes(a.sid)).toEqual([...Array(20).keys()]);
+    expect(indexes(b.sid)).toEqual([...Array(10).keys()]);
+  });
+
+  it('GET /_emulator/webhooks/deliveries filters by eventType, conversationSid, status and limit; DELETE keeps pending ones', async () => {
+    rx.respond = (r) => ({ status: r.params.Body === 'bad' ? 400 : 200 });
+    await configure({ post: rx.url('/journal'), filters: ['onMessageAdded', 'onConversationAdded'] });
+    const c1 = await v1().conversations.create({ friendlyName: 'one', ...ON });
+    const c2 = await v1().conversations.create({ friendlyName: 'two', ...ON });
+    await v1().conversations(c1.sid).messages.create({ body: 'good', ...ON });
+    const bad = await v1().conversations(c2.sid).messages.create({ body: 'bad', ...ON });
+    await finished((d) => d.params.MessageSid === bad.sid);
+    await finished((d) => d.eventType === 'onMessageAdded' && d.params.ConversationSid === c1.sid);
+    const get = async (query: string) => {
+      const res = await t.http('GET', `/_emulator/webhooks/deliveries${query}`, { auth: null });
+      expect(res.status).toBe(200);
+      return res.body.deliveries as { eventType: string; conversationSid: string; state: string; params: Record<string, string> }[];
+    };
+    expect((await get('')).map((d) => d.eventType).sort()).toEqual(['onConversationAdded', 'onConversationAdded', 'onMessageAdded', 'onMessageAdded']);
+    expect((await get('?eventType=onMessageAdded')).map((d) => d.params.Body).sort()).toEqual(['bad', 'good']);
+    expect((await get(`?conversationSid=${c2.sid}`)).map((d) => d.eventType).sort()).toEqual(['onConversationAdded', 'onMessageAdded']);
+    expect((await get('?status=failed')).map((d) => d.params.Body)).toEqual(['bad']);
+    expect(await get('?limit=1')).toHaveLength(1);
+    const badLimit = await t.http('GET', '/_emulator/webhooks/deliveries?limit=0', { auth: null });
+    expect(badLimit.status).toBe(400);
+    expect(badLimit.body.code).toBe(20001);
+
+    // one delivery held pending by a delay fault survives DELETE; finished ones go
+    t.emulator.control.setWebhookFaults([{ match: { conversationSid: c1.sid }, action: { type: 'delay', ms: 60_000 } }]);
+    await v1().conversations(c1.sid).messages.create({ body: 'later', ...ON });
+    expect((await t.http('DELETE', '/_emulator/webhooks/deliveries', { auth: null })).status).toBe(204);
+    const left = await get('');
+    expect(left.map((d) => [d.state, d.params.Body])).toEqual([['pending', 'later']]);
+  });
+});
+
+describe('durability', () => {
+  const BIN = new URL('../bin/tce.js', import.meta.url).pathname;
+  const ACCOUNT = 'AC' + '7'.repeat(32);
+  const TOKEN = 'durable-webhook-token';
+  const dir = mkdtempSync(join(tmpdir(), 'tce-webhooks-'));
+  const children = new Set<ChildProcessWithoutNullStreams>();
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function serve(db: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN], {
+      env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' },
+    });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    return new Promise((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`tce serve did not start:\n${output}`)), 15_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(output);
+        if (m && output.includes('default Conversation Service')) {
+          clearTimeout(timer);
+          resolve({ child, url: m[1] });
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('exit', (code) => reject(new Error(`tce serve exited with ${code}:\n${output}`)));
+    });
+  }
+  const killed = (child: ChildProcessWithoutNullStreams) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  const control = async (url: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}/_emulator${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+  };
+
+  it('a pending delivery survives SIGKILL and goes out after a restart, with its original token', { timeout: 60_000 }, async () => {
+    const db = join(dir, 'webhooks.sqlite');
+    const port = await closedPort();
+    const first = await serve(db);
+    const client = twilio(ACCOUNT, TOKEN, { httpClient: emulatorHttpClient(first.url) });
+    const service = (await client.conversations.v1.configuration().fetch()).defaultChatServiceSid;
+    const hookUrl = `http://127.0.0.1:${port}/durable`;
+    await client.conversations.v1.services(service).configuration.webhooks().update({ postWebhookUrl: hookUrl, filters: ['onMessageAdded'], method: 'POST' });
+    expect((await control(first.url, 'PUT', '/faults/webhooks', { rules: [{ action: { type: 'delay', ms: 3000 } }] })).status).toBe(200);
+    const c = await client.conversations.v1.conversations.create({ friendlyName: 'survivor' });
+    const m = await client.conversations.v1.conversations(c.sid).messages.create({ body: 'outlives the crash', xTwilioWebhookEnabled: 'true' });
+    const before = await control(first.url, 'GET', '/webhooks/deliveries');
+    expect(before.body.deliveries.map((d: { state: string; params: Record<string, string> }) => [d.state, d.params.MessageSid])).toEqual([['pending', m.sid]]);
+    const token = before.body.deliveries[0].idempotencyToken as string;
+    await killed(first.child);
+
+    const receiver = await startReceiver(() => TOKEN, { port });
+    try {
+      const second = await serve(db);
+      // the fault rules were not persisted: the restarted emulator has none
+      expect((await control(second.url, 'GET', '/faults/webhooks')).body).toEqual({ rules: [] });
+      const deadline = Date.now() + 20_000;
+      let after: { state: string; attempts: unknown[]; idempotencyToken: string }[] = [];
+      while (Date.now() < deadline) {
+        after = (await control(second.url, 'GET', '/webhooks/deliveries')).body.deliveries;
+        if (after[0]?.state !== 'pending') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(after.map((d) => [d.state, d.attempts.length, d.idempotencyToken])).toEqual([['delivered', 1, token]]);
+      expect(receiver.requests).toHaveLength(1);
+      const r = receiver.requests[0];
+      expect(r.idempotencyToken).toBe(token);
+      expect(r.signatureValid).toBe(true);
+      expect(r.params).toMatchObject({ EventType: 'onMessageAdded', MessageSid: m.sid, Body: 'outlives the crash', RetryCount: '0' });
+      await killed(second.child);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
