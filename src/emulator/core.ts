@@ -14,6 +14,8 @@ import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.
 import { seedService } from './resources/services.js';
 import { WebhookService } from './webhooks/service.js';
 import { ChannelService } from './channel/service.js';
+import { RateLimiter } from './http/limits.js';
+import { RestFaults } from './http/rest-faults.js';
 import { create, represent } from './resources/engine.js';
 import { invalidParameter, twilioError } from './wire/errors.js';
 import { buildRouteTable, type RouteTable } from './http/routes.js';
@@ -65,6 +67,9 @@ export class EmulatorCore implements Services {
   readonly timers: TimerSchedule;
   readonly webhooks: WebhookService;
   readonly channel: ChannelService;
+  /** per-account REST rate limits (off until set) */
+  readonly limits = new RateLimiter();
+  readonly restFaults: RestFaults;
   readonly startedAt: number;
   private readonly stopClockListener: () => void;
 
@@ -87,6 +92,7 @@ export class EmulatorCore implements Services {
     this.routes = buildRouteTable(loadManifest());
     this.webhooks = new WebhookService(this.db, this.clock, this.random, this.events, this.accounts);
     this.webhooks.start();
+    this.restFaults = new RestFaults(this.random);
     this.channel = new ChannelService(this);
     this.channel.start();
     // Moving the clock moves every timer that fell due, before the caller's next request.

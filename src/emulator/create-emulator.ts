@@ -11,6 +11,7 @@ import { version } from '../version.js';
 import { preloadPhoneNumbers } from './resources/participants/binding.js';
 import type { DeliveryView } from './webhooks/service.js';
 import { parseRules } from './webhooks/faults.js';
+import { parseLimits } from './http/limits.js';
 
 export interface EmulatorOptions {
   /** TCP port; 0 (default) picks a free one */
@@ -30,6 +31,8 @@ export interface EmulatorOptions {
   clock?: ClockMode | { mode: ClockMode; start?: number };
   /** require `Authorization: Bearer <token>` on /_emulator/* */
   controlToken?: string;
+  /** per-account REST rate limits (default: none) */
+  rateLimit?: { rps?: number | null; burst?: number | null; concurrency?: number | null };
   /** fastify request logging */
   logger?: boolean;
   /** inspect every REST answer (used by response validation) */
@@ -87,6 +90,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       logger: options.logger,
       onAnswer: options.onAnswer,
     });
+    if (options.rateLimit) core.limits.set(parseLimits(options.rateLimit));
     const host = options.host ?? '127.0.0.1';
     await app.listen({ port: options.port ?? 0, host });
     // Warm the phone-number library off the start-up path, before the first participant needs it.

@@ -108,6 +108,11 @@ export function useEmulator(options: EmulatorOptions = {}): TestEmulator {
     Object.assign(view, await startEmulator(options));
   });
   afterEach(() => {
+    // reset keeps configuration such as fault rules and limits (a pipeline may set them once): clear them here
+    const core = view.emulator.core;
+    core.restFaults.rules = [];
+    core.webhooks.faults.rules = [];
+    core.limits.set({ rps: null, burst: null, concurrency: null });
     view.emulator.reset();
     const violations = view.violations.splice(0);
     expect(violations, 'responses that break the spec').toEqual([]);

@@ -11,6 +11,8 @@ import { invalidParameter, twilioError } from '../wire/errors.js';
 import { decodeForm } from '../http/form.js';
 import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
+import { parseLimits } from '../http/limits.js';
+import { parseRestRules } from '../http/rest-faults.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -170,6 +172,22 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   });
 
   app.get('/opt-outs', async () => ({ optOuts: core.channel.optOuts() }));
+
+  app.get('/limits', async () => core.limits.current);
+
+  app.put('/limits', async (request) => core.limits.set(parseLimits(request.body)));
+
+  app.get('/faults/rest', async () => ({ rules: core.restFaults.rules }));
+
+  app.put('/faults/rest', async (request) => {
+    core.restFaults.rules = parseRestRules(request.body);
+    return { rules: core.restFaults.rules };
+  });
+
+  app.delete('/faults/rest', async (_request, reply) => {
+    core.restFaults.rules = [];
+    return reply.code(204).send();
+  });
 
   app.post('/clock', async (request) => {
     const b = body(request.body);

@@ -9,7 +9,8 @@ import type { EmulatorCore } from '../core.js';
 import type { OperationContext, Services } from '../resources/context.js';
 import * as engine from '../resources/engine.js';
 import type { Row } from '../store/database.js';
-import { twilioError } from '../wire/errors.js';
+import { TwilioError, twilioError } from '../wire/errors.js';
+import { parseFaultHeader, type RestFaultAction } from './rest-faults.js';
 import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
 import { decodeForm, type RawParams } from './form.js';
@@ -19,6 +20,29 @@ import type { Route } from './routes.js';
 declare module 'fastify' {
   interface FastifyRequest {
     account: Account | null;
+    /** counted against the account's concurrency limit */
+    limited: boolean;
+  }
+}
+
+/** Act out an injected fault before the operation runs (so a faulted write never half-applies). */
+function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyReply, done: (error?: Error) => void): void {
+  switch (fault.type) {
+    case 'error':
+      done(new TwilioError('InjectedFault', fault.code, fault.status, fault.message ?? `Injected fault: HTTP ${fault.status}`));
+      return;
+    case 'delay':
+      setTimeout(() => done(), core.restFaults.delayMs(fault));
+      return;
+    case 'reset':
+      reply.hijack();
+      reply.raw.socket?.destroy();
+      return;
+    case 'empty':
+      reply.hijack();
+      reply.raw.writeHead(fault.status, { 'content-length': '0' });
+      reply.raw.end();
+      return;
   }
 }
 
@@ -70,6 +94,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   });
 
   app.decorateRequest('account', null);
+  app.decorateRequest('limited', false);
   // Callback-style hook and handlers: every request is synchronous work, so no promise is made per request.
   app.addHook('onRequest', (request, reply, done) => {
     const account = core.accounts.authenticate(request.headers.authorization);
@@ -79,6 +104,26 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
       return;
     }
     request.account = account;
+    if (core.limits.active) {
+      if (!core.limits.admit(account.sid)) {
+        reply.header('Retry-After', '1');
+        done(twilioError('TooManyRequests'));
+        return;
+      }
+      request.limited = true;
+    }
+    const forced = request.headers['x-emulator-fault'];
+    const fault =
+      typeof forced === 'string'
+        ? parseFaultHeader(forced)
+        : core.restFaults.rules.length
+          ? core.restFaults.decide({ method: request.method, path: request.url.split('?')[0], operation: (request.routeOptions.config as { operationId?: string }).operationId, accountSid: account.sid })
+          : undefined;
+    if (!fault) return done();
+    injectFault(core, fault, reply, done);
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    if (request.limited) core.limits.release((request.account as Account).sid);
     done();
   });
 
@@ -100,6 +145,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
       method: route.op.method,
       // registered under the /v1 prefix, so that auth runs before this plugin's 404 too
       url: route.url.replace(/^\/v1/, ''),
+      config: { operationId: route.op.operationId },
       handler: (request: FastifyRequest, reply: FastifyReply) => {
         const account = request.account as Account;
         const raw = isPost ? rawParams(request.body) : rawParams(request.query);

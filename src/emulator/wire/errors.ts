@@ -24,6 +24,9 @@ export const errorCatalogue = {
   UnsupportedMediaType: { code: 20001, status: 415, message: 'Unsupported Content-Type: {contentType}' },
   PayloadTooLarge: { code: 20001, status: 413, message: 'Request body too large' },
   InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
+  TooManyRequests: { code: 20429, status: 429, message: 'Too Many Requests' },
+  /** an injected REST fault: status, code and message come from the rule (this entry is the default) */
+  InjectedFault: { code: 20500, status: 500, message: '{message}' },
   PreWebhookRejected: { code: 20403, status: 403, message: 'The {eventType} pre-event webhook {url} refused the action (HTTP {status})' },
   // services
   DefaultServiceNotDeletable: { code: 50105, status: 400, message: 'The default Conversation Service {sid} cannot be deleted while it is the account default' },
@@ -53,6 +56,16 @@ export const errorCatalogue = {
   MessageBodyTooLong: { code: 50504, status: 400, message: 'Message body parameter is too long: {length} characters, the limit is {limit}' },
   InvalidMediaSid: { code: 50510, status: 400, message: 'Invalid MediaSid: {value}' },
   ContentVariableTooLong: { code: 50541, status: 400, message: 'ContentVariables values are limited to {limit} characters; {key} has {length}' },
+  // Programmable Messaging (api.twilio.com/2010-04-01 Messages)
+  MessagingBodyRequired: { code: 21602, status: 400, message: 'Message body is required.' },
+  MessagingFromRequired: { code: 21603, status: 400, message: "A 'From' phone number is required." },
+  MessagingToRequired: { code: 21604, status: 400, message: "A 'To' phone number is required." },
+  MessagingInvalidTo: { code: 21211, status: 400, message: "Invalid 'To' Phone Number: {to}" },
+  MessagingInvalidFrom: { code: 21212, status: 400, message: "The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID." },
+  MessagingUnsubscribed: { code: 21610, status: 400, message: 'Attempt to send to unsubscribed recipient' },
+  MessagingBodyTooLong: { code: 21617, status: 400, message: 'The concatenated message body exceeds the {limit} character limit.' },
+  MessagingInvalidMediaUrl: { code: 21620, status: 400, message: 'Invalid media URL(s)' },
+  MessagingChannelMismatch: { code: 21910, status: 400, message: 'Invalid From and To pair. From and To should be of the same channel' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorName = keyof typeof errorCatalogue;

@@ -1,0 +1,155 @@
+/**
+ * Injected REST faults (`/_emulator/faults/rest`): rules matching method, path (glob with `*`), operationId and
+ * account, with a probability and an action — an error (status + Twilio code + message), latency (fixed, uniform
+ * or lognormal), a dropped connection (`reset`) or an empty reply. The first matching rule acts; draws come from
+ * the seeded random source. `X-Emulator-Fault: status=503;code=20503` (or `delay=200`, `reset`, `empty`) forces
+ * one answer for one request. Faults act before the operation runs, so a faulted write is never half-applied.
+ */
+import type { RandomSource } from '../random.js';
+import { invalidParameter } from '../wire/errors.js';
+
+export type RestFaultAction =
+  | { type: 'error'; status: number; code: number; message?: string }
+  | { type: 'delay'; ms?: number; uniform?: [number, number]; lognormal?: { medianMs: number; sigma: number } }
+  | { type: 'reset' }
+  | { type: 'empty'; status: number };
+
+export interface RestFaultRule {
+  match: { method?: string; path?: string; operation?: string; accountSid?: string };
+  probability: number;
+  times?: number;
+  action: RestFaultAction;
+}
+
+export interface RestFaultSubject {
+  method: string;
+  path: string;
+  operation?: string;
+  accountSid?: string;
+}
+
+type Json = Record<string, unknown>;
+
+function number(value: unknown, name: string, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw invalidParameter(`${name} must be a number >= 0`);
+  return n;
+}
+
+function status(value: unknown, name: string, fallback: number, lo: number, hi: number): number {
+  const n = Math.round(number(value, name, fallback));
+  if (n < lo || n > hi) throw invalidParameter(`${name} must be between ${lo} and ${hi}`);
+  return n;
+}
+
+export function parseRestAction(raw: unknown): RestFaultAction {
+  const a = (raw ?? {}) as Json;
+  switch (a.type) {
+    case 'error': {
+      const s = status(a.status, 'action.status', 500, 400, 599);
+      return { type: 'error', status: s, code: Math.round(number(a.code, 'action.code', s === 429 ? 20429 : s >= 500 ? 20500 : 20001)), message: a.message === undefined ? undefined : String(a.message) };
+    }
+    case 'delay':
+      if (a.ms !== undefined) return { type: 'delay', ms: number(a.ms, 'action.ms') };
+      if (Array.isArray(a.uniform) && a.uniform.length === 2) return { type: 'delay', uniform: [number(a.uniform[0], 'action.uniform[0]'), number(a.uniform[1], 'action.uniform[1]')] };
+      if (a.lognormal && typeof a.lognormal === 'object') {
+        const l = a.lognormal as Json;
+        return { type: 'delay', lognormal: { medianMs: number(l.medianMs, 'action.lognormal.medianMs'), sigma: number(l.sigma, 'action.lognormal.sigma') } };
+      }
+      throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
+    case 'reset':
+      return { type: 'reset' };
+    case 'empty':
+      return { type: 'empty', status: status(a.status, 'action.status', 200, 100, 599) };
+    default:
+      throw invalidParameter(`unknown action type ${String(a.type)}: error, delay, reset or empty`);
+  }
+}
+
+export function parseRestRules(body: unknown): RestFaultRule[] {
+  const rules = (body as Json | undefined)?.rules;
+  if (!Array.isArray(rules)) throw invalidParameter('the body must be {"rules": [...]}');
+  return rules.map((raw, i) => {
+    const r = (raw ?? {}) as Json;
+    const match = (r.match ?? {}) as Json;
+    for (const key of Object.keys(match)) {
+      if (!['method', 'path', 'operation', 'accountSid'].includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a REST match key`);
+    }
+    const probability = r.probability === undefined ? 1 : Number(r.probability);
+    if (!(probability >= 0 && probability <= 1)) throw invalidParameter(`rules[${i}].probability must be between 0 and 1`);
+    return {
+      match: {
+        method: match.method === undefined ? undefined : String(match.method).toUpperCase(),
+        path: match.path === undefined ? undefined : String(match.path),
+        operation: match.operation === undefined ? undefined : String(match.operation),
+        accountSid: match.accountSid === undefined ? undefined : String(match.accountSid),
+      },
+      probability,
+      times: r.times === undefined ? undefined : Math.round(number(r.times, `rules[${i}].times`)),
+      action: parseRestAction(r.action),
+    };
+  });
+}
+
+/** `status=503;code=20503;message=…`, `delay=200`, `reset`, `empty` (or `empty=204`). */
+export function parseFaultHeader(header: string): RestFaultAction {
+  const fields = new Map<string, string>();
+  for (const part of header.split(';')) {
+    const [key, ...rest] = part.split('=');
+    if (key.trim()) fields.set(key.trim().toLowerCase(), rest.join('=').trim());
+  }
+  if (fields.has('reset')) return { type: 'reset' };
+  if (fields.has('empty')) return { type: 'empty', status: status(fields.get('empty') || undefined, 'empty', 200, 100, 599) };
+  if (fields.has('delay')) return { type: 'delay', ms: number(fields.get('delay'), 'delay') };
+  if (fields.has('status') || fields.has('code')) {
+    return parseRestAction({ type: 'error', status: fields.get('status'), code: fields.get('code'), message: fields.get('message') });
+  }
+  throw invalidParameter(`X-Emulator-Fault: ${header} is not understood; try status=503;code=20503, delay=200, reset or empty`);
+}
+
+function glob(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^?]*')}$`);
+}
+
+export class RestFaults {
+  private rulesList: RestFaultRule[] = [];
+  private patterns: (RegExp | undefined)[] = [];
+
+  constructor(private readonly random: RandomSource) {}
+
+  get rules(): RestFaultRule[] {
+    return this.rulesList;
+  }
+
+  set rules(rules: RestFaultRule[]) {
+    this.rulesList = rules;
+    this.patterns = rules.map((r) => (r.match.path ? glob(r.match.path) : undefined));
+  }
+
+  decide(subject: RestFaultSubject): RestFaultAction | undefined {
+    for (let i = 0; i < this.rulesList.length; i++) {
+      const rule = this.rulesList[i];
+      const m = rule.match;
+      if (m.method && m.method !== subject.method) continue;
+      if (m.operation && m.operation !== subject.operation) continue;
+      if (m.accountSid && m.accountSid !== subject.accountSid) continue;
+      const pattern = this.patterns[i];
+      if (pattern && !pattern.test(subject.path)) continue;
+      if (rule.times !== undefined && rule.times <= 0) continue;
+      if (rule.probability < 1 && this.random.next() >= rule.probability) return undefined;
+      if (rule.times !== undefined) rule.times--;
+      return rule.action;
+    }
+    return undefined;
+  }
+
+  delayMs(action: Extract<RestFaultAction, { type: 'delay' }>): number {
+    if (action.ms !== undefined) return action.ms;
+    if (action.uniform) return action.uniform[0] + this.random.next() * (action.uniform[1] - action.uniform[0]);
+    const { medianMs, sigma } = action.lognormal as { medianMs: number; sigma: number };
+    const u = Math.max(this.random.next(), 1e-12);
+    const v = this.random.next();
+    return medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  }
+}
