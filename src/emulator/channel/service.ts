@@ -185,7 +185,9 @@ export class ChannelService {
     const handset = this.handsets.get(cm.to_address as string);
     const final = FINAL.has(status) || (status === 'delivered' && !(handset.read && cm.channel === 'whatsapp'));
     const pace = handset.progression;
-    const nextAt = final ? null : typeof pace === 'object' ? now + pace.afterSeconds * 1000 : null;
+    // A paced step counts from when it was due, not from when the sweep saw it: a long clock jump passes several.
+    const due = typeof cm.next_step_at === 'number' && cm.next_step_at <= now ? cm.next_step_at : now;
+    const nextAt = final ? null : typeof pace === 'object' ? due + pace.afterSeconds * 1000 : null;
     return this.core.db.transaction(() => {
       this.core.db.run(
         'UPDATE channel_messages SET status = ?, error_code = ?, date_updated = ?, date_sent = coalesce(date_sent, ?), next_step_at = ? WHERE sid = ?',

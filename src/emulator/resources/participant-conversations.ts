@@ -10,7 +10,7 @@ import { list as listMeta } from './list-answer.js';
 import { pageTokens, resolveToken } from './engine.js';
 import type { Call, Answer } from './operation.js';
 import { messagingBinding, ParticipantResource } from './participants/index.js';
-import { ConversationResource } from './conversations/index.js';
+import { ConversationResource, timersView } from './conversations/index.js';
 
 const COLUMNS = `p.sid AS participant_sid, p.identity, p.address, p.proxy_address, p.projected_address, p.binding_type,
   c.sid AS conversation_sid, c.chat_service_sid, c.account_sid, c.unique_name, c.friendly_name, c.attributes, c.state,
@@ -53,9 +53,7 @@ export function listParticipantConversations(call: Call): Answer {
 
 function participantConversation(call: Call, row: Row): Record<string, unknown> {
   const conversationUrl = call.ctx.urlOf('Conversation', { sid: row.conversation_sid, chat_service_sid: row.chat_service_sid });
-  const timers: Record<string, string> = {};
-  if (row.date_inactive !== null) timers.date_inactive = isoSeconds(row.date_inactive as number);
-  if (row.date_closed !== null) timers.date_closed = isoSeconds(row.date_closed as number);
+  const timers = timersView(row);
   return {
     account_sid: row.account_sid,
     chat_service_sid: row.chat_service_sid,

@@ -12,6 +12,7 @@ import { list as listAnswer } from './list-answer.js';
 import type { Answer, Call, SpecialOperation } from './operation.js';
 import { ParticipantResource } from './participants/index.js';
 import { IN_SERVICE, OF_USER } from './scopes.js';
+import { timersView } from './conversations/index.js';
 
 const JOIN = 'participants p JOIN conversations c ON c.sid = p.conversation_sid';
 const COLUMNS = `p.sid AS participant_sid, p.seq AS participant_seq, p.last_read_message_index, p.notification_level,
@@ -42,9 +43,7 @@ function userConversation(ctx: OperationContext, row: Row): Record<string, unkno
     const count = ctx.db.get('SELECT count(*) AS n FROM messages WHERE conversation_sid = ? AND message_index > ?', row.conversation_sid, lastRead);
     unread = Number(count?.n ?? 0);
   }
-  const timers: Record<string, string> = {};
-  if (row.date_inactive !== null) timers.date_inactive = isoSeconds(row.date_inactive as number);
-  if (row.date_closed !== null) timers.date_closed = isoSeconds(row.date_closed as number);
+  const timers = timersView(row);
   return {
     account_sid: row.account_sid,
     chat_service_sid: row.chat_service_sid,

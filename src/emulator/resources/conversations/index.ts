@@ -9,6 +9,7 @@ import { isoSeconds, parseDateTime } from '../../wire/dates.js';
 import { invalidParameter, twilioError } from '../../wire/errors.js';
 import type { OperationContext } from '../context.js';
 import type { Input, ResourceDescriptor } from '../descriptor.js';
+import { IN_SERVICE } from '../scopes.js';
 import { updateRow } from '../engine.js';
 import { noteTimers, scheduleTimers, sweepDueTimers, timerDuration } from './timers.js';
 
@@ -47,7 +48,7 @@ export const ConversationResource: ResourceDescriptor = {
   name: 'Conversation',
   prefix: 'CH',
   table: 'conversations',
-  parents: [{ pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' }],
+  parents: [IN_SERVICE],
   columns: [
     { name: 'messaging_service_sid', type: 'text', param: 'MessagingServiceSid' },
     { name: 'friendly_name', type: 'text', param: 'FriendlyName', maxLength: 256 },
@@ -125,13 +126,18 @@ export const ConversationResource: ResourceDescriptor = {
     },
   },
   represent(row, _ctx, wire) {
-    const timers: Record<string, string> = {};
-    if (row.date_inactive !== null) timers.date_inactive = isoSeconds(row.date_inactive as number);
-    if (row.date_closed !== null) timers.date_closed = isoSeconds(row.date_closed as number);
-    wire.timers = timers;
+    wire.timers = timersView(row);
     wire.bindings = row.bindings === null ? null : JSON.parse(row.bindings as string);
   },
 };
+
+/** The `timers` object Twilio shows: the pending timer dates, `{}` when none is pending. */
+export function timersView(row: Row): Record<string, string> {
+  const timers: Record<string, string> = {};
+  if (row.date_inactive !== null && row.date_inactive !== undefined) timers.date_inactive = isoSeconds(row.date_inactive as number);
+  if (row.date_closed !== null && row.date_closed !== undefined) timers.date_closed = isoSeconds(row.date_closed as number);
+  return timers;
+}
 
 /** A message (or other activity) happened: an inactive conversation becomes active and its timers restart. */
 export function recordActivity(ctx: OperationContext, conversation: Row, at: number, also: Row = {}): Row {

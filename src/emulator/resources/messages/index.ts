@@ -9,6 +9,7 @@ import { twilioError } from '../../wire/errors.js';
 import { assertOpen, recordActivity } from '../conversations/index.js';
 import type { OperationContext } from '../context.js';
 import type { ResourceDescriptor } from '../descriptor.js';
+import { IN_CONVERSATION, IN_SERVICE } from '../scopes.js';
 
 const CHAT_BODY_LIMIT = 32 * 1024;
 const CHANNEL_BODY_LIMIT = 1600;
@@ -86,10 +87,7 @@ export const MessageResource: ResourceDescriptor = {
   name: 'ConversationMessage',
   prefix: 'IM',
   table: 'messages',
-  parents: [
-    { pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' },
-    { pathParam: 'ConversationSid', column: 'conversation_sid', resource: 'Conversation' },
-  ],
+  parents: [IN_SERVICE, IN_CONVERSATION],
   columns: [
     { name: 'message_index', type: 'integer' },
     { name: 'author', type: 'text', param: 'Author', initial: 'system', maxLength: 256 },

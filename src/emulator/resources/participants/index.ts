@@ -9,6 +9,7 @@ import { twilioError } from '../../wire/errors.js';
 import { assertOpen } from '../conversations/index.js';
 import type { OperationContext } from '../context.js';
 import type { ResourceDescriptor } from '../descriptor.js';
+import { IN_CONVERSATION, IN_SERVICE } from '../scopes.js';
 import { parseAddress } from './binding.js';
 import { requireRole } from '../roles.js';
 import { ensureUser } from '../users.js';
@@ -58,10 +59,7 @@ export const ParticipantResource: ResourceDescriptor = {
   name: 'ConversationParticipant',
   prefix: 'MB',
   table: 'participants',
-  parents: [
-    { pathParam: 'ChatServiceSid', column: 'chat_service_sid', resource: 'Service' },
-    { pathParam: 'ConversationSid', column: 'conversation_sid', resource: 'Conversation' },
-  ],
+  parents: [IN_SERVICE, IN_CONVERSATION],
   columns: [
     { name: 'identity', type: 'text', param: 'Identity', maxLength: 256 },
     { name: 'attributes', type: 'text', param: 'Attributes', initial: '{}', json: { maxBytes: 4 * 1024 } },
