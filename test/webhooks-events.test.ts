@@ -15,8 +15,9 @@ beforeAll(async () => {
   rx = await startReceiver(() => t.emulator.authToken);
 });
 afterEach(() => {
-  expect(rx.invalid(), 'requests with an invalid X-Twilio-Signature').toEqual([]);
+  const invalid = rx.invalid();
   rx.clear();
+  expect(invalid, 'requests with an invalid X-Twilio-Signature').toEqual([]);
 });
 afterAll(async () => {
   await rx?.close();
@@ -248,6 +249,13 @@ describe('configuration, filters, method and the echo rule', () => {
     expect(r.body).toBe('');
     expect(r.path.startsWith('/get-hook?static=1&')).toBe(true);
     expect(r.signatureValid).toBe(true);
+  });
+
+  it('a POST URL with a query string is signed with it (and sent to it)', async () => {
+    await configure(['onConversationAdded'], 'POST', rx.url('/q?tenant=a%20b&x=1'));
+    const c = await v1().conversations.create({ friendlyName: 'query', ...ON });
+    await received('onConversationAdded', inConversation(c.sid));
+    expect(rx.requests.map((r) => [r.method, r.path, r.params.ConversationSid, r.signatureValid])).toEqual([['POST', '/q?tenant=a%20b&x=1', c.sid, true]]);
   });
 
   it('REST changes without X-Twilio-Webhook-Enabled fire nothing', async () => {

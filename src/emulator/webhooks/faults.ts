@@ -14,7 +14,7 @@ export type FaultAction =
   | { type: 'fail'; status: number };
 
 export interface FaultRule {
-  match: { eventType?: string; url?: string; conversationSid?: string };
+  match: { eventType?: string; url?: string; conversationSid?: string; accountSid?: string };
   probability: number;
   /** remaining uses; undefined: unlimited */
   times?: number;
@@ -22,6 +22,7 @@ export interface FaultRule {
 }
 
 export interface FaultSubject {
+  accountSid?: string;
   eventType: string;
   url: string;
   conversationSid: string | null;
@@ -77,13 +78,18 @@ export function parseRules(body: unknown): FaultRule[] {
     const r = (raw ?? {}) as Json;
     const match = (r.match ?? {}) as Json;
     for (const key of Object.keys(match)) {
-      if (!['eventType', 'url', 'conversationSid'].includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a webhook match key`);
+      if (!['eventType', 'url', 'conversationSid', 'accountSid'].includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a webhook match key`);
     }
     const probability = r.probability === undefined ? 1 : Number(r.probability);
     if (!(probability >= 0 && probability <= 1)) throw invalidParameter(`rules[${i}].probability must be between 0 and 1`);
     const times = r.times === undefined ? undefined : Math.round(positiveNumber(r.times, `rules[${i}].times`));
     return {
-      match: { eventType: match.eventType as string | undefined, url: match.url as string | undefined, conversationSid: match.conversationSid as string | undefined },
+      match: {
+        eventType: match.eventType as string | undefined,
+        url: match.url as string | undefined,
+        conversationSid: match.conversationSid as string | undefined,
+        accountSid: match.accountSid as string | undefined,
+      },
       probability,
       times,
       action: parseAction(r.action),
@@ -103,6 +109,7 @@ export class FaultRules {
       if (m.eventType && m.eventType !== subject.eventType) continue;
       if (m.url && !subject.url.startsWith(m.url)) continue;
       if (m.conversationSid && m.conversationSid !== subject.conversationSid) continue;
+      if (m.accountSid && m.accountSid !== subject.accountSid) continue;
       if (rule.times !== undefined && rule.times <= 0) continue;
       if (rule.probability < 1 && this.random.next() >= rule.probability) return undefined;
       if (rule.times !== undefined) rule.times--;

@@ -11,7 +11,7 @@
  * stop webhooks from leaving.
  */
 import { performance } from 'node:perf_hooks';
-import { Agent, request } from 'undici';
+import { Pool } from 'undici';
 import type { Accounts } from '../accounts.js';
 import type { Clock } from '../clock.js';
 import type { RandomSource } from '../random.js';
@@ -23,6 +23,7 @@ import { connectionOptions, type RetryClass } from './connection-overrides.js';
 import { FaultRules, type FaultAction } from './faults.js';
 import { form, postEvents, preEventFields, type EventPayload } from './payloads.js';
 import { formEncode, twilioSignature, type FormParams } from './signing.js';
+import { send } from './send.js';
 import { TargetResolver, type Target } from './targets.js';
 
 export type DeliveryState = 'pending' | 'held' | 'delivered' | 'failed' | 'dropped' | 'studio';
@@ -87,6 +88,8 @@ export interface PreEventResult {
 const FINAL: DeliveryState[] = ['delivered', 'failed', 'dropped', 'studio'];
 const MAX_CONCURRENCY = 256;
 const PRE_EVENT_TIMEOUT_MS = 5000;
+/** connection pools kept (one per connect timeout and origin); the oldest is closed beyond this */
+const MAX_POOLS = 256;
 
 function toDelivery(row: Row): Delivery {
   return {
@@ -130,7 +133,7 @@ export class WebhookService {
   private readonly held = new Map<string, { members: Delivery[]; timer?: NodeJS.Timeout; window: number }>();
   private readonly groupOf = new WeakMap<FaultAction, string>();
   private readonly finishedListeners = new Set<(d: Delivery) => void>();
-  private readonly agents = new Map<number, Agent>();
+  private readonly pools = new Map<string, Pool>();
   private readonly running = new Set<Promise<void>>();
   private active = 0;
   private nextPosition = 1;
@@ -170,7 +173,7 @@ export class WebhookService {
     this.timers.clear();
     await Promise.allSettled([...this.running]);
     this.db.flush();
-    await Promise.allSettled([...this.agents.values()].map((a) => a.close()));
+    await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
   }
 
   /** Forget cached configuration, and the deliveries of one account (or all): the control plane's reset. */
@@ -180,8 +183,10 @@ export class WebhookService {
     for (const [key, q] of this.queues) {
       // an attempt in flight finishes on its own; everything queued behind it goes
       const kept = q.filter((d, i) => !gone(d) || (i === 0 && this.inFlight.has(key)));
-      if (kept.length) this.queues.set(key, kept);
-      else this.queues.delete(key);
+      // In place: the attempt in flight shifts this very array when it finishes (kick); a new array would keep
+      // its head there, and the delivery would be sent a second time.
+      q.splice(0, q.length, ...kept);
+      if (!kept.length) this.queues.delete(key);
     }
     for (const [key, group] of this.held) {
       group.members = group.members.filter((d) => !gone(d));
@@ -255,7 +260,7 @@ export class WebhookService {
       createdAt: now,
       finishedAt: target.kind === 'studio' ? now : null,
     };
-    const action = base.state === 'pending' ? this.faults.decide({ eventType: base.eventType, url: base.url, conversationSid: base.conversationSid }) : undefined;
+    const action = base.state === 'pending' ? this.faults.decide({ accountSid, eventType: base.eventType, url: base.url, conversationSid: base.conversationSid }) : undefined;
     let copies = 0;
     if (action) {
       switch (action.type) {
@@ -400,14 +405,30 @@ export class WebhookService {
     this.running.add(run);
   }
 
-  private agentFor(connectTimeoutMs: number): Agent {
-    let agent = this.agents.get(connectTimeoutMs);
-    if (!agent) {
-      agent = new Agent({ connect: { timeout: connectTimeoutMs }, connections: 64, pipelining: 1, keepAliveTimeout: 4000 });
-      this.agents.set(connectTimeoutMs, agent);
+  /**
+   * The connection pool for a URL's origin: one undici Pool per (connect timeout, origin), not an Agent. undici 7's
+   * Agent closes an origin's pool when its count of connected sockets falls to 0 (keep-alive expiry after an idle
+   * spell); the closed pool's later 'disconnect' events then decrement the replacement pool's count, which closes
+   * in turn, and so on: under load deliveries reconnected every ~7 requests (bench/webhooks.js, drain after a
+   * pause: ~1,800 connections for 20,000 deliveries; with a Pool per origin, 64).
+   */
+  private poolFor(connectTimeoutMs: number, url: string): Pool {
+    const origin = new URL(url).origin;
+    const key = `${connectTimeoutMs} ${origin}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      if (this.pools.size >= MAX_POOLS) {
+        const [oldestKey, oldest] = this.pools.entries().next().value as [string, Pool];
+        this.pools.delete(oldestKey);
+        // its requests in flight finish first; new ones get a new pool
+        void oldest.close().catch(() => undefined);
+      }
+      pool = new Pool(origin, { connect: { timeout: connectTimeoutMs }, connections: 64, pipelining: 1, keepAliveTimeout: 4000 });
+      this.pools.set(key, pool);
     }
-    return agent;
+    return pool;
   }
+
 
   /** The request an attempt sends: URL, headers and body, signed with the account's auth token. */
   requestFor(d: Delivery, authToken: string): { url: string; headers: Record<string, string>; body?: string; params: FormParams } {
@@ -440,16 +461,13 @@ export class WebhookService {
     else {
       try {
         const req = this.requestFor(d, account.authToken);
-        const res = await request(req.url, {
+        const res = await send(this.poolFor(conn.connectTimeoutMs, req.url), req.url, {
           method: d.method,
           headers: req.headers,
           body: req.body,
-          dispatcher: this.agentFor(conn.connectTimeoutMs),
-          headersTimeout: conn.readTimeoutMs,
-          bodyTimeout: conn.readTimeoutMs,
+          readTimeoutMs: conn.readTimeoutMs,
         });
-        status = res.statusCode;
-        await res.body.dump();
+        status = res.status;
         if (status >= 500) retryClass = '5xx';
         else if (status >= 400) retryClass = '4xx';
         else if (status >= 300) retryClass = '4xx';
@@ -531,16 +549,15 @@ export class WebhookService {
     let error: string | null = null;
     let text = '';
     try {
-      const res = await request(req.url, {
+      const res = await send(this.poolFor(conn.connectTimeoutMs, req.url), req.url, {
         method: d.method,
         headers: req.headers,
         body: req.body,
-        dispatcher: this.agentFor(conn.connectTimeoutMs),
-        headersTimeout: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
-        bodyTimeout: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
+        readTimeoutMs: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
+        maxBody: 1 << 20,
       });
-      status = res.statusCode;
-      text = await res.body.text();
+      status = res.status;
+      text = res.text;
     } catch (e) {
       error = classify(e).message;
     }
