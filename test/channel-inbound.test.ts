@@ -152,7 +152,8 @@ describe('routing', () => {
     const c = await conversationWith(WA, WA_PROXY);
     const r = await inbound(WA, WA_PROXY, 'hola');
     expect(r.body).toMatchObject({ routedTo: 'conversation', conversationSid: c.sid });
-    expect(r.body.channelMessageSid).toMatch(/^WA[0-9a-f]{32}$/);
+    // Twilio gives WhatsApp messages Messaging SIDs too (the 2010 Messages list shows them)
+    expect(r.body.channelMessageSid).toMatch(/^SM[0-9a-f]{32}$/);
     expect(await c.messages(r.body.messageSid).fetch()).toMatchObject({ author: WA, participantSid: c.participant });
     expect(await messageAdded(r.body.messageSid)).toMatchObject({ Source: 'WHATSAPP', Author: WA });
   });

@@ -149,7 +149,7 @@ describe('handset outcomes', () => {
     expect((await c.messages(m.sid).fetch()).delivery).toEqual(summary({ total: 2, sent: 'all', delivered: 'all', read: 'some' }));
     const box = await outbox(c.sid);
     expect(box.find((x) => x.to === WA)).toMatchObject({ channel: 'whatsapp', from: WA_PROXY, status: 'read' });
-    expect(box.find((x) => x.to === WA)?.sid).toMatch(/^WA[0-9a-f]{32}$/);
+    expect(box.find((x) => x.to === WA)?.sid).toMatch(/^SM[0-9a-f]{32}$/);
 
     const only = await conversationWith('whatsapp:+15558675399');
     await handset('whatsapp:+15558675399', { read: true });

@@ -5,6 +5,7 @@ import { controlPlugin } from './control/control-plugin.js';
 import type { EmulatorCore } from './core.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { restPlugin, type RestOptions } from './http/rest-plugin.js';
+import { messagingPlugin } from './messaging/messaging-plugin.js';
 
 export interface AppOptions {
   core: EmulatorCore;
@@ -48,6 +49,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   installErrorHandling(app);
 
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
+  app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core });
   app.register(controlPlugin, {
     prefix: '/_emulator',
     core: options.core,

@@ -88,7 +88,7 @@ export class ChannelService {
     for (const p of recipients) {
       const channel = (p.binding_type as 'sms' | 'whatsapp') ?? 'sms';
       const handset = this.handsets.get(p.address as string);
-      const sid = newSid(channel === 'whatsapp' ? 'WA' : 'SM', this.core.random);
+      const sid = newSid(message.media ? 'MM' : 'SM', this.core.random);
       db.run(
         `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, messaging_service_sid, body, media,
            content_sid, status, conversation_sid, message_sid, participant_sid, next_step_at, date_created, date_updated)
@@ -107,7 +107,7 @@ export class ChannelService {
     const now = this.core.clock.now();
     const channel = channelOf(input.to);
     const handset = this.handsets.get(input.to);
-    const sid = newSid('SM', this.core.random);
+    const sid = newSid(input.media.length ? 'MM' : 'SM', this.core.random);
     this.core.db.transaction(() =>
       this.core.db.run(
         `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, messaging_service_sid, body, media,
@@ -162,25 +162,25 @@ export class ChannelService {
     }
   }
 
-  /** Move one channel message one step; returns the receipt it changed (if any). */
-  step(sid: string): Row | undefined {
+  /** Move one channel message one step: whether it moved, and the receipt it changed (conversation messages). */
+  step(sid: string): { moved: boolean; receipt?: Row } {
     const cm = this.row(sid);
-    if (!cm || FINAL.has(cm.status as string)) return undefined;
+    if (!cm || FINAL.has(cm.status as string)) return { moved: false };
     const move = this.next(cm);
     if (!move) {
       this.core.db.transaction(() => this.core.db.run('UPDATE channel_messages SET next_step_at = NULL WHERE sid = ?', sid));
-      return undefined;
+      return { moved: false };
     }
-    return this.apply(cm, move.status, move.errorCode);
+    if (RANK[move.status] < RANK[cm.status as string]) return { moved: false };
+    return { moved: true, receipt: this.apply(cm, move.status, move.errorCode) };
   }
 
   private runToEnd(sids: string[]): void {
-    for (const sid of sids) for (let i = 0; i < 4 && this.step(sid); i++);
+    for (const sid of sids) for (let i = 0; i < 4 && this.step(sid).moved; i++);
   }
 
   /** Write a status change (never backwards), its receipt and its callback, in one transaction. */
   private apply(cm: Row, status: ChannelStatus, errorCode: number | null): Row | undefined {
-    if (RANK[status] < RANK[cm.status as string]) return undefined;
     const now = this.core.clock.now();
     const handset = this.handsets.get(cm.to_address as string);
     const final = FINAL.has(status) || (status === 'delivered' && !(handset.read && cm.channel === 'whatsapp'));
@@ -240,7 +240,7 @@ export class ChannelService {
       for (let i = 0; i < 4; i++) {
         const cm = this.row(sid as string);
         if (!cm || cm.next_step_at === null || (cm.next_step_at as number) > now) break;
-        if (!this.step(sid as string)) break;
+        if (!this.step(sid as string).moved) break;
       }
     }
     if (resume) {
@@ -254,8 +254,8 @@ export class ChannelService {
     const pending = this.core.db.all("SELECT sid FROM channel_messages WHERE to_address = ? AND status IN ('queued', 'sent', 'delivered') ORDER BY seq", address);
     const moved: Row[] = [];
     for (const { sid } of pending) {
-      const r = this.step(sid as string);
-      if (r) moved.push(r);
+      const { receipt } = this.step(sid as string);
+      if (receipt) moved.push(receipt);
     }
     return moved;
   }
@@ -301,7 +301,7 @@ export class ChannelService {
         'INSERT OR REPLACE INTO channel_sessions (account_sid, address, sender, last_inbound_at) VALUES (?, ?, ?, ?)',
         account.sid, from, to, now,
       );
-      const sid = newSid(channel === 'whatsapp' ? 'WA' : 'SM', this.core.random);
+      const sid = newSid(media.length ? 'MM' : 'SM', this.core.random);
       db.run(
         `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, body, media, status, date_created, date_updated, date_sent)
          VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, 'received', ?, ?, ?)`,

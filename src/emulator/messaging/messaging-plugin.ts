@@ -1,0 +1,295 @@
+/**
+ * Programmable Messaging (api.twilio.com/2010-04-01): send, fetch, list and delete Messages of the simulated
+ * SMS / WhatsApp channel. Sending goes through the channel service (handsets, status callbacks, opt-outs, the
+ * WhatsApp window); this plugin only checks parameters, answers in the 2010 format and pages the 2010 way.
+ * Registered under the /2010-04-01 prefix with its own Basic auth hook, like the /v1 plugin.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Account } from '../accounts.js';
+import type { EmulatorCore } from '../core.js';
+import { notFound } from '../http/error-handler.js';
+import { decodeForm, type RawParams } from '../http/form.js';
+import type { Row, SqlValue } from '../store/database.js';
+import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
+import { parseDateTime } from '../wire/dates.js';
+import { invalidParameter, twilioError } from '../wire/errors.js';
+import { pageMeta } from '../wire/page.js';
+import { e164Problem } from '../resources/participants/binding.js';
+import { API_VERSION, representMessage } from './representation.js';
+
+export interface MessagingOptions {
+  core: EmulatorCore;
+}
+
+const DEFAULT_PAGE_SIZE = 50;
+/** The 2010 API allows pages of up to 1000 (v1: 100); larger asks are clamped, as /v1 clamps. */
+const MAX_PAGE_SIZE = 1000;
+const MAX_BODY = 1600;
+const DAY_MS = 86_400_000;
+
+const MESSAGES = '/Accounts/:AccountSid/Messages.json';
+const MESSAGE = '/Accounts/:AccountSid/Messages/:Sid.json';
+const SERVED = [/^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/, /^\/2010-04-01\/Accounts\/[^/]+\/Messages\/[^/]+\.json$/];
+
+type Params = Record<string, string | string[]>;
+
+/** Form bodies arrive decoded by the parser below; JSON bodies (handy for curl) are flattened to text values. */
+function paramsOf(value: unknown): Params {
+  if (value === null || value === undefined || typeof value !== 'object') return {};
+  const out: Params = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v === undefined || v === null) continue;
+    out[key] = Array.isArray(v) ? v.map(String) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+/** A single-valued parameter: the last one when repeated; '' counts as absent. */
+function one(params: Params, name: string): string | undefined {
+  const v = params[name];
+  const value = Array.isArray(v) ? v[v.length - 1] : v;
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function many(params: Params, name: string): string[] {
+  const v = params[name];
+  return (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((s) => s !== '');
+}
+
+/** `+E164` is SMS, `whatsapp:+E164` WhatsApp; anything else is not an address the channel can reach. */
+function channelAddress(value: string): { channel: 'sms' | 'whatsapp'; problem?: string } {
+  const whatsapp = value.startsWith('whatsapp:');
+  const problem = value.length > 256 ? 'too long' : e164Problem(whatsapp ? value.slice('whatsapp:'.length) : value);
+  return { channel: whatsapp ? 'whatsapp' : 'sms', problem };
+}
+
+/** A sender: an E.164 number (or whatsapp: one), a short code, or an alphanumeric sender ID. */
+function validSender(from: string): boolean {
+  if (from.startsWith('whatsapp:') || from.startsWith('+')) return channelAddress(from).problem === undefined;
+  if (/^\d{5,6}$/.test(from)) return true;
+  return /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/.test(from);
+}
+
+function validUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * DateSent filters. A bare date means that whole GMT day (`DateSent<` on and before it, `DateSent>` on and
+ * after it); a date-time (twilio-node sends `YYYY-MM-DDTHH:MM:SSZ`) means that day for `DateSent` and the
+ * instant itself for the bounds.
+ */
+function dateFilters(params: Params): { where: string[]; args: SqlValue[] } {
+  const where: string[] = [];
+  const args: SqlValue[] = [];
+  const parse = (name: string): { at: number; dayOnly: boolean } | undefined => {
+    const raw = one(params, name);
+    if (raw === undefined) return undefined;
+    const text = raw.trim();
+    const dayOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
+    const at = parseDateTime(text) ?? (/[A-Za-z]{3},? /.test(text) ? Date.parse(text) : NaN);
+    if (at === undefined || Number.isNaN(at)) throw invalidParameter(`Invalid ${name}: ${raw}. Use YYYY-MM-DD or an ISO-8601 date-time`);
+    return { at, dayOnly };
+  };
+  const exact = parse('DateSent');
+  if (exact) {
+    const day = Math.floor(exact.at / DAY_MS) * DAY_MS;
+    where.push('date_sent >= ?', 'date_sent < ?');
+    args.push(day, day + DAY_MS);
+  }
+  const before = parse('DateSent<');
+  if (before) {
+    where.push(before.dayOnly ? 'date_sent < ?' : 'date_sent <= ?');
+    args.push(before.dayOnly ? before.at + DAY_MS : before.at);
+  }
+  const after = parse('DateSent>');
+  if (after) {
+    where.push('date_sent >= ?');
+    args.push(after.at);
+  }
+  return { where, args };
+}
+
+function integerParam(params: Params, name: string): number | undefined {
+  const raw = one(params, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw invalidParameter(`Invalid ${name}: ${raw}. ${name} must be a non-negative integer`);
+  return Number(raw);
+}
+
+export async function messagingPlugin(app: FastifyInstance, options: MessagingOptions): Promise<void> {
+  const { core } = options;
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, decodeForm(body as string) as RawParams);
+  });
+
+  app.decorateRequest('account', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    const account = core.accounts.authenticate(request.headers.authorization);
+    if (!account) {
+      reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
+      done(twilioError('Unauthenticated'));
+      return;
+    }
+    request.account = account;
+    done();
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    if (!SERVED.some((re) => re.test(path))) return notFound(request, reply);
+    const error = twilioError('MethodNotAllowed', { method: request.method, path });
+    return reply.code(error.status).send(error.toJSON());
+  });
+
+  /** The authenticated account, when the path names it; another account's path is a 404 like any unknown one. */
+  const accountOf = (request: FastifyRequest): Account => {
+    const account = request.account as Account;
+    if ((request.params as { AccountSid: string }).AccountSid !== account.sid) throw twilioError('NotFound', { path: request.url.split('?')[0] });
+    return account;
+  };
+
+  /** Answer once pending writes are committed: an acknowledged write is a stored write. */
+  const answer = (reply: FastifyReply, status: number, body?: unknown) => {
+    if (!core.db.pending) reply.code(status).send(body);
+    else core.db.whenCommitted((error) => (error ? reply.send(error) : reply.code(status).send(body)));
+  };
+
+  const findRow = (request: FastifyRequest, account: Account): Row => {
+    const sid = (request.params as { Sid: string }).Sid;
+    const row = core.db.get('SELECT * FROM channel_messages WHERE sid = ? AND account_sid = ?', sid, account.sid);
+    if (!row) throw twilioError('NotFound', { path: request.url.split('?')[0] });
+    return row;
+  };
+
+  app.post(MESSAGES, (request, reply) => {
+    const account = accountOf(request);
+    const params = paramsOf(request.body);
+    const to = one(params, 'To');
+    const from = one(params, 'From');
+    const messagingServiceSid = one(params, 'MessagingServiceSid');
+    const body = params.Body === undefined ? undefined : (Array.isArray(params.Body) ? params.Body[params.Body.length - 1] : params.Body);
+    const media = many(params, 'MediaUrl');
+    const contentSid = one(params, 'ContentSid');
+    const statusCallback = one(params, 'StatusCallback');
+
+    if (to === undefined) throw twilioError('MessagingToRequired');
+    if (from === undefined && messagingServiceSid === undefined) throw twilioError('MessagingFromRequired');
+    if ((body === undefined || body === '') && media.length === 0 && contentSid === undefined) throw twilioError('MessagingBodyRequired');
+    const target = channelAddress(to);
+    if (target.problem) throw twilioError('MessagingInvalidTo', { to });
+    if (from !== undefined) {
+      if (!validSender(from)) throw twilioError('MessagingInvalidFrom', { from });
+      if (from.startsWith('whatsapp:') !== (target.channel === 'whatsapp')) throw twilioError('MessagingChannelMismatch');
+    }
+    if (body !== undefined && [...body].length > MAX_BODY) throw twilioError('MessagingBodyTooLong', { limit: MAX_BODY });
+    if (media.some((u) => !validUrl(u))) throw twilioError('MessagingInvalidMediaUrl');
+    if (messagingServiceSid !== undefined && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) throw invalidParameter(`Invalid MessagingServiceSid: ${messagingServiceSid}`);
+    if (contentSid !== undefined && !/^HX[0-9a-fA-F]{32}$/.test(contentSid)) throw invalidParameter(`Invalid ContentSid: ${contentSid}`);
+    if (statusCallback !== undefined && !validUrl(statusCallback)) throw invalidParameter(`Invalid StatusCallback: ${statusCallback}`);
+    // Twilio refuses a send to a handset that texted STOP to this sender, at once and without storing it.
+    if (from !== undefined && core.channel.optedOut(account.sid, to, from)) throw twilioError('MessagingUnsubscribed');
+
+    const row = core.channel.send(account, {
+      to,
+      // A Messaging Service picks its sender from its pool; the emulator has no pool, so `from` stays null.
+      from: from ?? '',
+      body: body ?? null,
+      media,
+      contentSid: contentSid ?? null,
+      messagingServiceSid: messagingServiceSid ?? null,
+      statusCallback: statusCallback ?? null,
+    });
+    answer(reply, 201, representMessage(row));
+  });
+
+  app.get(MESSAGE, (request, reply) => {
+    const account = accountOf(request);
+    answer(reply, 200, representMessage(findRow(request, account)));
+  });
+
+  app.delete(MESSAGE, (request, reply) => {
+    const account = accountOf(request);
+    const row = findRow(request, account);
+    core.db.transaction(() => {
+      core.db.run('DELETE FROM channel_messages WHERE seq = ?', row.seq);
+      // a page token naming the deleted message keeps working (store/paging.ts)
+      core.db.run('INSERT OR REPLACE INTO page_anchors (sid, seq) VALUES (?, ?)', row.sid, row.seq);
+    });
+    answer(reply, 204);
+  });
+
+  app.get(MESSAGES, (request, reply) => {
+    const account = accountOf(request);
+    const params = paramsOf(request.query);
+    const where = ['account_sid = ?'];
+    const args: SqlValue[] = [account.sid];
+    const filters: [string, string][] = [];
+    for (const name of ['To', 'From']) {
+      const value = one(params, name);
+      if (value === undefined) continue;
+      where.push(name === 'To' ? 'to_address = ?' : 'from_address = ?');
+      args.push(value);
+    }
+    const dates = dateFilters(params);
+    where.push(...dates.where);
+    args.push(...dates.args);
+    // filters echo in page URIs in the order they were given
+    for (const name of Object.keys(params)) {
+      if (!['To', 'From', 'DateSent', 'DateSent<', 'DateSent>'].includes(name)) continue;
+      const v = one(params, name);
+      if (v !== undefined) filters.push([name, v]);
+    }
+
+    const requested = integerParam(params, 'PageSize');
+    if (requested !== undefined && requested < 1) throw invalidParameter(`Invalid PageSize: ${requested}. PageSize must be an integer between 1 and ${MAX_PAGE_SIZE}`);
+    const pageSize = Math.min(requested ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const page = integerParam(params, 'Page') ?? 0;
+    const rawToken = one(params, 'PageToken');
+
+    let token: PageToken | undefined;
+    let seq: number | undefined;
+    if (rawToken !== undefined) {
+      token = parsePageToken(rawToken);
+      seq = token ? anchorSeq(core.db, 'channel_messages', token.sid) : undefined;
+      if (!token || seq === undefined) throw twilioError('InvalidPageToken', { value: rawToken });
+    } else if (page > 0) {
+      // Page without a token (the old offset paging): start after the last row of the page before.
+      const anchor = core.db.get(`SELECT seq FROM channel_messages WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT 1 OFFSET ?`, ...args, page * pageSize - 1);
+      seq = anchor ? Number(anchor.seq) : 0;
+      token = { direction: 'after', sid: '' };
+    }
+    // newest first, as Twilio lists messages
+    const result = readPage(core.db, { from: 'channel_messages', seqColumn: 'seq', anchorTable: 'channel_messages', where, args, order: 'desc', pageSize, token }, seq);
+    const first = result.rows[0];
+    const last = result.rows[result.rows.length - 1];
+    const meta = pageMeta({
+      listUrl: `/${API_VERSION}/Accounts/${account.sid}/Messages.json`,
+      filters,
+      pageSize,
+      page,
+      key: 'messages',
+      token: rawToken,
+      nextToken: result.hasNext && last ? formatPageToken('after', last.sid as string) : undefined,
+      previousToken: result.hasPrevious && first && page > 0 ? formatPageToken('before', first.sid as string) : undefined,
+    });
+    const start = page * pageSize;
+    answer(reply, 200, {
+      end: Math.max(start, start + result.rows.length - 1),
+      first_page_uri: meta.first_page_url,
+      messages: result.rows.map(representMessage),
+      next_page_uri: meta.next_page_url,
+      page,
+      page_size: pageSize,
+      previous_page_uri: meta.previous_page_url,
+      start,
+      uri: meta.url,
+    });
+  });
+}
