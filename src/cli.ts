@@ -3,6 +3,7 @@
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
  *             [--validate-responses] [--log]
+ *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
  */
@@ -13,11 +14,14 @@ import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/s
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
+import { runLoad } from './load/runner.js';
+import { formatProgress, formatReport } from './load/report.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
 
 Usage:
   tce serve [options]          run the emulator
+  tce load [options]           push signed Conversations webhooks into your consumer at a fixed rate
   tce contracts coverage       every spec operation: served? exercised by the tests? (exit 1 below all)
        [--exercised DIR] [--json]  (DIR: where the test suite records what it called; default .tce/coverage)
   tce contracts manifest       rebuild the operation manifest from fixtures/openapi
@@ -35,6 +39,24 @@ serve options:
   --control-token <t>     require "Authorization: Bearer <t>" on /_emulator/*
   --validate-responses    check every answer against the OpenAPI spec; report violations on stderr
   --log                   log every request
+
+load options (durations: 500ms, 60s, 2m; a bare number is seconds, milliseconds for --max-p99):
+  --url <url>             the webhook consumer (required); the URL signed
+  --auth-token <token>    signs X-Twilio-Signature (default: TWILIO_AUTH_TOKEN; required)
+  --account-sid <AC…>     AccountSid in the payloads (default: TWILIO_ACCOUNT_SID, else generated)
+  --rate <n>              requests per second, duplicates included (default 100)
+  --duration <d>          how long to send (default 10s)
+  --conversations <n>     conversations the events spread over (default 100)
+  --duplicates <p>        probability a request is sent again later, same idempotency token (default 0)
+  --reorder <p>           probability a message is held until after its conversation's next one (default 0)
+  --connections <n>       keep-alive connections (default 128)
+  --timeout <d>           per-request timeout (default 5s)
+  --max-in-flight <n>     requests in flight beyond which due ones are dropped (default 20000)
+  --seed <s>              the same events, duplicates and reorders every run
+  --check-url <url>       after the run, GET it expecting {"applied": n}; report lost / applied twice
+  --max-p99 <d>           exit 1 when latency p99 is above
+  --max-error-rate <r>    exit 1 when (non-2xx + timeouts + connection errors + dropped) / requests is above
+  --json                  print the result as JSON on stdout instead of the table
 `;
 
 async function serve(argv: string[]): Promise<void> {
@@ -131,6 +153,85 @@ async function contracts(argv: string[]): Promise<void> {
   throw new Error(`unknown contracts command: ${what ?? '(none)'}; try: tce contracts coverage | manifest`);
 }
 
+/** '60s', '500ms', '2m', '1.5s'; a bare number is in `bareUnit`. Returns milliseconds. */
+export function parseDuration(text: string, flag: string, bareUnit: 'ms' | 's' = 's'): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new Error(`${flag} must be a duration like 500ms, 60s or 2m, got ${text}`);
+  const unit = m[2] ?? bareUnit;
+  const value = Number(m[1]) * (unit === 'ms' ? 1 : unit === 's' ? 1000 : 60_000);
+  return value;
+}
+
+function parseNumber(text: string, flag: string, check: (n: number) => boolean, what: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new Error(`${flag} must be ${what}, got ${text}`);
+  return n;
+}
+
+async function load(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      rate: { type: 'string', default: '100' },
+      duration: { type: 'string', default: '10s' },
+      conversations: { type: 'string', default: '100' },
+      duplicates: { type: 'string', default: '0' },
+      reorder: { type: 'string', default: '0' },
+      'auth-token': { type: 'string' },
+      'account-sid': { type: 'string' },
+      connections: { type: 'string', default: '128' },
+      timeout: { type: 'string', default: '5s' },
+      'max-in-flight': { type: 'string', default: '20000' },
+      seed: { type: 'string' },
+      'check-url': { type: 'string' },
+      'max-p99': { type: 'string' },
+      'max-error-rate': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (!values.url) throw new Error('tce load needs --url (the webhook consumer)');
+  const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
+  if (!authToken) throw new Error('tce load needs --auth-token (or TWILIO_AUTH_TOKEN) to sign the requests');
+  const accountSid = values['account-sid'] ?? (process.env.TWILIO_ACCOUNT_SID || undefined);
+  if (accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) throw new Error(`--account-sid must be AC + 32 hex, got ${accountSid}`);
+  const positive = (n: number) => n > 0;
+  const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
+  const probability = (n: number) => n >= 0 && n <= 1;
+  const progress = !values.json && process.stderr.isTTY;
+  const stats = await runLoad({
+    url: values.url,
+    authToken,
+    accountSid,
+    rate: parseNumber(values.rate, '--rate', positive, 'a positive number'),
+    durationMs: parseDuration(values.duration, '--duration'),
+    conversations: parseNumber(values.conversations, '--conversations', positiveInt, 'a positive integer'),
+    duplicates: parseNumber(values.duplicates, '--duplicates', probability, 'a probability 0..1'),
+    reorder: parseNumber(values.reorder, '--reorder', probability, 'a probability 0..1'),
+    connections: parseNumber(values.connections, '--connections', positiveInt, 'a positive integer'),
+    timeoutMs: parseDuration(values.timeout, '--timeout'),
+    maxInFlight: parseNumber(values['max-in-flight'], '--max-in-flight', positiveInt, 'a positive integer'),
+    seed: values.seed,
+    checkUrl: values['check-url'],
+    maxP99Ms: values['max-p99'] === undefined ? undefined : parseDuration(values['max-p99'], '--max-p99', 'ms'),
+    maxErrorRate: values['max-error-rate'] === undefined ? undefined : parseNumber(values['max-error-rate'], '--max-error-rate', probability, 'a rate 0..1'),
+    onProgress: progress ? (p) => process.stderr.write(`\r\x1b[2K${formatProgress(p)}`) : undefined,
+  });
+  if (progress) process.stderr.write('\n');
+  process.stdout.write(values.json ? `${JSON.stringify(stats, null, 1)}\n` : formatReport(stats));
+  if (!stats.passed) {
+    const failed = stats.thresholds.filter((t) => !t.passed).map((t) => t.name);
+    process.stderr.write(`tce load: threshold failed: ${failed.join(', ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -138,6 +239,8 @@ export async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'contracts':
       return contracts(rest);
+    case 'load':
+      return load(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

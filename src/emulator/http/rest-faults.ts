@@ -7,10 +7,11 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
+import { drawDelayMs, parseDelay, type DelaySpec } from '../fault-delays.js';
 
 export type RestFaultAction =
   | { type: 'error'; status: number; code: number; message?: string }
-  | { type: 'delay'; ms?: number; uniform?: [number, number]; lognormal?: { medianMs: number; sigma: number } }
+  | ({ type: 'delay' } & DelaySpec)
   | { type: 'reset' }
   | { type: 'empty'; status: number };
 
@@ -51,13 +52,7 @@ export function parseRestAction(raw: unknown): RestFaultAction {
       return { type: 'error', status: s, code: Math.round(number(a.code, 'action.code', s === 429 ? 20429 : s >= 500 ? 20500 : 20001)), message: a.message === undefined ? undefined : String(a.message) };
     }
     case 'delay':
-      if (a.ms !== undefined) return { type: 'delay', ms: number(a.ms, 'action.ms') };
-      if (Array.isArray(a.uniform) && a.uniform.length === 2) return { type: 'delay', uniform: [number(a.uniform[0], 'action.uniform[0]'), number(a.uniform[1], 'action.uniform[1]')] };
-      if (a.lognormal && typeof a.lognormal === 'object') {
-        const l = a.lognormal as Json;
-        return { type: 'delay', lognormal: { medianMs: number(l.medianMs, 'action.lognormal.medianMs'), sigma: number(l.sigma, 'action.lognormal.sigma') } };
-      }
-      throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
+      return { type: 'delay', ...parseDelay(a) };
     case 'reset':
       return { type: 'reset' };
     case 'empty':
@@ -145,11 +140,6 @@ export class RestFaults {
   }
 
   delayMs(action: Extract<RestFaultAction, { type: 'delay' }>): number {
-    if (action.ms !== undefined) return action.ms;
-    if (action.uniform) return action.uniform[0] + this.random.next() * (action.uniform[1] - action.uniform[0]);
-    const { medianMs, sigma } = action.lognormal as { medianMs: number; sigma: number };
-    const u = Math.max(this.random.next(), 1e-12);
-    const v = this.random.next();
-    return medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+    return drawDelayMs(this.random, action);
   }
 }

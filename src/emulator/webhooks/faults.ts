@@ -5,11 +5,12 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
+import { drawDelayMs, parseDelay, type DelaySpec } from '../fault-delays.js';
 
 export type FaultAction =
   | { type: 'duplicate'; count: number }
   | { type: 'reorder'; window: number; ms: number }
-  | { type: 'delay'; ms?: number; uniform?: [number, number]; lognormal?: { medianMs: number; sigma: number } }
+  | ({ type: 'delay' } & DelaySpec)
   | { type: 'drop' }
   | { type: 'fail'; status: number };
 
@@ -44,19 +45,8 @@ function parseAction(raw: unknown): FaultAction {
       return { type: 'duplicate', count: Math.max(1, Math.round(positiveNumber(a.count, 'action.count', 1))) };
     case 'reorder':
       return { type: 'reorder', window: Math.max(2, Math.round(positiveNumber(a.window, 'action.window', 5))), ms: positiveNumber(a.ms, 'action.ms', 1000) };
-    case 'delay': {
-      if (a.ms !== undefined) return { type: 'delay', ms: positiveNumber(a.ms, 'action.ms') };
-      if (Array.isArray(a.uniform) && a.uniform.length === 2) {
-        const [lo, hi] = a.uniform.map((v, i) => positiveNumber(v, `action.uniform[${i}]`));
-        if (hi < lo) throw invalidParameter('action.uniform must be [low, high]');
-        return { type: 'delay', uniform: [lo, hi] };
-      }
-      if (a.lognormal && typeof a.lognormal === 'object') {
-        const l = a.lognormal as Json;
-        return { type: 'delay', lognormal: { medianMs: positiveNumber(l.medianMs, 'action.lognormal.medianMs'), sigma: positiveNumber(l.sigma, 'action.lognormal.sigma') } };
-      }
-      throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
-    }
+    case 'delay':
+      return { type: 'delay', ...parseDelay(a) };
     case 'drop':
       return { type: 'drop' };
     case 'fail':
@@ -119,14 +109,7 @@ export class FaultRules {
   }
 
   delayMs(action: Extract<FaultAction, { type: 'delay' }>): number {
-    if (action.ms !== undefined) return action.ms;
-    if (action.uniform) return action.uniform[0] + this.random.next() * (action.uniform[1] - action.uniform[0]);
-    const { medianMs, sigma } = action.lognormal as { medianMs: number; sigma: number };
-    // Box-Muller from two seeded draws
-    const u = Math.max(this.random.next(), 1e-12);
-    const v = this.random.next();
-    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    return medianMs * Math.exp(sigma * z);
+    return drawDelayMs(this.random, action);
   }
 
   /** A seeded shuffle (Fisher-Yates). */

@@ -1,0 +1,43 @@
+/**
+ * Latency as fault rules describe it, shared by webhook and REST faults: a fixed `ms`, `uniform: [lo, hi]`, or
+ * `lognormal: {medianMs, sigma}`; drawn from the emulator's seeded random source so a `--seed` repeats them.
+ */
+import type { RandomSource } from './random.js';
+import { invalidParameter } from './wire/errors.js';
+
+export interface DelaySpec {
+  ms?: number;
+  uniform?: [number, number];
+  lognormal?: { medianMs: number; sigma: number };
+}
+
+function nonNegative(value: unknown, name: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw invalidParameter(`${name} must be a number >= 0`);
+  return n;
+}
+
+/** Validate the delay fields of an action (`action.ms`, `action.uniform`, `action.lognormal`). */
+export function parseDelay(a: Record<string, unknown>): DelaySpec {
+  if (a.ms !== undefined) return { ms: nonNegative(a.ms, 'action.ms') };
+  if (Array.isArray(a.uniform) && a.uniform.length === 2) {
+    const [lo, hi] = a.uniform.map((v, i) => nonNegative(v, `action.uniform[${i}]`));
+    if (hi < lo) throw invalidParameter('action.uniform must be [low, high]');
+    return { uniform: [lo, hi] };
+  }
+  if (a.lognormal && typeof a.lognormal === 'object') {
+    const l = a.lognormal as Record<string, unknown>;
+    return { lognormal: { medianMs: nonNegative(l.medianMs, 'action.lognormal.medianMs'), sigma: nonNegative(l.sigma, 'action.lognormal.sigma') } };
+  }
+  throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
+}
+
+export function drawDelayMs(random: RandomSource, spec: DelaySpec): number {
+  if (spec.ms !== undefined) return spec.ms;
+  if (spec.uniform) return spec.uniform[0] + random.next() * (spec.uniform[1] - spec.uniform[0]);
+  const { medianMs, sigma } = spec.lognormal as { medianMs: number; sigma: number };
+  // Box-Muller from two seeded draws
+  const u = Math.max(random.next(), 1e-12);
+  const v = random.next();
+  return medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+}
