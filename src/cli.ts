@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { createEmulator, type EmulatorOptions } from './emulator/create-emulator.js';
+import { parseRateLimitFlag } from './emulator/http/limits.js';
 import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/spec.js';
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
@@ -37,6 +38,7 @@ serve options:
   --seed <s>              deterministic SIDs and random draws
   --clock <real|manual>   start with a manual clock (advance it with POST /_emulator/clock)
   --control-token <t>     require "Authorization: Bearer <t>" on /_emulator/*
+  --rate-limit <r[,b[,c]]> per-account limits: r requests/s, burst b, c concurrent (429/20429 past them)
   --validate-responses    check every answer against the OpenAPI spec; report violations on stderr
   --log                   log every request
 
@@ -72,6 +74,7 @@ async function serve(argv: string[]): Promise<void> {
       seed: { type: 'string' },
       clock: { type: 'string', default: 'real' },
       'control-token': { type: 'string' },
+      'rate-limit': { type: 'string' },
       'validate-responses': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -98,6 +101,7 @@ async function serve(argv: string[]): Promise<void> {
     seed: values.seed,
     clock: values.clock,
     controlToken: values['control-token'],
+    rateLimit: values['rate-limit'] ? parseRateLimitFlag(values['rate-limit']) : undefined,
     logger: values.log,
     onAnswer,
   });
