@@ -8,8 +8,9 @@
  * What it does, all on 127.0.0.1:
  *   1. A receiver in a worker thread (node:http, port 0, keep-alive) answers every request 200 at once and records
  *      its arrival time (performance.timeOrigin + performance.now(), µs resolution), EventType, MessageSid,
- *      DateCreated, RetryCount and the I-Twilio-Idempotency-Token header; every BENCH_VERIFY_EVERY-th request keeps
- *      its body and X-Twilio-Signature, checked afterwards with twilio.validateRequest.
+ *      DateCreated, RetryCount and the I-Twilio-Idempotency-Token header, and counts the connections opened to it;
+ *      every BENCH_VERIFY_EVERY-th request keeps its body and X-Twilio-Signature, checked afterwards with
+ *      twilio.validateRequest.
  *   2. For each mode in BENCH_MODES: the emulator in this process (`createEmulator({ db: <temp file> })`, main thread)
  *      or as a child (`node bin/tce.js serve --db <temp file>`). The default service's post-event webhook is pointed at
  *      the receiver (POST /v1/Services/{IS}/Configuration/Webhooks: PostWebhookUrl, Filters=onMessageAdded,
@@ -22,8 +23,9 @@
  *      (the emulator's clock at create, millisecond precision, so figures carry up to +1 ms of truncation) for
  *      deliveries arriving in the window; the backlog at load end (pending journal rows, GET
  *      /_emulator/webhooks/deliveries?status=pending&limit=10000, capped at 10000, and 201s minus deliveries received);
- *      the time to drain; faults (non-2xx / errors on REST, failed journal rows, missing, duplicate, retried or
- *      badly signed deliveries).
+ *      the time to drain; the tce serve child's CPU time (utime + stime, whole process and main thread) per message
+ *      created; faults (non-2xx / errors on REST, failed journal rows, missing, duplicate, retried, unsigned or badly
+ *      signed deliveries, other event types).
  *   5. Prints a table with PASS/FAIL per target and writes bench/results/webhooks-latest.json.
  *
  * Environment:
@@ -31,13 +33,16 @@
  *   BENCH_RAMP           seconds at the start of the load left out of the steady-state window (default 2)
  *   BENCH_CONVERSATIONS  conversations the creates rotate over (default 500)
  *   BENCH_CONNECTIONS    REST requests in flight (default 32)
- *   BENCH_RATE           creates/s to pace the load at (default 0: closed loop, as fast as the emulator answers)
+ *   BENCH_RATE           creates/s to pace the load at, as a schedule (a late start catches up; default 0: closed
+ *                        loop, as fast as the emulator answers)
  *   BENCH_MODES          comma list: inprocess, child (default both)
  *   BENCH_DRAIN_TIMEOUT  seconds to wait after the load for every delivery to arrive (default 30)
  *   BENCH_VERIFY_EVERY   keep every n-th request for signature checks (default 50)
  *   BENCH_BASELINE       0 to skip the calibration run per mode: the same load on the same emulator with
  *                        X-Twilio-Webhook-Enabled: false (no deliveries), i.e. what REST alone reaches here (default 1)
- *   BENCH_CPU_PROF       a directory: CPU-profile the emulator (child: --cpu-prof; inprocess: node:inspector) into it
+ *   BENCH_CPU_PROF       a directory: CPU-profile the emulator (child: --cpu-prof; inprocess: node:inspector) into it;
+ *                        the profile spans the calibration run too unless BENCH_BASELINE=0. Summarise it with
+ *                        `node bench/cpuprofile-summary.js FILE.cpuprofile 40 incl`
  *   BENCH_STRICT         1: exit with status 1 when a target FAILs
  *   BENCH_OUT            JSON output path (default bench/results/webhooks-latest.json)
  */
@@ -86,6 +91,7 @@ function receiverThread() {
     retried: 0,
     unsigned: 0,
     nonPost: 0,
+    connections: 0,
     samples: [],
   });
   rec = fresh();
@@ -112,6 +118,7 @@ function receiverThread() {
       if (rec.arrival.length % verifyEvery === 1) rec.samples.push({ path: req.url, signature, body });
     });
   });
+  server.on('connection', () => rec.connections++);
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 31_000;
   parentPort.on('message', (msg) => {
@@ -402,6 +409,11 @@ async function mainThread() {
     return {
       base,
       serviceSid: configuration.default_chat_service_sid,
+      cpuMs: (mainOnly = false) => {
+        // utime + stime of the child (or of its main thread only), in clock ticks (USER_HZ = 100 on Linux)
+        const fields = readFileSync(mainOnly ? `/proc/${child.pid}/task/${child.pid}/stat` : `/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return (Number(fields[11]) + Number(fields[12])) * 10;
+      },
       rss: () => {
         const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         return m ? round(Number(m[1]) / 1024, 1) : undefined;
@@ -447,6 +459,8 @@ async function mainThread() {
 
       await receiver.rpc('reset');
       log(`  load: ${config.duration} s, ${config.connections} in flight, ${config.rate > 0 ? `paced at ${config.rate}/s` : 'closed loop'}`);
+      const cpu0 = emulator.cpuMs?.();
+      const cpuMain0 = emulator.cpuMs?.(true);
       const load = await runLoad(emulator.base, conversations);
       // the backlog the moment the load stops
       const tBacklog = wallNow();
@@ -466,6 +480,9 @@ async function mainThread() {
         received = (await receiver.rpc('count')).count;
       }
       const drainMs = received >= created ? round(wallNow() - drainStart, 1) : null;
+      // emulator CPU per message, load + drain (child only: the in-process emulator shares its process with the workers)
+      const cpuPerMessageUs = cpu0 === undefined || !created ? undefined : round(((emulator.cpuMs() - cpu0) * 1000) / created, 0);
+      const mainThreadCpuPerMessageUs = cpu0 === undefined || !created ? undefined : round(((emulator.cpuMs(true) - cpuMain0) * 1000) / created, 0);
       await sleep(100); // let stragglers (duplicates, retries) show up
       const failedRes = await call(`${emulator.base}/_emulator/webhooks/deliveries?status=failed&limit=10000`);
       const failedRows = JSON.parse(failedRes.body).deliveries.length;
@@ -477,7 +494,11 @@ async function mainThread() {
       if (config.baseline) {
         await receiver.rpc('reset');
         log(`  calibration: the same load with X-Twilio-Webhook-Enabled: false`);
+        const bCpu0 = emulator.cpuMs?.();
+        const bMain0 = emulator.cpuMs?.(true);
         const b = await runLoad(emulator.base, conversations, false);
+        const bCpu = bCpu0 === undefined ? undefined : emulator.cpuMs() - bCpu0;
+        const bMain = bCpu0 === undefined ? undefined : emulator.cpuMs(true) - bMain0;
         const bStart = b.start + config.ramp * 1000;
         const bSec = (b.end - bStart) / 1000;
         const bLatency = [...b.latency].sort((x, y) => x - y);
@@ -485,11 +506,14 @@ async function mainThread() {
         baseline = {
           restCreatesPerSec: round(b.done.filter((t) => t >= bStart && t <= b.end).length / bSec, 1),
           restLatencyMs: { p50: round(percentile(bLatency, 50)), p99: round(percentile(bLatency, 99)), max: round(bLatency[bLatency.length - 1]) },
+          cpuPerMessageUs: bCpu === undefined || !b.statuses['201'] ? undefined : round((bCpu * 1000) / b.statuses['201'], 0),
+          mainThreadCpuPerMessageUs: bMain === undefined || !b.statuses['201'] ? undefined : round((bMain * 1000) / b.statuses['201'], 0),
           restStatuses: b.statuses,
           restErrors: b.errors,
           deliveriesReceived: stray,
         };
-        log(`  without webhooks: ${baseline.restCreatesPerSec} creates/s (p99 ${baseline.restLatencyMs.p99} ms), ${stray} deliveries (expected 0)`);
+        log(`  without webhooks: ${baseline.restCreatesPerSec} creates/s (p99 ${baseline.restLatencyMs.p99} ms), ${stray} deliveries (expected 0)` +
+          (baseline.cpuPerMessageUs === undefined ? '' : `; emulator CPU ${baseline.cpuPerMessageUs} µs/message (main thread ${baseline.mainThreadCpuPerMessageUs})`));
       }
 
       // ---- figures ----
@@ -568,15 +592,19 @@ async function mainThread() {
         drainMs,
         pendingAfterDrain: pendingAfter,
         signatures: { checked: rec.samples.length, bad: badSignatures },
+        receiverConnectionsOpened: rec.connections,
         eventTypes: rec.eventTypes,
         faults,
         faultCount,
+        cpuPerMessageUs,
+        mainThreadCpuPerMessageUs,
         baseline,
         rssMb: { idle: rssIdle, afterLoad: rssLoaded, note: mode === 'inprocess' ? 'bench process (emulator + main thread; workers share it)' : 'tce serve child' },
       };
       log(
-        `  ${result.deliveriesPerSec} deliveries/s, latency p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} max ${result.latencyMs.max} ms; ` +
-          `REST ${result.restCreatesPerSec} creates/s (p99 ${result.restLatencyMs.p99} ms); drain ${drainMs ?? 'timed out'} ms; faults ${JSON.stringify(faults)}`,
+        `  ${result.deliveriesPerSec} deliveries/s over ${rec.connections} connections, latency p50 ${result.latencyMs.p50} p99 ${result.latencyMs.p99} max ${result.latencyMs.max} ms; ` +
+          `REST ${result.restCreatesPerSec} creates/s (p99 ${result.restLatencyMs.p99} ms)` +
+          `${cpuPerMessageUs === undefined ? '' : `; emulator CPU ${cpuPerMessageUs} µs/message (main thread ${mainThreadCpuPerMessageUs})`}; drain ${drainMs ?? 'timed out'} ms; faults ${JSON.stringify(faults)}`,
       );
       return result;
     } finally {
@@ -630,17 +658,19 @@ async function mainThread() {
       r.deliveriesPerSec,
       r.restCreatesPerSec,
       r.baseline ? r.baseline.restCreatesPerSec : '-',
+      r.cpuPerMessageUs === undefined ? '-' : `${r.cpuPerMessageUs} / ${r.baseline?.cpuPerMessageUs ?? '-'}`,
       r.latencyMs.p50,
       r.latencyMs.p99,
       r.latencyMs.max,
       `${r.backlogAtEnd.pendingRows}${r.backlogAtEnd.pendingRowsCapped ? '+' : ''} / ${r.backlogAtEnd.notYetReceived}`,
       r.drainMs ?? 'timeout',
+      r.receiverConnectionsOpened,
       r.faultCount,
       `${r.signatures.checked - r.signatures.bad}/${r.signatures.checked}`,
       verdict(r.deliveriesPerSec >= TARGETS.deliveriesPerSec && r.latencyMs.p99 < TARGETS.p99Ms && r.faultCount === 0),
     ]);
     const table = renderTable(
-      ['emulator', 'deliveries/s', 'REST creates/s', 'creates/s w/o hooks', 'p50 ms', 'p99 ms', 'max ms', 'backlog rows / unreceived', 'drain ms', 'faults', 'sigs ok', `≥${TARGETS.deliveriesPerSec}/s, p99<${TARGETS.p99Ms}ms, 0 faults`],
+      ['emulator', 'deliveries/s', 'REST creates/s', 'creates/s w/o hooks', 'CPU µs/msg (hooks / none)', 'p50 ms', 'p99 ms', 'max ms', 'backlog rows / unreceived', 'drain ms', 'conns', 'faults', 'sigs ok', `≥${TARGETS.deliveriesPerSec}/s, p99<${TARGETS.p99Ms}ms, 0 faults`],
       rows,
     );
     const summary = renderTable(['check', 'target', 'measured', 'result'], checks.map((c) => [c.name, c.target, c.measured, c.result]));
