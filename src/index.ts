@@ -5,4 +5,3 @@ export type { ErrorName, TwilioErrorBody } from './emulator/wire/errors.js';
 export { version } from './version.js';
 export type { DeliveryView, Attempt } from './emulator/webhooks/service.js';
 export { twilioSignature } from './emulator/webhooks/signing.js';
-export { runLoad } from './load/runner.js';

@@ -51,6 +51,7 @@ export class ChannelService {
   readonly handsets: Handsets;
   private interval?: NodeJS.Timeout;
   private unsubscribe: (() => void)[] = [];
+  private stopped = false;
 
   constructor(private readonly core: EmulatorCore) {
     this.handsets = new Handsets(core.db);
@@ -67,6 +68,7 @@ export class ChannelService {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const u of this.unsubscribe) u();
     if (this.interval) clearInterval(this.interval);
   }
@@ -233,6 +235,8 @@ export class ChannelService {
 
   /** Move every paced message that is due (and, at start, finish immediate ones a previous run left). */
   sweep(resume = false): void {
+    // the resume sweep is scheduled at start: an emulator closed at once must not touch its closed store
+    if (this.stopped) return;
     const now = this.core.clock.now();
     const due = this.core.db.all('SELECT sid FROM channel_messages WHERE next_step_at IS NOT NULL AND next_step_at <= ? ORDER BY next_step_at, seq LIMIT 1000', now);
     for (const { sid } of due) {

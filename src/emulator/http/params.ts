@@ -79,8 +79,16 @@ function coerce(p: ParamSpec, value: string | string[]): Input[string] {
   return coerceScalar(p, p.type, first(value));
 }
 
-/** Compile the parameter checker of one operation (body for POST, query otherwise, plus headers). */
+const checkers = new WeakMap<OperationSpec, Checker>();
+
+/** The parameter checker of one operation (body for POST, query otherwise, plus headers), compiled once. */
 export function compileParams(op: OperationSpec): Checker {
+  let checker = checkers.get(op);
+  if (!checker) checkers.set(op, (checker = buildChecker(op)));
+  return checker;
+}
+
+function buildChecker(op: OperationSpec): Checker {
   const location = op.method === 'POST' ? 'body' : 'query';
   const params = op.params.filter((p) => p.in === location);
   const headers = op.params.filter((p) => p.in === 'header');

@@ -69,7 +69,18 @@ function rawParams(value: unknown): RawParams {
  * The spec's properties in spec order, missing ones as null: one compiled object literal per route (a list page
  * projects every row; a generic loop of keyed loads and stores is several times slower).
  */
-function project(properties: string[]): (wire: Record<string, unknown>) => Record<string, unknown> {
+type Projection = (wire: Record<string, unknown>) => Record<string, unknown>;
+/** compiled once per property list per process: every emulator a test suite starts reuses them */
+const projections = new Map<string, Projection>();
+
+function project(properties: string[]): Projection {
+  const key = properties.join(',');
+  let compiled = projections.get(key);
+  if (!compiled) projections.set(key, (compiled = compileProjection(properties)));
+  return compiled;
+}
+
+function compileProjection(properties: string[]): Projection {
   if (properties.includes('__proto__')) {
     return (wire) => {
       const out: Record<string, unknown> = {};

@@ -8,7 +8,8 @@
  * fires the request is aborted with undici's own timeout error, so callers classify it as a read timeout.
  * undici's timeouts stay on as a backstop.
  */
-import { errors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.js';
 
 export interface Exchange {
   status: number;
@@ -34,8 +35,8 @@ export function send(
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         const error = phase === 'headers'
-          ? new errors.HeadersTimeoutError(`no response headers within ${options.readTimeoutMs} ms`)
-          : new errors.BodyTimeoutError(`response body stalled for ${options.readTimeoutMs} ms`);
+          ? new (undici().errors.HeadersTimeoutError)(`no response headers within ${options.readTimeoutMs} ms`)
+          : new (undici().errors.BodyTimeoutError)(`response body stalled for ${options.readTimeoutMs} ms`);
         abort?.(error);
       }, options.readTimeoutMs);
     };

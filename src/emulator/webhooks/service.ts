@@ -11,7 +11,8 @@
  * stop webhooks from leaving.
  */
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { undici } from './undici.js';
 import type { Accounts } from '../accounts.js';
 import type { Clock } from '../clock.js';
 import type { RandomSource } from '../random.js';
@@ -423,7 +424,7 @@ export class WebhookService {
         // its requests in flight finish first; new ones get a new pool
         void oldest.close().catch(() => undefined);
       }
-      pool = new Pool(origin, { connect: { timeout: connectTimeoutMs }, connections: 64, pipelining: 1, keepAliveTimeout: 4000 });
+      pool = new (undici().Pool)(origin, { connect: { timeout: connectTimeoutMs }, connections: 64, pipelining: 1, keepAliveTimeout: 4000 });
       this.pools.set(key, pool);
     }
     return pool;
