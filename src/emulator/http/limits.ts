@@ -56,7 +56,7 @@ export class RateLimiter {
   /** Admit one request of this account (and count it in flight), or refuse it. */
   admit(accountSid: string): boolean {
     const { rps, burst, concurrency } = this.settings;
-    const running = this.inFlight.get(accountSid) ?? 0;
+    const running = concurrency === null ? 0 : (this.inFlight.get(accountSid) ?? 0);
     if (concurrency !== null && running >= concurrency) return false;
     if (rps !== null) {
       const now = performance.now();

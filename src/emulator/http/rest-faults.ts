@@ -22,13 +22,6 @@ export interface RestFaultRule {
   action: RestFaultAction;
 }
 
-export interface RestFaultSubject {
-  method: string;
-  path: string;
-  operation?: string;
-  accountSid?: string;
-}
-
 type Json = Record<string, unknown>;
 
 function number(value: unknown, name: string, fallback?: number): number {
@@ -122,15 +115,17 @@ export class RestFaults {
     this.patterns = rules.map((r) => (r.match.path ? glob(r.match.path) : undefined));
   }
 
-  decide(subject: RestFaultSubject): RestFaultAction | undefined {
+  /** The first matching rule's action; path and operation are read only when a rule asks for them (hot path). */
+  decide(subject: { method: string; accountSid?: string; path: () => string; operation: () => string | undefined }): RestFaultAction | undefined {
+    let path: string | undefined;
     for (let i = 0; i < this.rulesList.length; i++) {
       const rule = this.rulesList[i];
       const m = rule.match;
       if (m.method && m.method !== subject.method) continue;
-      if (m.operation && m.operation !== subject.operation) continue;
       if (m.accountSid && m.accountSid !== subject.accountSid) continue;
+      if (m.operation && m.operation !== subject.operation()) continue;
       const pattern = this.patterns[i];
-      if (pattern && !pattern.test(subject.path)) continue;
+      if (pattern && !pattern.test((path ??= subject.path()))) continue;
       if (rule.times !== undefined && rule.times <= 0) continue;
       if (rule.probability < 1 && this.random.next() >= rule.probability) return undefined;
       if (rule.times !== undefined) rule.times--;

@@ -20,8 +20,6 @@ import type { Route } from './routes.js';
 declare module 'fastify' {
   interface FastifyRequest {
     account: Account | null;
-    /** counted against the account's concurrency limit */
-    limited: boolean;
   }
 }
 
@@ -105,7 +103,6 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   });
 
   app.decorateRequest('account', null);
-  app.decorateRequest('limited', false);
   // Callback-style hook and handlers: every request is synchronous work, so no promise is made per request.
   app.addHook('onRequest', (request, reply, done) => {
     const account = core.accounts.authenticate(request.headers.authorization);
@@ -121,22 +118,25 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
         done(twilioError('TooManyRequests'));
         return;
       }
-      request.limited = true;
+      // Only a concurrency limit needs to see the end of the request; no per-request hook otherwise.
+      if (core.limits.current.concurrency !== null) reply.raw.once('close', () => core.limits.release(account.sid));
     }
     const forced = request.headers['x-emulator-fault'];
     const fault =
       typeof forced === 'string'
         ? parseFaultHeader(forced)
         : core.restFaults.rules.length
-          ? core.restFaults.decide({ method: request.method, path: request.url.split('?')[0], operation: (request.routeOptions.config as { operationId?: string }).operationId, accountSid: account.sid })
+          ? core.restFaults.decide({
+              method: request.method,
+              accountSid: account.sid,
+              path: () => request.url.split('?')[0],
+              operation: () => (request.routeOptions.config as { operationId?: string }).operationId,
+            })
           : undefined;
     if (!fault) return done();
     injectFault(core, fault, reply, done);
   });
-  app.addHook('onResponse', (request, _reply, done) => {
-    if (request.limited) core.limits.release((request.account as Account).sid);
-    done();
-  });
+
 
   // A path we serve with other methods answers 405/20004, as Twilio does; anything else 404/20404.
   const servedPaths = core.routes.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, '[^/]+')}/?$`));
