@@ -8,7 +8,7 @@ import { AccountError } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
-import { decodeForm } from '../http/form.js';
+import { acceptFormBodies } from '../http/form.js';
 import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
 import { parseLimits } from '../http/limits.js';
@@ -37,9 +37,7 @@ function optionalString(b: Body, key: string): string | undefined {
 export async function controlPlugin(app: FastifyInstance, options: ControlOptions): Promise<void> {
   const { core } = options;
 
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, text, done) => {
-    done(null, decodeForm(text as string));
-  });
+  acceptFormBodies(app);
 
   if (options.controlToken) {
     const expected = `Bearer ${options.controlToken}`;

@@ -2,7 +2,16 @@
  * Form decoding as Twilio reads it: repeated keys become arrays (`Permission=a&Permission=b`), dotted keys stay
  * literal names (`Timers.Inactive`, `MessagingBinding.Address`) exactly as the spec names the parameters.
  */
+import type { FastifyInstance } from 'fastify';
+
 export type RawParams = Record<string, string | string[]>;
+
+/** Parse form bodies (the only body Twilio's APIs take) into RawParams, in this plugin's context. */
+export function acceptFormBodies(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, decodeForm(body as string));
+  });
+}
 
 export function decodeForm(body: string): RawParams {
   const out: RawParams = {};

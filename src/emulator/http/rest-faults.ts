@@ -7,7 +7,7 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
-import { drawDelayMs, parseDelay, type DelaySpec } from '../fault-delays.js';
+import { drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
 
 export type RestFaultAction =
   | { type: 'error'; status: number; code: number; message?: string }
@@ -56,28 +56,18 @@ export function parseRestAction(raw: unknown): RestFaultAction {
 }
 
 export function parseRestRules(body: unknown): RestFaultRule[] {
-  const rules = (body as Json | undefined)?.rules;
-  if (!Array.isArray(rules)) throw invalidParameter('the body must be {"rules": [...]}');
-  return rules.map((raw, i) => {
-    const r = (raw ?? {}) as Json;
-    const match = (r.match ?? {}) as Json;
-    for (const key of Object.keys(match)) {
-      if (!['method', 'path', 'operation', 'accountSid'].includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a REST match key`);
-    }
-    const probability = r.probability === undefined ? 1 : Number(r.probability);
-    if (!(probability >= 0 && probability <= 1)) throw invalidParameter(`rules[${i}].probability must be between 0 and 1`);
-    return {
-      match: {
-        method: match.method === undefined ? undefined : String(match.method).toUpperCase(),
-        path: match.path === undefined ? undefined : String(match.path),
-        operation: match.operation === undefined ? undefined : String(match.operation),
-        accountSid: match.accountSid === undefined ? undefined : String(match.accountSid),
-      },
-      probability,
-      times: r.times === undefined ? undefined : Math.round(number(r.times, `rules[${i}].times`)),
-      action: parseRestAction(r.action),
-    };
-  });
+  const text = (v: unknown) => (v === undefined ? undefined : String(v));
+  return parseRuleEnvelopes(body, ['method', 'path', 'operation', 'accountSid'], 'REST').map((r) => ({
+    match: {
+      method: text(r.match.method)?.toUpperCase(),
+      path: text(r.match.path),
+      operation: text(r.match.operation),
+      accountSid: text(r.match.accountSid),
+    },
+    probability: r.probability,
+    times: r.times,
+    action: parseRestAction(r.action),
+  }));
 }
 
 /** `status=503;code=20503;message=…`, `delay=200`, `reset`, `empty` (or `empty=204`). */

@@ -13,7 +13,8 @@ import { TwilioError, twilioError } from '../wire/errors.js';
 import { parseFaultHeader, type RestFaultAction } from './rest-faults.js';
 import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
-import { decodeForm, type RawParams } from './form.js';
+import { acceptFormBodies, type RawParams } from './form.js';
+import { authenticate } from './auth.js';
 import { compileParams, pageSizeOf } from './params.js';
 import type { Route } from './routes.js';
 
@@ -98,17 +99,14 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   const { core } = options;
   const services: Services = core.servicesView();
 
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, decodeForm(body as string));
-  });
+  acceptFormBodies(app);
 
   app.decorateRequest('account', null);
   // Callback-style hook and handlers: every request is synchronous work, so no promise is made per request.
   app.addHook('onRequest', (request, reply, done) => {
-    const account = core.accounts.authenticate(request.headers.authorization);
-    if (!account) {
-      reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
-      done(twilioError('Unauthenticated'));
+    const account = authenticate(core, request, reply);
+    if (account instanceof TwilioError) {
+      done(account);
       return;
     }
     request.account = account;

@@ -8,11 +8,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { notFound } from '../http/error-handler.js';
-import { decodeForm, type RawParams } from '../http/form.js';
+import { acceptFormBodies, type RawParams } from '../http/form.js';
+import { authenticate } from '../http/auth.js';
 import type { Row, SqlValue } from '../store/database.js';
 import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { parseDateTime } from '../wire/dates.js';
-import { invalidParameter, twilioError } from '../wire/errors.js';
+import { invalidParameter, TwilioError, twilioError } from '../wire/errors.js';
 import { pageMeta } from '../wire/page.js';
 import { e164Problem } from '../resources/participants/binding.js';
 import { API_VERSION, representMessage } from './representation.js';
@@ -125,16 +126,13 @@ function integerParam(params: Params, name: string): number | undefined {
 export async function messagingPlugin(app: FastifyInstance, options: MessagingOptions): Promise<void> {
   const { core } = options;
 
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, decodeForm(body as string) as RawParams);
-  });
+  acceptFormBodies(app);
 
   app.decorateRequest('account', null);
   app.addHook('onRequest', (request, reply, done) => {
-    const account = core.accounts.authenticate(request.headers.authorization);
-    if (!account) {
-      reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
-      done(twilioError('Unauthenticated'));
+    const account = authenticate(core, request, reply);
+    if (account instanceof TwilioError) {
+      done(account);
       return;
     }
     request.account = account;

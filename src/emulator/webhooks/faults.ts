@@ -5,7 +5,7 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
-import { drawDelayMs, parseDelay, type DelaySpec } from '../fault-delays.js';
+import { drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
 
 export type FaultAction =
   | { type: 'duplicate'; count: number }
@@ -62,29 +62,13 @@ function parseAction(raw: unknown): FaultAction {
 
 /** Validate a PUT body's rules. */
 export function parseRules(body: unknown): FaultRule[] {
-  const rules = (body as Json | undefined)?.rules;
-  if (!Array.isArray(rules)) throw invalidParameter('the body must be {"rules": [...]}');
-  return rules.map((raw, i) => {
-    const r = (raw ?? {}) as Json;
-    const match = (r.match ?? {}) as Json;
-    for (const key of Object.keys(match)) {
-      if (!['eventType', 'url', 'conversationSid', 'accountSid'].includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a webhook match key`);
-    }
-    const probability = r.probability === undefined ? 1 : Number(r.probability);
-    if (!(probability >= 0 && probability <= 1)) throw invalidParameter(`rules[${i}].probability must be between 0 and 1`);
-    const times = r.times === undefined ? undefined : Math.round(positiveNumber(r.times, `rules[${i}].times`));
-    return {
-      match: {
-        eventType: match.eventType as string | undefined,
-        url: match.url as string | undefined,
-        conversationSid: match.conversationSid as string | undefined,
-        accountSid: match.accountSid as string | undefined,
-      },
-      probability,
-      times,
-      action: parseAction(r.action),
-    };
-  });
+  const text = (v: unknown) => (v === undefined ? undefined : String(v));
+  return parseRuleEnvelopes(body, ['eventType', 'url', 'conversationSid', 'accountSid'], 'webhook').map((r) => ({
+    match: { eventType: text(r.match.eventType), url: text(r.match.url), conversationSid: text(r.match.conversationSid), accountSid: text(r.match.accountSid) },
+    probability: r.probability,
+    times: r.times,
+    action: parseAction(r.action),
+  }));
 }
 
 export class FaultRules {

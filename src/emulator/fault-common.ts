@@ -1,6 +1,7 @@
 /**
- * Latency as fault rules describe it, shared by webhook and REST faults: a fixed `ms`, `uniform: [lo, hi]`, or
- * `lognormal: {medianMs, sigma}`; drawn from the emulator's seeded random source so a `--seed` repeats them.
+ * What webhook and REST fault rules share: the rule envelope (`match`, `probability`, `times`, `action`) and
+ * latency as rules describe it — a fixed `ms`, `uniform: [lo, hi]` or `lognormal: {medianMs, sigma}` — drawn
+ * from the emulator's seeded random source so a `--seed` repeats them.
  */
 import type { RandomSource } from './random.js';
 import { invalidParameter } from './wire/errors.js';
@@ -40,4 +41,28 @@ export function drawDelayMs(random: RandomSource, spec: DelaySpec): number {
   const u = Math.max(random.next(), 1e-12);
   const v = random.next();
   return medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+}
+
+export interface RuleEnvelope {
+  match: Record<string, unknown>;
+  probability: number;
+  times?: number;
+  action: unknown;
+}
+
+/** Validate `{"rules": [...]}`: match keys from `matchKeys`, probability 0..1, times >= 0. */
+export function parseRuleEnvelopes(body: unknown, matchKeys: string[], kind: string): RuleEnvelope[] {
+  const rules = (body as Record<string, unknown> | undefined)?.rules;
+  if (!Array.isArray(rules)) throw invalidParameter('the body must be {"rules": [...]}');
+  return rules.map((raw, i) => {
+    const r = (raw ?? {}) as Record<string, unknown>;
+    const match = (r.match ?? {}) as Record<string, unknown>;
+    for (const key of Object.keys(match)) {
+      if (!matchKeys.includes(key)) throw invalidParameter(`rules[${i}].match.${key} is not a ${kind} match key`);
+    }
+    const probability = r.probability === undefined ? 1 : Number(r.probability);
+    if (!(probability >= 0 && probability <= 1)) throw invalidParameter(`rules[${i}].probability must be between 0 and 1`);
+    const times = r.times === undefined ? undefined : Math.round(nonNegative(r.times, `rules[${i}].times`));
+    return { match, probability, times, action: r.action };
+  });
 }
