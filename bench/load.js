@@ -27,6 +27,7 @@
  *   BENCH_OUT            JSON output path (default bench/results/load-latest.json)
  */
 import { spawn } from 'node:child_process';
+import { envNumber } from './lib.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -40,13 +41,6 @@ if (!existsSync(runnerPath)) {
 }
 const { runLoad } = await import(pathToFileURL(runnerPath).href);
 
-function envNumber(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return n;
-}
 
 const config = {
   rates: (process.env.BENCH_RATES || '2000,5000,8000').split(',').map(Number).filter((n) => n > 0),

@@ -40,6 +40,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { apiCall, call, envNumber, freePort } from './lib.js';
 import BetterSqlite3 from 'better-sqlite3';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,13 +49,6 @@ const distIndex = join(root, 'dist', 'index.js');
 const distEngine = join(root, 'dist', 'emulator', 'resources', 'engine.js');
 const baselineScript = join(root, 'bench', 'baseline-server.js');
 
-function envNumber(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return n;
-}
 
 const config = {
   duration: envNumber('BENCH_DURATION', 10),
@@ -120,44 +114,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
-/** One HTTP request on a fresh connection; resolves { status, body } or rejects on a socket error. */
-function call(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
-  return new Promise((resolveCall, reject) => {
-    const req = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolveCall({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout ${method} ${url}`)));
-    req.on('error', reject);
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
-}
 
-async function api(base, method, path, form) {
-  const body = form ? new URLSearchParams(form).toString() : undefined;
-  const res = await call(base + path, {
-    method,
-    headers: { authorization: AUTHORIZATION, ...(body !== undefined ? { 'content-type': FORM, 'content-length': Buffer.byteLength(body) } : {}) },
-    body,
-  });
-  if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} answered ${res.status}: ${res.body.slice(0, 300)}`);
-  return JSON.parse(res.body);
-}
 
 /** Poll /_emulator/health until it answers 200 (bounded by `timeoutMs`); returns ms since `since`. */
 async function waitHealthy(base, since, child, timeoutMs = 15_000) {
@@ -355,6 +313,7 @@ async function scenario(id, label, dbLabel, base, { method = 'GET', path, body }
   return result;
 }
 
+const api = (base, method, path, form) => apiCall(AUTHORIZATION, base, method, path, form);
 const wanted = (id) => !config.only || config.only.has(id);
 
 async function restScenarios(base, dbLabel, { deepSid, createSid, deepToken, onReadsDone }) {

@@ -47,6 +47,7 @@
  *   BENCH_OUT            JSON output path (default bench/results/webhooks-latest.json)
  */
 import { spawn, execFileSync } from 'node:child_process';
+import { apiCall, call, envNumber, freePort } from './lib.js';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir, cpus, totalmem, platform, release, loadavg } from 'node:os';
@@ -199,13 +200,7 @@ async function loadThread({ base, conversations, connections, durationMs, rate, 
 // ---------------------------------------------------------------------------------------------------------------
 
 async function mainThread() {
-  function envNumber(name, fallback) {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-    return n;
-  }
+  const api = (base, method, path, form) => apiCall(AUTHORIZATION, base, method, path, form);
   const config = {
     duration: Math.max(1, envNumber('BENCH_DURATION', 10)),
     ramp: envNumber('BENCH_RAMP', 2),
@@ -255,43 +250,8 @@ async function mainThread() {
 
   // ---- plain HTTP ----
 
-  function call(url, { method = 'GET', headers = {}, body, timeoutMs = 30_000 } = {}) {
-    return new Promise((resolveCall, reject) => {
-      const req = httpRequest(url, { method, headers, agent: false, timeout: timeoutMs }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolveCall({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`timeout ${method} ${url}`)));
-      req.on('error', reject);
-      if (body !== undefined) req.end(body);
-      else req.end();
-    });
-  }
 
-  async function api(base, method, path, form) {
-    const body = form ? new URLSearchParams(form).toString() : undefined;
-    const res = await call(base + path, {
-      method,
-      headers: { authorization: AUTHORIZATION, ...(body !== undefined ? { 'content-type': FORM, 'content-length': Buffer.byteLength(body) } : {}) },
-      body,
-    });
-    if (res.status < 200 || res.status > 299) throw new Error(`${method} ${path} answered ${res.status}: ${res.body.slice(0, 300)}`);
-    return JSON.parse(res.body);
-  }
 
-  function freePort() {
-    return new Promise((resolvePort, reject) => {
-      const srv = createServer();
-      srv.unref();
-      srv.on('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const { port } = srv.address();
-        srv.close(() => resolvePort(port));
-      });
-    });
-  }
 
   // ---- workers ----
 
