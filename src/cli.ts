@@ -15,8 +15,6 @@ import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/s
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
-import { runLoad } from './load/runner.js';
-import { formatProgress, formatReport } from './load/report.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
 
@@ -209,6 +207,9 @@ async function load(argv: string[]): Promise<void> {
   const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
   const probability = (n: number) => n >= 0 && n <= 1;
   const progress = !values.json && process.stderr.isTTY;
+  // imported here: `tce serve` must not pay for undici and the load engine at start-up
+  const { runLoad } = await import('./load/runner.js');
+  const { formatProgress, formatReport } = await import('./load/report.js');
   const stats = await runLoad({
     url: values.url,
     authToken,

@@ -94,7 +94,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     const host = options.host ?? '127.0.0.1';
     await app.listen({ port: options.port ?? 0, host });
     // Warm the phone-number library off the start-up path, before the first participant needs it.
-    setTimeout(preloadPhoneNumbers, 0).unref();
+    setTimeout(preloadPhoneNumbers, 50).unref();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
     const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
