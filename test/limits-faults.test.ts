@@ -160,3 +160,22 @@ describe('REST fault rules', () => {
     }
   });
 });
+
+describe('the Messaging API is guarded the same way', () => {
+  it('answers forced faults and rate limits on /2010-04-01 too', async () => {
+    const path = `/2010-04-01/Accounts/${t.emulator.accountSid}/Messages.json`;
+    const forced = await t.http('POST', path, { form: { To: '+15558675310', From: '+15017122661', Body: 'x' }, headers: { 'X-Emulator-Fault': 'status=503;code=20503' } });
+    expect(forced.status).toBe(503);
+    expect(forced.body.code).toBe(20503);
+    expect((await t.http('GET', path)).body.messages).toEqual([]);
+    await limits({ rps: 1, burst: 1 });
+    try {
+      expect((await t.http('GET', path)).status).toBe(200);
+      const refused = await t.http('GET', path);
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe(20429);
+    } finally {
+      await limits({ rps: null, burst: null, concurrency: null });
+    }
+  });
+});

@@ -1,8 +1,19 @@
-/** HTTP Basic auth as Twilio does it: AccountSid:AuthToken or ApiKeySid:ApiKeySecret, else 401 / 20003. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+/**
+ * What every Twilio REST request goes through before its operation, for /v1 and /2010-04-01 alike: HTTP Basic
+ * auth as Twilio does it (AccountSid:AuthToken or ApiKeySid:ApiKeySecret, else 401 / 20003), then the account's
+ * rate limits (429 / 20429), then injected REST faults.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
-import { twilioError, type TwilioError } from '../wire/errors.js';
+import { TwilioError, twilioError } from '../wire/errors.js';
+import { parseFaultHeader, type RestFaultAction } from './rest-faults.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    account: Account | null;
+  }
+}
 
 /** The account the request proves, or the 401 to answer (with Twilio's `WWW-Authenticate` header set). */
 export function authenticate(core: EmulatorCore, request: FastifyRequest, reply: FastifyReply): Account | TwilioError {
@@ -10,4 +21,64 @@ export function authenticate(core: EmulatorCore, request: FastifyRequest, reply:
   if (account) return account;
   reply.header('WWW-Authenticate', 'Basic realm="Twilio API"');
   return twilioError('Unauthenticated');
+}
+
+/** Act out an injected fault before the operation runs (so a faulted write never half-applies). */
+function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyReply, done: (error?: Error) => void): void {
+  switch (fault.type) {
+    case 'error':
+      done(new TwilioError('InjectedFault', fault.code, fault.status, fault.message ?? `Injected fault: HTTP ${fault.status}`));
+      return;
+    case 'delay':
+      setTimeout(() => done(), core.restFaults.delayMs(fault));
+      return;
+    case 'reset':
+      reply.hijack();
+      reply.raw.socket?.destroy();
+      return;
+    case 'empty':
+      reply.hijack();
+      reply.raw.writeHead(fault.status, { 'content-length': '0' });
+      reply.raw.end();
+      return;
+  }
+}
+
+/**
+ * Authenticate, limit and fault every request of this plugin (a callback-style hook: every request is
+ * synchronous work, so no promise is made per request). Sets `request.account`.
+ */
+export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
+  app.decorateRequest('account', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    const account = authenticate(core, request, reply);
+    if (account instanceof TwilioError) {
+      done(account);
+      return;
+    }
+    request.account = account;
+    if (core.limits.active) {
+      if (!core.limits.admit(account.sid)) {
+        reply.header('Retry-After', '1');
+        done(twilioError('TooManyRequests'));
+        return;
+      }
+      // Only a concurrency limit needs to see the end of the request; no per-request hook otherwise.
+      if (core.limits.current.concurrency !== null) reply.raw.once('close', () => core.limits.release(account.sid));
+    }
+    const forced = request.headers['x-emulator-fault'];
+    const fault =
+      typeof forced === 'string'
+        ? parseFaultHeader(forced)
+        : core.restFaults.rules.length
+          ? core.restFaults.decide({
+              method: request.method,
+              accountSid: account.sid,
+              path: () => request.url.split('?')[0],
+              operation: () => (request.routeOptions.config as { operationId?: string }).operationId,
+            })
+          : undefined;
+    if (!fault) return done();
+    injectFault(core, fault, reply, done);
+  });
 }

@@ -9,41 +9,13 @@ import type { EmulatorCore } from '../core.js';
 import type { OperationContext, Services } from '../resources/context.js';
 import * as engine from '../resources/engine.js';
 import type { Row } from '../store/database.js';
-import { TwilioError, twilioError } from '../wire/errors.js';
-import { parseFaultHeader, type RestFaultAction } from './rest-faults.js';
+import { twilioError } from '../wire/errors.js';
 import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
 import { acceptFormBodies, type RawParams } from './form.js';
-import { authenticate } from './auth.js';
+import { guardRequests } from './auth.js';
 import { compileParams, pageSizeOf } from './params.js';
 import type { Route } from './routes.js';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    account: Account | null;
-  }
-}
-
-/** Act out an injected fault before the operation runs (so a faulted write never half-applies). */
-function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyReply, done: (error?: Error) => void): void {
-  switch (fault.type) {
-    case 'error':
-      done(new TwilioError('InjectedFault', fault.code, fault.status, fault.message ?? `Injected fault: HTTP ${fault.status}`));
-      return;
-    case 'delay':
-      setTimeout(() => done(), core.restFaults.delayMs(fault));
-      return;
-    case 'reset':
-      reply.hijack();
-      reply.raw.socket?.destroy();
-      return;
-    case 'empty':
-      reply.hijack();
-      reply.raw.writeHead(fault.status, { 'content-length': '0' });
-      reply.raw.end();
-      return;
-  }
-}
 
 export interface RestOptions {
   core: EmulatorCore;
@@ -101,40 +73,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
 
   acceptFormBodies(app);
 
-  app.decorateRequest('account', null);
-  // Callback-style hook and handlers: every request is synchronous work, so no promise is made per request.
-  app.addHook('onRequest', (request, reply, done) => {
-    const account = authenticate(core, request, reply);
-    if (account instanceof TwilioError) {
-      done(account);
-      return;
-    }
-    request.account = account;
-    if (core.limits.active) {
-      if (!core.limits.admit(account.sid)) {
-        reply.header('Retry-After', '1');
-        done(twilioError('TooManyRequests'));
-        return;
-      }
-      // Only a concurrency limit needs to see the end of the request; no per-request hook otherwise.
-      if (core.limits.current.concurrency !== null) reply.raw.once('close', () => core.limits.release(account.sid));
-    }
-    const forced = request.headers['x-emulator-fault'];
-    const fault =
-      typeof forced === 'string'
-        ? parseFaultHeader(forced)
-        : core.restFaults.rules.length
-          ? core.restFaults.decide({
-              method: request.method,
-              accountSid: account.sid,
-              path: () => request.url.split('?')[0],
-              operation: () => (request.routeOptions.config as { operationId?: string }).operationId,
-            })
-          : undefined;
-    if (!fault) return done();
-    injectFault(core, fault, reply, done);
-  });
-
+  guardRequests(app, core);
 
   // A path we serve with other methods answers 405/20004, as Twilio does; anything else 404/20404.
   const servedPaths = core.routes.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, '[^/]+')}/?$`));

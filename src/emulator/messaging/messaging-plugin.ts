@@ -9,7 +9,7 @@ import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { notFound } from '../http/error-handler.js';
 import { acceptFormBodies, type RawParams } from '../http/form.js';
-import { authenticate } from '../http/auth.js';
+import { guardRequests } from '../http/auth.js';
 import type { Row, SqlValue } from '../store/database.js';
 import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { parseDateTime } from '../wire/dates.js';
@@ -128,16 +128,7 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
 
   acceptFormBodies(app);
 
-  app.decorateRequest('account', null);
-  app.addHook('onRequest', (request, reply, done) => {
-    const account = authenticate(core, request, reply);
-    if (account instanceof TwilioError) {
-      done(account);
-      return;
-    }
-    request.account = account;
-    done();
-  });
+  guardRequests(app, core);
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
