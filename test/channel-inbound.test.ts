@@ -7,21 +7,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPLIES } from '../src/emulator/channel/keywords.js';
 import { useEmulator } from './support/emulator.js';
-import { startReceiver, type Params, type Receiver } from './support/webhook-receiver.js';
+import { useReceiver, type Params } from './support/webhook-receiver.js';
 
 const t = useEmulator({ clock: 'manual' });
-let rx: Receiver;
 
-beforeAll(async () => {
-  rx = await startReceiver(() => t.emulator.authToken);
-});
-afterEach(() => {
-  expect(rx.invalid(), 'requests with an invalid X-Twilio-Signature').toEqual([]);
-  rx.clear();
-});
-afterAll(async () => {
-  await rx?.close();
-});
+const rx = useReceiver(() => t.emulator.authToken);
 
 const PROXY = '+15017122661';
 const PROXY2 = '+15017122662';

@@ -6,22 +6,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useEmulator } from './support/emulator.js';
-import { startReceiver, type Params, type Receiver } from './support/webhook-receiver.js';
+import { useReceiver, type Params } from './support/webhook-receiver.js';
 
 const t = useEmulator({ clock: 'manual' });
-let rx: Receiver;
 
-beforeAll(async () => {
-  rx = await startReceiver(() => t.emulator.authToken);
-});
-afterEach(async () => {
-  expect(rx.invalid(), 'requests with an invalid X-Twilio-Signature').toEqual([]);
-  rx.clear();
-  expect((await control('DELETE', '/faults/webhooks')).status).toBe(204);
-});
-afterAll(async () => {
-  await rx?.close();
-});
+const rx = useReceiver(() => t.emulator.authToken);
 
 const PROXY = '+15017122661';
 const A = '+15558675310';

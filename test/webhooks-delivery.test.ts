@@ -10,23 +10,11 @@ import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { expectTwilioError, useEmulator } from './support/emulator.js';
-import { closedPort, startReceiver, type Receiver } from './support/webhook-receiver.js';
+import { closedPort, startReceiver, useReceiver } from './support/webhook-receiver.js';
 
 const t = useEmulator();
-let rx: Receiver;
 
-beforeAll(async () => {
-  rx = await startReceiver(() => t.emulator.authToken);
-});
-afterEach(() => {
-  const invalid = rx.invalid();
-  rx.clear();
-  t.emulator.control.setWebhookFaults([]);
-  expect(invalid, 'requests with an invalid X-Twilio-Signature').toEqual([]);
-});
-afterAll(async () => {
-  await rx?.close();
-});
+const rx = useReceiver(() => t.emulator.authToken);
 
 const ON = { xTwilioWebhookEnabled: 'true' as const };
 const v1 = () => t.client.conversations.v1;

@@ -6,22 +6,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryView } from '../src/emulator/webhooks/service.js';
 import { useEmulator } from './support/emulator.js';
-import { startReceiver, type Params, type Receiver } from './support/webhook-receiver.js';
+import { useReceiver, type Params } from './support/webhook-receiver.js';
 
 const t = useEmulator({ clock: 'manual' });
-let rx: Receiver;
 
-beforeAll(async () => {
-  rx = await startReceiver(() => t.emulator.authToken);
-});
-afterEach(() => {
-  const invalid = rx.invalid();
-  rx.clear();
-  expect(invalid, 'requests with an invalid X-Twilio-Signature').toEqual([]);
-});
-afterAll(async () => {
-  await rx?.close();
-});
+const rx = useReceiver(() => t.emulator.authToken);
 
 const ON = { xTwilioWebhookEnabled: 'true' as const };
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

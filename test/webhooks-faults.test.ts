@@ -5,25 +5,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
-import { startReceiver, type Receiver } from './support/webhook-receiver.js';
+import { useReceiver } from './support/webhook-receiver.js';
 
 const t = useEmulator({ seed: 'faults' });
-let rx: Receiver;
 /** the emulator whose token signs what the receiver gets (the shared one, or a fresh one in repeatability runs) */
 let signer: () => TestEmulator = () => t;
 
-beforeAll(async () => {
-  rx = await startReceiver(() => signer().emulator.authToken);
-});
-afterEach(() => {
-  const invalid = rx.invalid();
-  rx.clear();
-  t.emulator.control.setWebhookFaults([]);
-  expect(invalid, 'requests with an invalid X-Twilio-Signature').toEqual([]);
-});
-afterAll(async () => {
-  await rx?.close();
-});
+const rx = useReceiver(() => signer().emulator.authToken);
 
 const ON = { xTwilioWebhookEnabled: 'true' as const };
 const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json', auth: null });

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import twilio from 'twilio';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 export type Params = Record<string, string | string[]>;
 
@@ -120,4 +121,36 @@ export async function closedPort(): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : 0;
   await app.close();
   return port;
+}
+
+/**
+ * One receiver per test file: started before the first test, checked after each (every request must carry a
+ * valid X-Twilio-Signature) and cleared, closed at the end. Read its fields inside tests.
+ */
+export function useReceiver(authToken: () => string, what = 'requests'): Receiver {
+  let rx: Receiver | undefined;
+  beforeAll(async () => {
+    rx = await startReceiver(authToken);
+  });
+  afterEach(() => {
+    if (!rx) return;
+    const invalid = rx.invalid();
+    rx.clear();
+    expect(invalid, `${what} with an invalid X-Twilio-Signature`).toEqual([]);
+  });
+  afterAll(async () => {
+    await rx?.close();
+  });
+  return new Proxy({} as Receiver, {
+    get(_target, key) {
+      if (!rx) throw new Error('the receiver starts in beforeAll: use it inside tests');
+      const value = (rx as unknown as Record<string | symbol, unknown>)[key];
+      return typeof value === 'function' && key !== 'respond' ? (value as (...args: unknown[]) => unknown).bind(rx) : value;
+    },
+    set(_target, key, value) {
+      if (!rx) throw new Error('the receiver starts in beforeAll: use it inside tests');
+      (rx as unknown as Record<string | symbol, unknown>)[key] = value;
+      return true;
+    },
+  });
 }
