@@ -10,6 +10,19 @@ export type SqlValue = string | number | bigint | Buffer | null;
 export type Row = Record<string, SqlValue>;
 export type Statement = BetterSqlite3.Statement<unknown[], Row>;
 
+interface RawStatement {
+  columns(): { name: string }[];
+  raw(on: boolean): void;
+  get(...args: SqlValue[]): unknown;
+  all(...args: SqlValue[]): unknown[];
+}
+
+interface Reader {
+  stmt: RawStatement;
+  /** column values in SELECT order → the row object */
+  build?: (values: SqlValue[]) => Row;
+}
+
 export interface Migration {
   version: number;
   sql: string;
@@ -18,6 +31,8 @@ export interface Migration {
 export class Database {
   readonly raw: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
+  /** read statements in raw mode, kept apart from `statements` so raw mode never leaks to other callers */
+  private readonly readers = new Map<string, Reader>();
   /** work to run once the open batch commits (a write's tasks are dropped if that write rolls back) */
   private pendingAfterCommit: (() => void)[] = [];
   /** callers waiting for the open batch to commit */
@@ -71,12 +86,38 @@ export class Database {
     return stmt;
   }
 
+  /**
+   * Reads go through raw statements whose array rows become objects in one compiled object literal per SQL text:
+   * better-sqlite3 builds each row object key by key from C++, which costs about as much again as the query.
+   * The objects are the same (same keys in the same order; duplicate names: the last value at the first place).
+   */
+  private reader(sql: string): Reader {
+    let reader = this.readers.get(sql);
+    if (!reader) {
+      const stmt = this.raw.prepare(sql) as unknown as RawStatement;
+      const names = stmt.columns().map((c) => c.name);
+      if (names.includes('__proto__')) reader = { stmt };
+      else {
+        stmt.raw(true);
+        reader = { stmt, build: new Function('v', `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}};`) as Reader['build'] };
+      }
+      this.readers.set(sql, reader);
+    }
+    return reader;
+  }
+
   get(sql: string, ...args: SqlValue[]): Row | undefined {
-    return this.prepare(sql).get(...args);
+    const { stmt, build } = this.reader(sql);
+    const row = stmt.get(...args);
+    return row === undefined || !build ? (row as Row | undefined) : build(row as SqlValue[]);
   }
 
   all(sql: string, ...args: SqlValue[]): Row[] {
-    return this.prepare(sql).all(...args);
+    const { stmt, build } = this.reader(sql);
+    const rows = stmt.all(...args);
+    if (!build) return rows as Row[];
+    for (let i = 0; i < rows.length; i++) rows[i] = build(rows[i] as SqlValue[]);
+    return rows as Row[];
   }
 
   run(sql: string, ...args: SqlValue[]): BetterSqlite3.RunResult {

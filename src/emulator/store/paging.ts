@@ -6,48 +6,6 @@
  */
 import type { Database, Row, SqlValue } from './database.js';
 
-type RawStatement = ReturnType<Database['raw']['prepare']>;
-interface PageStatement {
-  stmt: RawStatement;
-  /** column values in SELECT order → the row object better-sqlite3 would have built (same keys, same order) */
-  build?: (values: SqlValue[]) => Row;
-}
-
-/**
- * Page statements read rows as arrays and turn them into objects with one compiled object literal per SQL
- * text: better-sqlite3 builds each row object key by key from C++, which costs about as much again as the
- * query itself for a 50-row page. Kept apart from Database's statement cache so `raw` mode never leaks.
- */
-const pageStatements = new WeakMap<Database['raw'], Map<string, PageStatement>>();
-
-function pageStatement(db: Database, sql: string): PageStatement {
-  let cache = pageStatements.get(db.raw);
-  if (!cache) pageStatements.set(db.raw, (cache = new Map()));
-  let entry = cache.get(sql);
-  if (!entry) {
-    const stmt = db.raw.prepare(sql);
-    const names = stmt.columns().map((c) => c.name);
-    if (names.includes('__proto__')) {
-      entry = { stmt };
-    } else {
-      stmt.raw(true);
-      // Duplicate names (joins) behave as in better-sqlite3: the last value wins, at the first one's position.
-      const body = `return {${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')}};`;
-      entry = { stmt, build: new Function('v', body) as (values: SqlValue[]) => Row };
-    }
-    cache.set(sql, entry);
-  }
-  return entry;
-}
-
-function allRows(db: Database, sql: string, args: SqlValue[]): Row[] {
-  const { stmt, build } = pageStatement(db, sql);
-  const rows = (stmt as unknown as { all(...params: SqlValue[]): unknown[] }).all(...args);
-  if (!build) return rows as Row[];
-  for (let i = 0; i < rows.length; i++) rows[i] = build(rows[i] as SqlValue[]);
-  return rows as Row[];
-}
-
 export interface PageToken {
   direction: 'after' | 'before';
   sid: string;
@@ -105,7 +63,7 @@ export function readPage(db: Database, req: PageRequest, seq: number | undefined
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${req.seqColumn} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`;
   args.push(req.pageSize + 1);
-  const rows = allRows(db, sql, args);
+  const rows = db.all(sql, ...args);
   const more = rows.length > req.pageSize;
   if (more) rows.pop();
   if (backwards) {
