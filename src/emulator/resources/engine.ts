@@ -117,18 +117,19 @@ export function reload(ctx: OperationContext, d: ResourceDescriptor, row: Row): 
   return ctx.db.get(`SELECT * FROM ${d.table} WHERE seq = ?`, row.seq) as Row;
 }
 
+/** Positional parameters: binding by name costs a hash look-up per column on every write (the hot path). */
 export function insertRow(db: Database, d: ResourceDescriptor, values: Row): Row {
   const names = Object.keys(values);
-  const sql = `INSERT INTO ${d.table} (${names.join(', ')}) VALUES (${names.map((n) => '@' + n).join(', ')})`;
-  const result = db.prepare(sql).run(values);
+  const sql = `INSERT INTO ${d.table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+  const result = db.prepare(sql).run(...names.map((n) => values[n]));
   return { seq: Number(result.lastInsertRowid), ...values };
 }
 
 export function updateRow(db: Database, d: ResourceDescriptor, row: Row, changes: Row): Row {
   const names = Object.keys(changes);
   if (names.length === 0) return row;
-  const sql = `UPDATE ${d.table} SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE seq = @seq`;
-  db.prepare(sql).run({ ...changes, seq: row.seq });
+  const sql = `UPDATE ${d.table} SET ${names.map((n) => `${n} = ?`).join(', ')} WHERE seq = ?`;
+  db.prepare(sql).run(...names.map((n) => changes[n]), row.seq);
   return { ...row, ...changes };
 }
 
