@@ -1,7 +1,7 @@
 /**
  * The operation manifest: a compact, JSON-serialisable digest of the Conversations v1 spec that the emulator
  * loads at start-up. Parsing and dereferencing the full spec costs ~150 ms; the manifest loads in ~1 ms, which
- * is what keeps `createEmulator()` under 20 ms. `test/contracts-manifest.test.ts` rebuilds it from the vendored
+ * is what keeps `createEmulator()` under 20 ms. `test/contracts.test.ts` rebuilds it from the vendored
  * spec with swagger-parser and fails if the committed copy is stale (`tce contracts manifest` rewrites it).
  */
 
