@@ -1,5 +1,6 @@
 /** Helpers the benchmarks share: env knobs, plain HTTP on a fresh connection, a free port. */
 import { createServer, request as httpRequest } from 'node:http';
+import { cpus, platform, release, totalmem } from 'node:os';
 
 export const FORM = 'application/x-www-form-urlencoded';
 
@@ -50,4 +51,17 @@ export function freePort() {
       srv.close(() => resolvePort(port));
     });
   });
+}
+
+/** The machine a result was measured on, for the JSON results. */
+export function machineInfo(loadAverageBefore, loadAverageAfter) {
+  return {
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    totalMemMb: Math.round(totalmem() / 2 ** 20),
+    loadAverageBefore,
+    loadAverageAfter,
+  };
 }

@@ -27,7 +27,7 @@
  *   BENCH_OUT            JSON output path (default bench/results/load-latest.json)
  */
 import { spawn } from 'node:child_process';
-import { envNumber } from './lib.js';
+import { envNumber, machineInfo } from './lib.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -179,7 +179,7 @@ async function main() {
   mkdirSync(dirname(config.out), { recursive: true });
   writeFileSync(
     config.out,
-    JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, model: cpus()[0]?.model, platform: platform(), release: release(), node: process.version, loadavg: loadavg() }, config, rows, ceiling, target: TARGET, pass }, null, 1) + '\n',
+    JSON.stringify({ date: new Date().toISOString(), machine: machineInfo(undefined, loadavg()), config, rows, ceiling, target: TARGET, pass }, null, 1) + '\n',
   );
   console.log(`wrote ${config.out}`);
   if (config.strict && !pass) process.exitCode = 1;

@@ -40,7 +40,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { apiCall, call, envNumber, freePort } from './lib.js';
+import { apiCall, call, envNumber, freePort, machineInfo } from './lib.js';
 import BetterSqlite3 from 'better-sqlite3';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -551,15 +551,7 @@ async function main() {
     startedAt,
     finishedAt: new Date().toISOString(),
     git: gitRevision(),
-    machine: {
-      node: process.version,
-      platform: `${platform()} ${release()}`,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model,
-      totalMemMb: Math.round(totalmem() / 2 ** 20),
-      loadAverageBefore: loadBefore,
-      loadAverageAfter: loadAfter,
-    },
+    machine: machineInfo(loadBefore, loadAfter),
     config: { ...config, only: config.only && [...config.only], out: undefined, cpuProf: config.cpuProf },
     targets: TARGETS,
     seed: seed && { messages: anchor.total, ...seed, deepOffset: offset, deepToken },

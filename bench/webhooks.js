@@ -47,7 +47,7 @@
  *   BENCH_OUT            JSON output path (default bench/results/webhooks-latest.json)
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { apiCall, call, envNumber, freePort } from './lib.js';
+import { apiCall, call, envNumber, freePort, machineInfo } from './lib.js';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir, cpus, totalmem, platform, release, loadavg } from 'node:os';
@@ -646,15 +646,7 @@ async function mainThread() {
       startedAt,
       finishedAt: new Date().toISOString(),
       git: gitRevision(),
-      machine: {
-        node: process.version,
-        platform: `${platform()} ${release()}`,
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        totalMemMb: Math.round(totalmem() / 2 ** 20),
-        loadAverageBefore: loadBefore,
-        loadAverageAfter: loadAfter,
-      },
+      machine: machineInfo(loadBefore, loadAfter),
       config: { ...config, out: undefined },
       targets: TARGETS,
       results,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { PushBindingInput } from '../src/emulator/core.js';
 import { expectTwilioError, useEmulator, type HttpAnswer } from './support/emulator.js';
 import { ISO_SECONDS } from './support/spec.js';
 
@@ -16,14 +17,7 @@ async function credential(type: 'apn' | 'fcm' = 'fcm'): Promise<string> {
   return c.sid;
 }
 
-interface PushInput {
-  chatServiceSid?: string;
-  identity?: string;
-  bindingType?: string;
-  address?: string;
-  credentialSid?: string;
-  messageTypes?: string[];
-}
+type PushInput = PushBindingInput;
 
 function push(input: PushInput): Promise<HttpAnswer> {
   return t.http('POST', '/_emulator/push-bindings', json(input));

@@ -57,6 +57,16 @@ export class EventLog implements EventSink {
   }
 }
 
+/** The body of `POST /_emulator/push-bindings`. */
+export interface PushBindingInput {
+  chatServiceSid?: string;
+  identity?: string;
+  bindingType?: string;
+  address?: string;
+  credentialSid?: string;
+  messageTypes?: string[];
+}
+
 export class EmulatorCore implements Services {
   readonly db: Database;
   readonly clock: Clock;
@@ -170,14 +180,7 @@ export class EmulatorCore implements Services {
    * A push binding (BS), as a client SDK registers one at Twilio; answered in the REST representation.
    * The service and credential must belong to the same account.
    */
-  createPushBinding(input: {
-    chatServiceSid?: string;
-    identity?: string;
-    bindingType?: string;
-    address?: string;
-    credentialSid?: string;
-    messageTypes?: string[];
-  }, baseUrl: string): Record<string, unknown> {
+  createPushBinding(input: PushBindingInput, baseUrl: string): Record<string, unknown> {
     const missing = (['chatServiceSid', 'identity', 'bindingType', 'address', 'credentialSid'] as const).filter((k) => !input[k]);
     if (missing.length) throw invalidParameter(`Missing ${missing.join(', ')}`);
     if (!['apn', 'gcm', 'fcm', 'twilsock'].includes(input.bindingType as string)) {
