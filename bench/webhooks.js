@@ -37,6 +37,7 @@
  *                        loop, as fast as the emulator answers)
  *   BENCH_MODES          comma list: inprocess, child (default both)
  *   BENCH_DRAIN_TIMEOUT  seconds to wait after the load for every delivery to arrive (default 30)
+ *   BENCH_TRANSPORT      worker (default) or inline: where the emulator sends webhooks from (--webhook-transport)
  *   BENCH_VERIFY_EVERY   keep every n-th request for signature checks (default 50)
  *   BENCH_BASELINE       0 to skip the calibration run per mode: the same load on the same emulator with
  *                        X-Twilio-Webhook-Enabled: false (no deliveries), i.e. what REST alone reaches here (default 1)
@@ -211,6 +212,7 @@ async function mainThread() {
     drainTimeout: envNumber('BENCH_DRAIN_TIMEOUT', 30),
     verifyEvery: Math.max(1, Math.floor(envNumber('BENCH_VERIFY_EVERY', 50))),
     baseline: process.env.BENCH_BASELINE !== '0',
+    transport: process.env.BENCH_TRANSPORT ?? 'worker',
     cpuProf: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
     strict: process.env.BENCH_STRICT === '1',
     out: resolve(process.env.BENCH_OUT ?? join(root, 'bench', 'results', 'webhooks-latest.json')),
@@ -305,7 +307,7 @@ async function mainThread() {
 
   async function startInProcess(dbFile) {
     const { createEmulator } = await import(pathToFileURL(distIndex).href);
-    const emulator = await createEmulator({ db: dbFile, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+    const emulator = await createEmulator({ db: dbFile, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, webhookTransport: config.transport });
     let session;
     if (config.cpuProf) {
       const { Session } = await import('node:inspector');
@@ -342,7 +344,7 @@ async function mainThread() {
     const nodeArgs = config.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', config.cpuProf] : [];
     const child = spawn(
       process.execPath,
-      [...nodeArgs, bin, 'serve', '--port', String(port), '--host', '127.0.0.1', '--db', dbFile, '--account-sid', ACCOUNT_SID, '--auth-token', AUTH_TOKEN],
+      [...nodeArgs, bin, 'serve', '--port', String(port), '--host', '127.0.0.1', '--db', dbFile, '--account-sid', ACCOUNT_SID, '--auth-token', AUTH_TOKEN, '--webhook-transport', config.transport],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     children.add(child);

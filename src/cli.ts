@@ -2,7 +2,7 @@
  * `tce`: one binary. The CLI only parses flags and calls the library (createEmulator, …).
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
- *             [--validate-responses] [--log]
+ *             [--webhook-transport worker|inline] [--validate-responses] [--log]
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
@@ -37,6 +37,8 @@ serve options:
   --clock <real|manual>   start with a manual clock (advance it with POST /_emulator/clock)
   --control-token <t>     require "Authorization: Bearer <t>" on /_emulator/*
   --rate-limit <r[,b[,c]]> per-account limits: r requests/s, burst b, c concurrent (429/20429 past them)
+  --webhook-transport <worker|inline>
+                          send webhooks from a thread of their own (default worker) or the main thread
   --validate-responses    check every answer against the OpenAPI spec; report violations on stderr
   --log                   log every request
 
@@ -73,6 +75,7 @@ async function serve(argv: string[]): Promise<void> {
       clock: { type: 'string', default: 'real' },
       'control-token': { type: 'string' },
       'rate-limit': { type: 'string' },
+      'webhook-transport': { type: 'string', default: 'worker' },
       'validate-responses': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -86,6 +89,8 @@ async function serve(argv: string[]): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
   if (values.clock !== 'real' && values.clock !== 'manual') throw new Error(`--clock must be real or manual, got ${values.clock}`);
+  const webhookTransport = values['webhook-transport'];
+  if (webhookTransport !== 'worker' && webhookTransport !== 'inline') throw new Error(`--webhook-transport must be worker or inline, got ${webhookTransport}`);
   const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
   const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
@@ -101,6 +106,7 @@ async function serve(argv: string[]): Promise<void> {
     controlToken: values['control-token'],
     rateLimit: values['rate-limit'] ? parseRateLimitFlag(values['rate-limit']) : undefined,
     logger: values.log,
+    webhookTransport,
     onAnswer,
   });
   const generated = !authToken;

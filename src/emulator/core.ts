@@ -12,6 +12,7 @@ import type { EventSink, OperationContext, ResourceEvent, Services } from './res
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
 import { sweepDueTimers, TimerSchedule } from './resources/conversations/timers.js';
 import { seedService } from './resources/services.js';
+import { createTransport } from './webhooks/transport.js';
 import { WebhookService } from './webhooks/service.js';
 import { ChannelService } from './channel/service.js';
 import { RateLimiter } from './http/limits.js';
@@ -29,6 +30,8 @@ export interface CoreOptions {
   seed?: string | number;
   /** 'manual' freezes time until advanced; a number starts the clock at that epoch ms */
   clock?: ClockMode | { mode: ClockMode; start?: number };
+  /** where webhook requests are sent from: a thread of their own (default) or the main thread */
+  webhookTransport?: 'worker' | 'inline';
 }
 
 /**
@@ -100,7 +103,7 @@ export class EmulatorCore implements Services {
       this.insertDefaultService(accountSid, serviceSid, now),
     );
     this.routes = buildRouteTable(loadManifest());
-    this.webhooks = new WebhookService(this.db, this.clock, this.random, this.events, this.accounts);
+    this.webhooks = new WebhookService(this.db, this.clock, this.random, this.events, this.accounts, createTransport(options.webhookTransport));
     this.webhooks.start();
     this.restFaults = new RestFaults(this.random);
     this.channel = new ChannelService(this);

@@ -33,6 +33,8 @@ export interface EmulatorOptions {
   controlToken?: string;
   /** per-account REST rate limits (default: none) */
   rateLimit?: { rps?: number | null; burst?: number | null; concurrency?: number | null };
+  /** where webhook requests are sent from: a thread of their own (default) or the main thread */
+  webhookTransport?: 'worker' | 'inline';
   /** fastify request logging */
   logger?: boolean;
   /** inspect every REST answer (used by response validation) */
@@ -74,7 +76,7 @@ export interface EmulatorHandle {
 }
 
 export async function createEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
-  const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock });
+  const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock, webhookTransport: options.webhookTransport });
   try {
     const wanted = options.accountSid;
     let account = wanted ? core.accounts.get(wanted) : core.accounts.list()[0];

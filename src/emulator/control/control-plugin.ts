@@ -63,6 +63,7 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     status: 'ok',
     version: options.version,
     uptimeSeconds: Math.round((Date.now() - core.startedAt) / 100) / 10,
+    webhookTransport: core.webhooks.transport.kind,
   }));
 
   app.post('/reset', async (request, reply) => {

@@ -111,6 +111,13 @@ CREATE TABLE channel_sessions (
   PRIMARY KEY (account_sid, address, sender)
 );
 `,
+  5: `
+-- Only unfinished deliveries need finding by queue order (resumed at start). Indexing every row by state cost an
+-- index delete + insert per delivery (state changes) at a random place (order_key); the partial index holds the few
+-- rows in flight, so its pages stay hot and a batch of deliveries dirties one or two of them.
+DROP INDEX webhook_deliveries_pending;
+CREATE INDEX webhook_deliveries_unfinished ON webhook_deliveries (order_key, position) WHERE finished_at IS NULL;
+`,
 };
 
 export function resourceTableSql(d: ResourceDescriptor): string {

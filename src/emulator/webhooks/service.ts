@@ -11,8 +11,6 @@
  * stop webhooks from leaving.
  */
 import { performance } from 'node:perf_hooks';
-import type { Pool } from 'undici';
-import { undici } from './undici.js';
 import type { Accounts } from '../accounts.js';
 import type { Clock } from '../clock.js';
 import type { RandomSource } from '../random.js';
@@ -24,7 +22,7 @@ import { connectionOptions, type RetryClass } from './connection-overrides.js';
 import { FaultRules, type FaultAction } from './faults.js';
 import { form, postEvents, preEventFields, type EventPayload } from './payloads.js';
 import { formEncode, twilioSignature, type FormParams } from './signing.js';
-import { send } from './send.js';
+import { createTransport, type DeliveryTransport } from './transport.js';
 import { TargetResolver, type Target } from './targets.js';
 
 export type DeliveryState = 'pending' | 'held' | 'delivered' | 'failed' | 'dropped' | 'studio';
@@ -89,8 +87,6 @@ export interface PreEventResult {
 const FINAL: DeliveryState[] = ['delivered', 'failed', 'dropped', 'studio'];
 const MAX_CONCURRENCY = 256;
 const PRE_EVENT_TIMEOUT_MS = 5000;
-/** connection pools kept (one per connect timeout and origin); the oldest is closed beyond this */
-const MAX_POOLS = 256;
 
 function toDelivery(row: Row): Delivery {
   return {
@@ -134,7 +130,6 @@ export class WebhookService {
   private readonly held = new Map<string, { members: Delivery[]; timer?: NodeJS.Timeout; window: number }>();
   private readonly groupOf = new WeakMap<FaultAction, string>();
   private readonly finishedListeners = new Set<(d: Delivery) => void>();
-  private readonly pools = new Map<string, Pool>();
   private readonly running = new Set<Promise<void>>();
   private active = 0;
   private nextPosition = 1;
@@ -148,6 +143,8 @@ export class WebhookService {
     private readonly random: RandomSource,
     private readonly events: EventLog,
     private readonly accounts: Accounts,
+    /** how requests leave: a thread of their own unless the caller says otherwise (transport.ts) */
+    readonly transport: DeliveryTransport = createTransport(),
   ) {
     this.targets = new TargetResolver(db);
     this.faults = new FaultRules(random);
@@ -158,7 +155,7 @@ export class WebhookService {
     this.unsubscribe = this.events.onWrite((event) => this.onWrite(event));
     const max = this.db.get('SELECT max(position) AS p FROM webhook_deliveries');
     this.nextPosition = Number(max?.p ?? 0) + 1;
-    for (const row of this.db.all("SELECT * FROM webhook_deliveries WHERE state IN ('pending', 'held') ORDER BY order_key, position")) {
+    for (const row of this.db.all("SELECT * FROM webhook_deliveries WHERE finished_at IS NULL AND state IN ('pending', 'held') ORDER BY order_key, position")) {
       const d = toDelivery(row);
       // Held (reorder) deliveries of a previous run are released in their original order.
       if (d.state === 'held') d.state = 'pending';
@@ -174,7 +171,7 @@ export class WebhookService {
     this.timers.clear();
     await Promise.allSettled([...this.running]);
     this.db.flush();
-    await Promise.allSettled([...this.pools.values()].map((p) => p.close()));
+    await this.transport.close();
   }
 
   /** Forget cached configuration, and the deliveries of one account (or all): the control plane's reset. */
@@ -406,31 +403,6 @@ export class WebhookService {
     this.running.add(run);
   }
 
-  /**
-   * The connection pool for a URL's origin: one undici Pool per (connect timeout, origin), not an Agent. undici 7's
-   * Agent closes an origin's pool when its count of connected sockets falls to 0 (keep-alive expiry after an idle
-   * spell); the closed pool's later 'disconnect' events then decrement the replacement pool's count, which closes
-   * in turn, and so on: under load deliveries reconnected every ~7 requests (bench/webhooks.js, drain after a
-   * pause: ~1,800 connections for 20,000 deliveries; with a Pool per origin, 64).
-   */
-  private poolFor(connectTimeoutMs: number, url: string): Pool {
-    const origin = new URL(url).origin;
-    const key = `${connectTimeoutMs} ${origin}`;
-    let pool = this.pools.get(key);
-    if (!pool) {
-      if (this.pools.size >= MAX_POOLS) {
-        const [oldestKey, oldest] = this.pools.entries().next().value as [string, Pool];
-        this.pools.delete(oldestKey);
-        // its requests in flight finish first; new ones get a new pool
-        void oldest.close().catch(() => undefined);
-      }
-      pool = new (undici().Pool)(origin, { connect: { timeout: connectTimeoutMs }, connections: 64, pipelining: 1, keepAliveTimeout: 4000 });
-      this.pools.set(key, pool);
-    }
-    return pool;
-  }
-
-
   /** The request an attempt sends: URL, headers and body, signed with the account's auth token. */
   requestFor(d: Delivery, authToken: string): { url: string; headers: Record<string, string>; body?: string; params: FormParams } {
     const conn = connectionOptions(d.url);
@@ -462,10 +434,12 @@ export class WebhookService {
     else {
       try {
         const req = this.requestFor(d, account.authToken);
-        const res = await send(this.poolFor(conn.connectTimeoutMs, req.url), req.url, {
+        const res = await this.transport.send({
+          url: req.url,
           method: d.method,
           headers: req.headers,
           body: req.body,
+          connectTimeoutMs: conn.connectTimeoutMs,
           readTimeoutMs: conn.readTimeoutMs,
         });
         status = res.status;
@@ -550,10 +524,12 @@ export class WebhookService {
     let error: string | null = null;
     let text = '';
     try {
-      const res = await send(this.poolFor(conn.connectTimeoutMs, req.url), req.url, {
+      const res = await this.transport.send({
+        url: req.url,
         method: d.method,
         headers: req.headers,
         body: req.body,
+        connectTimeoutMs: conn.connectTimeoutMs,
         readTimeoutMs: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
         maxBody: 1 << 20,
       });
