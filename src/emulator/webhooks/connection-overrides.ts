@@ -6,21 +6,35 @@
  */
 export type RetryClass = '4xx' | '5xx' | 'ct' | 'rt';
 
+/** Shared between callers (parsed once per URL): read-only. */
 export interface ConnectionOptions {
   /** the URL to call and sign: the configured one without its fragment */
-  url: string;
-  connectTimeoutMs: number;
-  readTimeoutMs: number;
-  totalTimeoutMs: number;
-  retries: number;
-  retryOn: Set<RetryClass>;
+  readonly url: string;
+  readonly connectTimeoutMs: number;
+  readonly readTimeoutMs: number;
+  readonly totalTimeoutMs: number;
+  readonly retries: number;
+  readonly retryOn: ReadonlySet<RetryClass>;
 }
 
 const DEFAULTS = { ct: 5000, rt: 5000, tt: 15000, rc: 1 };
 const RANGES: Record<'ct' | 'rt' | 'tt' | 'rc', [number, number]> = { ct: [100, 10000], rt: [100, 15000], tt: [100, 15000], rc: [0, 5] };
 const DEFAULT_POLICY: RetryClass[] = ['ct', 'rt', '5xx'];
 
+/** parsed per configured URL: every attempt asks, and a process sees few distinct webhook URLs */
+const parsed = new Map<string, ConnectionOptions>();
+const MAX_PARSED = 1024;
+
 export function connectionOptions(configured: string): ConnectionOptions {
+  let options = parsed.get(configured);
+  if (!options) {
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(configured, (options = parse(configured)));
+  }
+  return options;
+}
+
+function parse(configured: string): ConnectionOptions {
   const hash = configured.indexOf('#');
   const url = hash < 0 ? configured : configured.slice(0, hash);
   const fragment = new URLSearchParams(hash < 0 ? '' : configured.slice(hash + 1));

@@ -21,7 +21,7 @@ import { isoMillis } from '../wire/dates.js';
 import { connectionOptions, type RetryClass } from './connection-overrides.js';
 import { FaultRules, type FaultAction } from './faults.js';
 import { form, postEvents, preEventFields, type EventPayload } from './payloads.js';
-import { formEncode, twilioSignature, type FormParams } from './signing.js';
+import { signedRequest, type FormParams, type SignedRequest } from './signing.js';
 import { createTransport, type DeliveryTransport } from './transport.js';
 import { TargetResolver, type Target } from './targets.js';
 
@@ -403,23 +403,17 @@ export class WebhookService {
     this.running.add(run);
   }
 
-  /** The request an attempt sends: URL, headers and body, signed with the account's auth token. */
-  requestFor(d: Delivery, authToken: string): { url: string; headers: Record<string, string>; body?: string; params: FormParams } {
-    const conn = connectionOptions(d.url);
-    const params: FormParams = d.kind === 'pre' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
-    const headers: Record<string, string> = {
-      'i-twilio-idempotency-token': d.idempotencyToken,
-      'user-agent': 'TwilioProxy/1.1',
-    };
-    if (d.method === 'GET') {
-      const url = `${conn.url}${conn.url.includes('?') ? '&' : '?'}${formEncode(params)}`;
-      headers['x-twilio-signature'] = twilioSignature(authToken, url, {});
-      return { url, headers, params };
-    }
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    headers['x-twilio-signature'] = twilioSignature(authToken, conn.url, params);
-    return { url: conn.url, headers, body: formEncode(params), params };
+  /** The parameters an attempt sends: a post-event carries its RetryCount, a pre-event does not. */
+  private paramsOf(d: Delivery): FormParams {
+    return d.kind === 'pre' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
   }
+
+  /** The request an attempt sends, as the journal shows it: URL, headers and body, signed with the auth token. */
+  requestFor(d: Delivery, authToken: string): SignedRequest & { params: FormParams } {
+    const params = this.paramsOf(d);
+    return { ...signedRequest({ url: connectionOptions(d.url).url, method: d.method, params, idempotencyToken: d.idempotencyToken, authToken }), params };
+  }
+
 
   /** One attempt; true when the delivery reached a final state. */
   private async attempt(d: Delivery): Promise<boolean> {
@@ -433,12 +427,12 @@ export class WebhookService {
     if (!account) error = 'account no longer exists';
     else {
       try {
-        const req = this.requestFor(d, account.authToken);
         const res = await this.transport.send({
-          url: req.url,
+          url: conn.url,
           method: d.method,
-          headers: req.headers,
-          body: req.body,
+          params: this.paramsOf(d),
+          idempotencyToken: d.idempotencyToken,
+          authToken: account.authToken,
           connectTimeoutMs: conn.connectTimeoutMs,
           readTimeoutMs: conn.readTimeoutMs,
         });
@@ -517,7 +511,6 @@ export class WebhookService {
       }),
     );
     const account = this.accounts.get(accountSid);
-    const req = this.requestFor(d, account?.authToken ?? '');
     const conn = connectionOptions(d.url);
     const t0 = performance.now();
     let status: number | null = null;
@@ -525,10 +518,11 @@ export class WebhookService {
     let text = '';
     try {
       const res = await this.transport.send({
-        url: req.url,
+        url: conn.url,
         method: d.method,
-        headers: req.headers,
-        body: req.body,
+        params: this.paramsOf(d),
+        idempotencyToken: d.idempotencyToken,
+        authToken: account?.authToken ?? '',
         connectTimeoutMs: conn.connectTimeoutMs,
         readTimeoutMs: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
         maxBody: 1 << 20,

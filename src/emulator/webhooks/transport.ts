@@ -1,11 +1,11 @@
 /**
- * How webhook requests leave the emulator: one HTTP exchange per call, given URL, method, headers, body and
- * Twilio's timeouts.
+ * How webhook requests leave the emulator: one signed HTTP exchange per call, given the webhook's URL, method,
+ * parameters, idempotency token, auth token and Twilio's timeouts.
  *
  * - `InlineTransport`: undici pools on the calling thread (send.ts does the exchange).
  * - `WorkerTransport`: the same InlineTransport on a thread of its own. The main thread owns SQLite and the REST
- *   surface; under load it is the emulator's bottleneck, and an undici exchange (request framing, socket writes,
- *   response parsing) costs about as much main-thread time as the change that caused the webhook. Requests and
+ *   surface; under load it is the emulator's bottleneck, and a delivery (form encoding, HMAC signature, request
+ *   framing, socket writes, response parsing) costs about as much main-thread time as the change that caused it. Requests and
  *   results cross in batches, one message per event-loop turn each way.
  */
 import { existsSync } from 'node:fs';
@@ -13,15 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Pool } from 'undici';
 import { send, type Exchange } from './send.js';
+import { signedRequest, type WebhookRequest } from './signing.js';
 import { undici } from './undici.js';
 
 export type { Exchange } from './send.js';
 
-export interface OutboundRequest {
-  url: string;
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  body?: string;
+/** A webhook with its timeouts; the transport frames and signs it (signing.ts), off the main thread when it can. */
+export interface OutboundRequest extends WebhookRequest {
   connectTimeoutMs: number;
   readTimeoutMs: number;
   /** keep up to this many bytes of the answer's body (pre-event webhooks read it); default 0 */
@@ -42,7 +40,14 @@ export class InlineTransport implements DeliveryTransport {
   private readonly pools = new Map<string, Pool>();
 
   send(request: OutboundRequest): Promise<Exchange> {
-    return send(this.poolFor(request.connectTimeoutMs, request.url), request.url, request);
+    const framed = signedRequest(request);
+    return send(this.poolFor(request.connectTimeoutMs, framed.url), framed.url, {
+      method: request.method,
+      headers: framed.headers,
+      body: framed.body,
+      readTimeoutMs: request.readTimeoutMs,
+      maxBody: request.maxBody,
+    });
   }
 
   async close(): Promise<void> {
