@@ -26,6 +26,8 @@ export interface ResourceEvent {
   reason?: 'API' | 'TIMER' | 'EVENT';
   /** base URL of the request that made it (for url fields in payloads) */
   baseUrl?: string;
+  /** the conversation the change happened in, as the change saw it (payloads read it instead of querying) */
+  conversation?: Row;
 }
 
 export interface EventSink {
@@ -45,6 +47,7 @@ export function changeEvent(ctx: OperationContext, type: ResourceEvent['type'], 
     webhooks: ctx.webhookEnabled,
     reason: ctx.source === 'API' ? 'API' : 'EVENT',
     baseUrl: ctx.baseUrl,
+    conversation: ctx.parents.Conversation,
   };
 }
 

@@ -62,8 +62,8 @@ function participantFields(row: Row): Fields {
   };
 }
 
-function messageFields(db: Database, row: Row): Fields {
-  const conversation = db.get('SELECT messaging_service_sid FROM conversations WHERE sid = ?', row.conversation_sid);
+function messageFields(db: Database, row: Row, known?: Row): Fields {
+  const conversation = known?.sid === row.conversation_sid ? known : db.get('SELECT messaging_service_sid FROM conversations WHERE sid = ?', row.conversation_sid);
   return {
     ConversationSid: row.conversation_sid,
     MessageSid: row.sid,
@@ -145,7 +145,7 @@ export function postEvents(db: Database, event: ResourceEvent, now: number): Eve
     }
     case 'ConversationMessage': {
       const extra = event.type === 'created' ? {} : { DateUpdated: date(row.date_updated) };
-      return [common(`onMessage${VERB[event.type]}`, { ...messageFields(db, row), ...extra, ...removed })];
+      return [common(`onMessage${VERB[event.type]}`, { ...messageFields(db, row, event.conversation), ...extra, ...removed })];
     }
     case 'ConversationMessageReceipt':
       return event.type === 'deleted' ? [] : [common('onDeliveryUpdated', receiptFields(row))];
