@@ -244,6 +244,23 @@ describe('User Conversations', () => {
     expect((await uc().update({ lastReadMessageIndex: 4 })).unreadMessagesCount).toBe(0);
   });
 
+  it('counts unread messages by index across deleted ones, a deleted horizon and a reused row id', async () => {
+    const c = await convs().create({});
+    await convs()(c.sid).participants.create({ identity: 'alice' });
+    const sent: { sid: string }[] = [];
+    for (const body of ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']) sent.push(await say(c.sid, body));
+    const uc = () => users()('alice').userConversations(c.sid);
+    // delete the horizon's own message and the newest one (SQLite hands the newest row id out again)
+    await convs()(c.sid).messages(sent[2].sid).remove();
+    await convs()(c.sid).messages(sent[5].sid).remove();
+    expect((await uc().update({ lastReadMessageIndex: 2 })).unreadMessagesCount).toBe(2);
+    const m6 = await say(c.sid, 'm6');
+    expect(m6.index).toBe(6);
+    expect((await uc().fetch()).unreadMessagesCount).toBe(3);
+    expect((await uc().update({ lastReadMessageIndex: 0 })).unreadMessagesCount).toBe(4);
+    expect((await uc().update({ lastReadMessageIndex: 100 })).unreadMessagesCount).toBe(0);
+  });
+
   it('updates NotificationLevel and LastReadMessageIndex, reflected on the participant', async () => {
     const c = await convs().create({});
     const p = await convs()(c.sid).participants.create({ identity: 'alice' });

@@ -40,7 +40,16 @@ function userConversation(ctx: OperationContext, row: Row): Record<string, unkno
   const lastRead = row.last_read_message_index as number | null;
   let unread: number | null = null;
   if (lastRead !== null) {
-    const count = ctx.db.get('SELECT count(*) AS n FROM messages WHERE conversation_sid = ? AND message_index > ?', row.conversation_sid, lastRead);
+    // A conversation's message_index grows with seq, so the unread ones are the rows after the newest one at or
+    // below the horizon, found walking back from the newest on the (conversation_sid, seq) index: O(unread), and
+    // messages need no index on message_index (one more page written per message create).
+    const count = ctx.db.get(
+      `SELECT count(*) AS n FROM messages WHERE conversation_sid = ? AND seq > coalesce(
+         (SELECT seq FROM messages WHERE conversation_sid = ? AND message_index <= ? ORDER BY seq DESC LIMIT 1), -1)`,
+      row.conversation_sid,
+      row.conversation_sid,
+      lastRead,
+    );
     unread = Number(count?.n ?? 0);
   }
   const timers = timersView(row);

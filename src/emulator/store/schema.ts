@@ -115,7 +115,10 @@ CREATE TABLE channel_sessions (
 -- Only unfinished deliveries need finding by queue order (resumed at start). Indexing every row by state cost an
 -- index delete + insert per delivery (state changes) at a random place (order_key); the partial index holds the few
 -- rows in flight, so its pages stay hot and a batch of deliveries dirties one or two of them.
+-- The journal's filter by conversation scans instead (a debugging read, bounded by its LIMIT): the index put each
+-- delivery at a random place among the conversations, one more page written per delivery.
 DROP INDEX webhook_deliveries_pending;
+DROP INDEX webhook_deliveries_conversation;
 CREATE INDEX webhook_deliveries_unfinished ON webhook_deliveries (order_key, position) WHERE finished_at IS NULL;
 `,
 };
