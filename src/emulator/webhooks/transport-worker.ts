@@ -3,7 +3,7 @@
  * transport, and answers with the results of each event-loop turn in one message.
  */
 import { parentPort } from 'node:worker_threads';
-import { InlineTransport, toWireError, type FromWorker, type JobResult, type ToWorker } from './transport.js';
+import { decodeJobs, encodeResults, InlineTransport, toWireError, type FromWorker, type JobResult, type ToWorker } from './transport.js';
 
 const port = parentPort;
 if (!port) throw new Error('transport-worker.js runs as a worker thread');
@@ -26,7 +26,7 @@ function report(result: JobResult): void {
 function flush(): void {
   flushQueued = false;
   if (results.length) {
-    port!.postMessage({ type: 'results', results } satisfies FromWorker);
+    port!.postMessage({ type: 'results', results: encodeResults(results) } satisfies FromWorker);
     results = [];
   }
   if (closing && inFlight === 0) void finish();
@@ -44,7 +44,7 @@ port.on('message', (message: ToWorker) => {
     if (inFlight === 0) void finish();
     return;
   }
-  for (const job of message.jobs) {
+  for (const job of decodeJobs(message.jobs)) {
     inFlight++;
     transport.send(job.request).then(
       (exchange) => report({ id: job.id, exchange }),

@@ -18,8 +18,16 @@ export function isoSeconds(epochMs: number): string {
   return text;
 }
 
+// Webhook payloads and journal attempts format the same millisecond many times in a row.
+let cachedMillis = NaN;
+let cachedMillisText = '';
+
 export function isoMillis(epochMs: number): string {
-  return new Date(epochMs).toISOString();
+  if (epochMs !== cachedMillis) {
+    cachedMillisText = new Date(epochMs).toISOString();
+    cachedMillis = epochMs;
+  }
+  return cachedMillisText;
 }
 
 /** Parse an ISO-8601 date-time as Twilio accepts it in form fields; undefined when it is not one. */
