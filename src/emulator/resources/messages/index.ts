@@ -100,7 +100,6 @@ export const MessageResource: ResourceDescriptor = {
     { name: 'subject', type: 'text', param: 'Subject', maxLength: 256 },
     { name: 'receipts_total', type: 'integer' },
   ],
-  indexes: [['conversation_sid', 'message_index']],
   links: { delivery_receipts: 'Receipts', channel_metadata: 'ChannelMetadata' },
   hooks: {
     beforeCreate(ctx, values, input) {
