@@ -10,12 +10,15 @@ import type { OperationContext, Services } from '../resources/context.js';
 import * as engine from '../resources/engine.js';
 import type { Row } from '../store/database.js';
 import { twilioError } from '../wire/errors.js';
+import { projection } from '../wire/projection.js';
 import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
 import { acceptFormBodies, type RawParams } from './form.js';
 import { guardRequests } from './auth.js';
 import { compileParams, pageSizeOf } from './params.js';
 import type { Route } from './routes.js';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export interface RestOptions {
   core: EmulatorCore;
@@ -34,37 +37,6 @@ function rawParams(value: unknown): RawParams {
     out[key] = Array.isArray(v) ? v.map(String) : typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
   return out;
-}
-
-/**
- * The spec's properties in spec order, missing ones as null: one compiled object literal per route (a list page
- * projects every row; a generic loop of keyed loads and stores is several times slower).
- */
-type Projection = (wire: Record<string, unknown>) => Record<string, unknown>;
-/** compiled once per property list per process: every emulator a test suite starts reuses them */
-const projections = new Map<string, Projection>();
-
-function project(properties: string[]): Projection {
-  const key = properties.join(',');
-  let compiled = projections.get(key);
-  if (!compiled) projections.set(key, (compiled = compileProjection(properties)));
-  return compiled;
-}
-
-function compileProjection(properties: string[]): Projection {
-  if (properties.includes('__proto__')) {
-    return (wire) => {
-      const out: Record<string, unknown> = {};
-      for (const key of properties) {
-        const value = wire[key];
-        out[key] = value === undefined ? null : value;
-      }
-      return out;
-    };
-  }
-  const q = JSON.stringify;
-  const fields = properties.map((key) => `${q(key)}: w[${q(key)}] === undefined ? null : w[${q(key)}]`);
-  return new Function('w', `return {${fields.join(', ')}};`) as (wire: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export async function restPlugin(app: FastifyInstance, options: RestOptions): Promise<void> {
@@ -86,7 +58,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
 
   for (const route of core.routes.routes) {
     const check = compileParams(route.op);
-    const projectAnswer = project(route.properties);
+    const projectAnswer = projection(route.properties);
     const isPost = route.op.method === 'POST';
     const preEvent = preEventFor(route);
     app.route({
@@ -124,8 +96,17 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
         };
         const perform = () => {
           const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
-          options.onAnswer?.(route, answer.status, answer.body);
-          const body = answer.status === 204 ? undefined : answer.body;
+          let body: unknown;
+          if (answer.json !== undefined) {
+            // validation checks the text that goes out, parsed again
+            if (options.onAnswer) options.onAnswer(route, answer.status, JSON.parse(answer.json));
+            // the content type fastify gives a serialized object; with it, fastify sends the text as it is
+            reply.header('content-type', JSON_CONTENT_TYPE);
+            body = answer.json;
+          } else {
+            options.onAnswer?.(route, answer.status, answer.body);
+            body = answer.status === 204 ? undefined : answer.body;
+          }
           // An acknowledged write is a stored write: with writes pending in this turn's group commit
           // (store/database.ts), answer once it is done; otherwise (most reads) answer now.
           if (!core.db.pending) reply.code(answer.status).send(body);

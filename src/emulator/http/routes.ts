@@ -7,7 +7,8 @@ import type { OperationSpec } from '../../contracts/manifest.js';
 import type { Row } from '../store/database.js';
 import type { ParentDef, ResourceDescriptor } from '../resources/descriptor.js';
 import * as engine from '../resources/engine.js';
-import { list as listAnswer } from '../resources/list-answer.js';
+import { list as listAnswer, listText } from '../resources/list-answer.js';
+import { compilePageWriter, type PageWriter, type UrlPattern } from '../resources/list-writer.js';
 import type { Call, OperationHandler, SpecialOperation } from '../resources/operation.js';
 import { descriptorNamed, specialOperations } from '../resources/registry.js';
 
@@ -56,7 +57,8 @@ function twinName(op: OperationSpec, verb: Verb, noun: string): { scope: 'defaul
   return { scope: 'default', noun };
 }
 
-function genericHandler(verb: Verb, d: ResourceDescriptor): OperationHandler {
+/** `urlPattern` gives the URL template of the route's resource at its scope (complete once the table is built). */
+function genericHandler(verb: Verb, d: ResourceDescriptor, urlPattern: () => UrlPattern | undefined): OperationHandler {
   switch (verb) {
     case 'Create':
       return (call) => ({ status: call.op.status, body: call.project(engine.represent(call.ctx, d, engine.create(call.ctx, d, call.input))) });
@@ -73,11 +75,19 @@ function genericHandler(verb: Verb, d: ResourceDescriptor): OperationHandler {
         engine.remove(call.ctx, d, engine.fetch(call.ctx, d, instanceKey(call)));
         return { status: 204 };
       };
-    case 'List':
+    case 'List': {
+      // compiled on the first request, when every URL template is known; null: this route takes the general path
+      let writer: PageWriter | null | undefined;
       return (call) => {
+        if (writer === undefined) writer = compilePageWriter(d, call.op.properties, urlPattern()) ?? null;
+        if (writer) {
+          const page = engine.list(call.ctx, d, call.input, call.pageSize, call.op.properties);
+          return listText(call, page, writer(call.ctx, page.rows));
+        }
         const page = engine.list(call.ctx, d, call.input, call.pageSize);
         return listAnswer(call, page, page.rows.map((row) => call.project(engine.represent(call.ctx, d, row))));
       };
+    }
   }
 }
 
@@ -89,16 +99,23 @@ function instance(call: Call, d: ResourceDescriptor): Row {
   return d.singleton ? engine.singleton(call.ctx, d) : engine.fetch(call.ctx, d, instanceKey(call));
 }
 
-type UrlTemplate = (row: Row) => string;
+interface UrlTemplate {
+  url: (row: Row) => string;
+  pattern: UrlPattern;
+}
 
 /** `/v1/Services/{ChatServiceSid}/Conversations/{Sid}` → a function joining literal parts and row columns. */
 function compileTemplate(path: string): UrlTemplate {
   const parts = path.split(/\{(\w+)\}/);
-  const columns = parts.map((part, i) => (i % 2 === 1 ? (PATH_COLUMNS[part] ?? part) : undefined));
-  return (row) => {
-    let url = '';
-    for (let i = 0; i < parts.length; i++) url += i % 2 === 1 ? String(row[columns[i] as string] ?? '') : parts[i];
-    return url;
+  const literals = parts.filter((_, i) => i % 2 === 0);
+  const columns = parts.filter((_, i) => i % 2 === 1).map((param) => PATH_COLUMNS[param] ?? param);
+  return {
+    url: (row) => {
+      let url = literals[0];
+      for (let i = 0; i < columns.length; i++) url += String(row[columns[i]] ?? '') + literals[i + 1];
+      return url;
+    },
+    pattern: { literals, columns },
   };
 }
 
@@ -108,12 +125,24 @@ export interface RouteTable {
   unserved: string[];
   /** absolute URL of a row, for `url` and `links` */
   urlOf(scope: 'default' | 'service', resource: string, row: Row, baseUrl: string): string;
+  /** what `urlOf` writes after the base URL, as a pattern; undefined when it writes '' */
+  urlPattern(scope: 'default' | 'service', resource: string): UrlPattern | undefined;
 }
 
 export function buildRouteTable(operations: OperationSpec[]): RouteTable {
   const routes: Route[] = [];
   const unserved: string[] = [];
   const templates = { default: new Map<string, UrlTemplate>(), service: new Map<string, UrlTemplate>() };
+  const templateOf = (scope: 'default' | 'service', resource: string) => templates[scope].get(resource) ?? templates.default.get(resource);
+  const table: RouteTable = {
+    routes,
+    unserved,
+    urlOf(scope, resource, row, baseUrl) {
+      const template = templateOf(scope, resource);
+      return template ? baseUrl + template.url(row) : '';
+    },
+    urlPattern: (scope, resource) => templateOf(scope, resource)?.pattern,
+  };
   for (const op of operations) {
     const split = splitOperationId(op.operationId);
     if (!split) {
@@ -134,7 +163,9 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
       verb: split.verb,
       resource: noun,
       parents: special ? special.parents : (descriptor as ResourceDescriptor).parents,
-      handler: special ? special.handler : genericHandler(split.verb, descriptor as ResourceDescriptor),
+      handler: special
+        ? special.handler
+        : genericHandler(split.verb, descriptor as ResourceDescriptor, () => table.urlPattern(scope, noun)),
       url: op.path.replace(/\{(\w+)\}/g, ':$1'),
       properties: op.properties,
     });
@@ -142,12 +173,5 @@ export function buildRouteTable(operations: OperationSpec[]): RouteTable {
   // Service has no `service` twin of its own: its instance URL is the same at both scopes.
   const serviceTemplate = templates.default.get('Service');
   if (serviceTemplate) templates.service.set('Service', serviceTemplate);
-  return {
-    routes,
-    unserved,
-    urlOf(scope, resource, row, baseUrl) {
-      const template = templates[scope].get(resource) ?? templates.default.get(resource);
-      return template ? baseUrl + template(row) : '';
-    },
-  };
+  return table;
 }

@@ -32,6 +32,7 @@ export const BindingResource: ResourceDescriptor = {
       return { where, args };
     },
   },
+  representReads: ['message_types'],
   represent(row, _ctx, wire) {
     wire.message_types = JSON.parse(row.message_types as string);
   },

@@ -130,6 +130,7 @@ export const ConfigurationAddressResource: ResourceDescriptor = {
       return { where: ['type = ?'], args: [String(input.Type)] };
     },
   },
+  representReads: AUTO_CREATION.map(([name]) => `auto_creation_${name}`),
   represent(row, _ctx, wire) {
     const auto: Record<string, unknown> = {};
     for (const [name] of AUTO_CREATION) {

@@ -28,6 +28,7 @@ export const CredentialResource: ResourceDescriptor = {
       checkSecrets({ ...current, ...changes });
     },
   },
+  representReads: ['sandbox'],
   represent(row, _ctx, wire) {
     // Twilio spells the flag as text ("true"/"false"); null until one is given.
     wire.sandbox = row.sandbox === null ? null : String(row.sandbox === 'true' || row.sandbox === '1');

@@ -88,6 +88,15 @@ export interface ResourceDescriptor {
   /** wire key → path below the instance URL */
   links?: Record<string, string>;
   hooks?: ResourceHooks;
-  /** wire fields beyond the stored columns (timers, delivery, messaging_binding…) */
+  /**
+   * Wire fields beyond the stored columns (timers, delivery, messaging_binding…), computed from `row` (and ctx).
+   * It only sets fields and must not read `wire`: on list pages `wire` starts empty (the page writes the stored
+   * fields itself, see list-writer.ts).
+   */
   represent?(row: Row, ctx: OperationContext, wire: Record<string, unknown>): void;
+  /**
+   * The columns `represent` reads besides `sid` and the scope's SIDs. A list page reads only these and the
+   * columns of its fields; without this list it reads every column.
+   */
+  representReads?: string[];
 }

@@ -198,9 +198,50 @@ export function resolveToken(
   return { token, seq };
 }
 
-export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input, pageSize: number): ListPage {
+interface PageShape {
+  /** columns read from the table */
+  read: string[];
+  /** the account's and parents' SID columns: equal to the WHERE clause's values in every row */
+  scope: string[];
+}
+
+const pageShapes = new WeakMap<ResourceDescriptor, WeakMap<readonly string[], PageShape>>();
+
+/**
+ * What a list page reads when only `fields` of the wire go out: the SID and dates every row has, the columns of
+ * those fields and the ones `represent` reads (every column when it does not say). The scope's columns are
+ * filled in, not read: each value read has a cost (see `Database.allColumns`).
+ */
+function pageShape(d: ResourceDescriptor, fields: readonly string[]): PageShape {
+  let byFields = pageShapes.get(d);
+  if (!byFields) pageShapes.set(d, (byFields = new WeakMap()));
+  let shape = byFields.get(fields);
+  if (!shape) {
+    const scope = ['account_sid', ...d.parents.map((p) => p.column)];
+    const stored = ['seq', 'sid', ...d.columns.map((c) => c.name), 'date_created', 'date_updated'];
+    const unknown = (d.representReads ?? []).filter((c) => !stored.includes(c) && !scope.includes(c));
+    if (unknown.length) throw new Error(`${d.name}: representReads names no column: ${unknown.join(', ')}`);
+    const needed = new Set(['sid', 'date_created', 'date_updated', ...(d.representReads ?? [])]);
+    if (d.represent && !d.representReads) stored.forEach((c) => needed.add(c));
+    for (const key of fields) {
+      const field = storedField(d, key);
+      if (field?.kind === 'column' || field?.kind === 'date') needed.add(field.column);
+    }
+    shape = { read: stored.filter((c) => needed.has(c)), scope };
+    byFields.set(fields, shape);
+  }
+  return shape;
+}
+
+/**
+ * A page of rows in this scope. With `fields` (the wire properties the caller writes), rows hold only what
+ * those need (see `pageShape`), not every column.
+ */
+export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input, pageSize: number, fields?: readonly string[]): ListPage {
   d.hooks?.beforeRead?.(ctx);
   const { where, args } = scopeWhere(ctx, d);
+  const shape = fields ? pageShape(d, fields) : undefined;
+  const columns = shape ? { read: shape.read, fixed: { names: shape.scope, values: [...args] } } : undefined;
   const filter = d.hooks?.listFilter?.(ctx, input);
   if (filter) {
     where.push(...filter.where);
@@ -209,7 +250,17 @@ export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input,
   const { token, seq } = resolveToken(ctx, d, input.PageToken as string | undefined);
   const page = readPage(
     ctx.db,
-    { from: d.table, seqColumn: 'seq', anchorTable: d.table, where, args, order: filter?.order ?? d.order ?? 'asc', pageSize, token },
+    {
+      from: d.table,
+      seqColumn: 'seq',
+      anchorTable: d.table,
+      columns,
+      where,
+      args,
+      order: filter?.order ?? d.order ?? 'asc',
+      pageSize,
+      token,
+    },
     seq,
   );
   return pageTokens(page);
@@ -227,9 +278,45 @@ export function pageTokens(page: { rows: Row[]; hasNext: boolean; hasPrevious: b
 
 type Representer = (ctx: OperationContext, row: Row) => Record<string, unknown>;
 
+/** Where a stored wire field's value comes from. */
+export type StoredField =
+  /** a column of the row; `scope` marks the account's and parents' SIDs, the same for every row of a list */
+  | { kind: 'column' | 'scope'; column: string }
+  /** `YYYY-MM-DDTHH:MM:SSZ` of a millisecond column (`nullable`: null stays null) */
+  | { kind: 'date'; column: string; nullable: boolean }
+  | { kind: 'url' }
+  /** `{key: <url>/<path>}` */
+  | { kind: 'links'; paths: [string, string][] };
+
+/**
+ * The wire fields every row of `d` has before its `represent` hook runs, in the order the representer writes
+ * them (for a key named twice, the later source wins). The one definition of the stored part of the wire
+ * format: the representer below and list pages written straight to text (list-writer.ts) are both built from it.
+ */
+export function storedFields(d: ResourceDescriptor): [string, StoredField][] {
+  const fields: [string, StoredField][] = [
+    ['account_sid', { kind: 'scope', column: 'account_sid' }],
+    ['sid', { kind: 'column', column: 'sid' }],
+    ['date_created', { kind: 'date', column: 'date_created', nullable: false }],
+    ['date_updated', { kind: 'date', column: 'date_updated', nullable: true }],
+    ['url', { kind: 'url' }],
+  ];
+  for (const p of d.parents) fields.push([p.column, { kind: 'scope', column: p.column }]);
+  for (const c of d.columns) fields.push([c.name, { kind: 'column', column: c.name }]);
+  if (d.links) fields.push(['links', { kind: 'links', paths: Object.entries(d.links) }]);
+  return fields;
+}
+
+/** The source of one wire field as the representer resolves it (the last definition), if it is stored. */
+export function storedField(d: ResourceDescriptor, key: string): StoredField | undefined {
+  let found: StoredField | undefined;
+  for (const [name, field] of storedFields(d)) if (name === key) found = field;
+  return found;
+}
+
 /**
  * One compiled object literal per descriptor: the wire object gets its fixed shape in one allocation instead of
- * ~20 keyed stores that V8 sees as megamorphic across descriptors (list pages call this once per row).
+ * ~20 keyed stores that V8 sees as megamorphic across descriptors.
  * Same keys, same order and same values as the generic loop below, which stays for unusual column names.
  */
 const representers = new WeakMap<ResourceDescriptor, Representer>();
@@ -237,23 +324,28 @@ const representers = new WeakMap<ResourceDescriptor, Representer>();
 function representer(d: ResourceDescriptor): Representer {
   let fn = representers.get(d);
   if (fn) return fn;
-  const names = [...d.parents.map((p) => p.column), ...d.columns.map((c) => c.name)];
+  const fields = storedFields(d);
   const linkNames = d.links ? Object.keys(d.links) : [];
-  if ([...names, ...linkNames].some((n) => n === '__proto__')) {
+  if ([...fields.map(([name]) => name), ...linkNames].some((n) => n === '__proto__')) {
     fn = (ctx, row) => genericRepresent(ctx, d, row);
   } else {
     const q = JSON.stringify;
-    const fields = names.map((n) => `${q(n)}: row[${q(n)}]`);
-    if (d.links) {
-      const links = Object.entries(d.links).map(([key, path]) => `${q(key)}: url + ${q('/' + path)}`);
-      fields.push(`"links": {${links.join(', ')}}`);
-    }
-    const body =
-      `const url = ctx.urlOf(name, row);\n` +
-      `return {"account_sid": row.account_sid, "sid": row.sid, "date_created": isoSeconds(row.date_created), ` +
-      `"date_updated": row.date_updated === null ? null : isoSeconds(row.date_updated), "url": url` +
-      fields.map((f) => `, ${f}`).join('') +
-      `};`;
+    const value = (field: StoredField): string => {
+      switch (field.kind) {
+        case 'column':
+        case 'scope':
+          return `row[${q(field.column)}]`;
+        case 'date':
+          return field.nullable
+            ? `row[${q(field.column)}] === null ? null : isoSeconds(row[${q(field.column)}])`
+            : `isoSeconds(row[${q(field.column)}])`;
+        case 'url':
+          return 'url';
+        case 'links':
+          return `{${field.paths.map(([key, path]) => `${q(key)}: url + ${q('/' + path)}`).join(', ')}}`;
+      }
+    };
+    const body = `const url = ctx.urlOf(name, row);\nreturn {${fields.map(([name, field]) => `${q(name)}: ${value(field)}`).join(', ')}};`;
     const make = new Function('isoSeconds', 'name', `return function represent(ctx, row) {\n${body}\n};`);
     fn = make(isoSeconds, d.name) as Representer;
   }

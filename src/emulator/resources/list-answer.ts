@@ -1,5 +1,5 @@
 /** A list answer: `{<key>: [...], meta}` with page URLs built from the request. */
-import { pageMeta } from '../wire/page.js';
+import { pageMeta, type PageMeta } from '../wire/page.js';
 import type { ListPage } from './engine.js';
 import type { Answer, Call } from './operation.js';
 
@@ -15,17 +15,24 @@ function echoedFilters(call: Call): [string, string][] {
   return filters;
 }
 
-export function list(call: Call, page: ListPage, records: Record<string, unknown>[]): Answer {
-  const key = call.op.listKey as string;
-  const meta = pageMeta({
+function meta(call: Call, page: ListPage): PageMeta {
+  return pageMeta({
     listUrl: call.ctx.baseUrl + call.ctx.requestPath,
     filters: echoedFilters(call),
     pageSize: call.pageSize,
     page: typeof call.input.Page === 'number' ? call.input.Page : 0,
-    key,
+    key: call.op.listKey as string,
     token: call.input.PageToken as string | undefined,
     nextToken: page.nextToken,
     previousToken: page.previousToken,
   });
-  return { status: 200, body: { [key]: records, meta } };
+}
+
+export function list(call: Call, page: ListPage, records: Record<string, unknown>[]): Answer {
+  return { status: 200, body: { [call.op.listKey as string]: records, meta: meta(call, page) } };
+}
+
+/** The same answer with its records already written as JSON text (list-writer.ts): the body as JSON text. */
+export function listText(call: Call, page: ListPage, records: string): Answer {
+  return { status: 200, json: `{${JSON.stringify(call.op.listKey as string)}:[${records}],"meta":${JSON.stringify(meta(call, page))}}` };
 }

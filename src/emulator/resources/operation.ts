@@ -19,6 +19,8 @@ export interface Call {
 export interface Answer {
   status: number;
   body?: unknown;
+  /** the body already written as JSON text (list pages): sent as it is, in place of `body` */
+  json?: string;
 }
 
 export type OperationHandler = (call: Call) => Answer;

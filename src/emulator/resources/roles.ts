@@ -76,6 +76,7 @@ export const RoleResource: ResourceDescriptor = {
       }
     },
   },
+  representReads: ['permissions'],
   represent(row, _ctx, wire) {
     wire.permissions = JSON.parse(row.permissions as string);
   },

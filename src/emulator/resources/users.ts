@@ -45,6 +45,7 @@ export const UserResource: ResourceDescriptor = {
       if ('role_sid' in changes) requireRole(ctx, current.chat_service_sid, changes.role_sid, 'service', 'RoleSid');
     },
   },
+  representReads: [],
   represent(_row, _ctx, wire) {
     wire.is_online = null;
     wire.is_notifiable = null;

@@ -4,7 +4,7 @@
  * page one costs and rows added while paging never shift a page. Deleted rows leave an anchor behind so a
  * token naming one keeps working.
  */
-import type { Database, Row, SqlValue } from './database.js';
+import type { Database, FixedColumns, Row, SqlValue } from './database.js';
 
 export interface PageToken {
   direction: 'after' | 'before';
@@ -29,6 +29,11 @@ export interface PageRequest {
   /** the table holding the rows whose SIDs tokens name */
   anchorTable: string;
   select?: string;
+  /**
+   * In place of `select`: plain columns to read, and the columns every row of the page shares (equalities of
+   * `where`), added to the rows rather than read (`Database.allColumns`)
+   */
+  columns?: { read: readonly string[]; fixed: FixedColumns };
   where: string[];
   args: SqlValue[];
   order: 'asc' | 'desc';
@@ -58,12 +63,14 @@ export function readPage(db: Database, req: PageRequest, seq: number | undefined
     where.push(`${req.seqColumn} ${ascending ? '>' : '<'} ?`);
     args.push(seq);
   }
-  const sql =
-    `SELECT ${req.select ?? '*'} FROM ${req.from}` +
+  const rest =
+    `FROM ${req.from}` +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${req.seqColumn} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`;
   args.push(req.pageSize + 1);
-  const rows = db.all(sql, ...args);
+  const rows = req.columns
+    ? db.allColumns(req.columns.read, rest, req.columns.fixed, ...args)
+    : db.all(`SELECT ${req.select ?? '*'} ${rest}`, ...args);
   const more = rows.length > req.pageSize;
   if (more) rows.pop();
   if (backwards) {

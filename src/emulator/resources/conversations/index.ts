@@ -125,6 +125,7 @@ export const ConversationResource: ResourceDescriptor = {
       return { where, args, order: dated ? 'desc' : undefined };
     },
   },
+  representReads: ['date_inactive', 'date_closed', 'bindings'],
   represent(row, _ctx, wire) {
     wire.timers = timersView(row);
     wire.bindings = row.bindings === null ? null : JSON.parse(row.bindings as string);

@@ -53,6 +53,15 @@ export const ConversationWebhookResource: ResourceDescriptor = {
       check({ ...current, ...changes });
     },
   },
+  representReads: [
+    'target',
+    'configuration_url',
+    'configuration_method',
+    'configuration_filters',
+    'configuration_triggers',
+    'configuration_flow_sid',
+    'configuration_replay_after',
+  ],
   represent(row, _ctx, wire) {
     const configuration: Record<string, unknown> = {};
     if (row.target === 'studio') {

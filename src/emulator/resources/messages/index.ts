@@ -124,6 +124,7 @@ export const MessageResource: ResourceDescriptor = {
       return { where: [], args: [], order: input.Order === 'desc' ? 'desc' : 'asc' };
     },
   },
+  representReads: ['message_index', 'media', 'receipts_total'],
   represent(row, ctx, wire) {
     wire.index = row.message_index;
     wire.media = row.media === null ? null : JSON.parse(row.media as string);

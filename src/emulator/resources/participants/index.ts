@@ -148,6 +148,7 @@ export const ParticipantResource: ResourceDescriptor = {
       }
     },
   },
+  representReads: ['address', 'binding_type', 'proxy_address', 'projected_address'],
   represent(row, _ctx, wire) {
     wire.messaging_binding = messagingBinding(row);
   },
