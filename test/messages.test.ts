@@ -99,6 +99,33 @@ describe('Messages: create', () => {
     const listed = await conversations()(c.sid).messages.list();
     expect(listed.map((m) => m.index)).toEqual([0, 1, 3]);
   });
+
+  it('never reuses indexes after deleting every message, newest first or oldest first', async () => {
+    const c = await newConversation();
+    const created: { sid: string }[] = [];
+    for (let i = 0; i < 4; i++) created.push(await conversations()(c.sid).messages.create({ body: `m${i}` }));
+    // newest first: each delete leaves the floor past the deleted one
+    for (const m of [...created].reverse()) await conversations()(c.sid).messages(m.sid).remove();
+    expect((await conversations()(c.sid).messages.create({ body: 'fresh' })).index).toBe(4);
+    const d = await newConversation();
+    const more: { sid: string }[] = [];
+    for (let i = 0; i < 3; i++) more.push(await conversations()(d.sid).messages.create({ body: `n${i}` }));
+    // oldest first: the newest one's index is what counts
+    for (const m of more) await conversations()(d.sid).messages(m.sid).remove();
+    expect(await conversations()(d.sid).messages.list()).toEqual([]);
+    expect((await conversations()(d.sid).messages.create({ body: 'fresh' })).index).toBe(3);
+  });
+
+  it('a message wakes an inactive conversation without timers; an active one without timers is not rewritten', async () => {
+    const c = await newConversation();
+    const asleep = await conversations()(c.sid).update({ state: 'inactive' });
+    expect(asleep.state).toBe('inactive');
+    await conversations()(c.sid).messages.create({ body: 'wake up' });
+    const awake = await conversations()(c.sid).fetch();
+    expect(awake.state).toBe('active');
+    await conversations()(c.sid).messages.create({ body: 'again' });
+    expect((await conversations()(c.sid).fetch()).dateUpdated).toEqual(awake.dateUpdated);
+  });
 });
 
 describe('Messages: fetch, update, delete, list', () => {

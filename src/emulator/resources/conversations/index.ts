@@ -140,12 +140,18 @@ export function timersView(row: Row): Record<string, string> {
   return timers;
 }
 
-/** A message (or other activity) happened: an inactive conversation becomes active and its timers restart. */
-export function recordActivity(ctx: OperationContext, conversation: Row, at: number, also: Row = {}): Row {
-  const next: Row = { ...conversation, state: conversation.state === 'inactive' ? 'active' : conversation.state };
-  const changes: Row = { state: next.state, last_activity: at, ...scheduleTimers(next, at), ...also };
+/**
+ * A message (or other activity) happened: an inactive conversation becomes active and its timers restart.
+ * An active conversation without timers has nothing to move, and its row is not written (the common case: a
+ * write per message would cost an UPDATE and a page per create).
+ */
+export function recordActivity(ctx: OperationContext, conversation: Row, at: number): Row {
+  const state = conversation.state === 'inactive' ? 'active' : conversation.state;
+  if (state === conversation.state && conversation.timer_inactive === null && conversation.timer_closed === null) return conversation;
+  const proposed: Row = { state, last_activity: at, ...scheduleTimers({ ...conversation, state }, at) };
   // Write only what changed: SQLite rewrites an index entry whenever its column is SET, equal or not.
-  for (const key of Object.keys(changes)) if (changes[key] === conversation[key]) delete changes[key];
+  const changes: Row = {};
+  for (const key in proposed) if (proposed[key] !== conversation[key]) changes[key] = proposed[key];
   updateRow(ctx.db, ConversationResource, conversation, changes);
   noteTimers(ctx, changes);
   return { ...conversation, ...changes };

@@ -1,15 +1,27 @@
 /**
  * Conversation Messages (IM). `index` is per conversation, ascending, and never reused after a delete
- * (the conversation keeps the next index). A message counts as activity: it wakes an inactive conversation
- * and restarts its timers. `delivery` summarises the message's receipts (null without non-chat recipients).
+ * (one past the newest message's, or the floor a delete left on the conversation). A message counts as activity:
+ * it wakes an inactive conversation and restarts its timers. `delivery` summarises the message's receipts (null without non-chat recipients).
  * Limitations: MediaSid is accepted by shape and echoed with placeholder metadata (there is no Media service).
  */
 import type { Row } from '../../store/database.js';
 import { twilioError } from '../../wire/errors.js';
-import { assertOpen, recordActivity } from '../conversations/index.js';
+import { assertOpen, ConversationResource, recordActivity } from '../conversations/index.js';
+import { updateRow } from '../engine.js';
 import type { OperationContext } from '../context.js';
 import type { ResourceDescriptor } from '../descriptor.js';
 import { IN_CONVERSATION, IN_SERVICE } from '../scopes.js';
+
+/**
+ * The next message index: one past the newest message's (indexes grow with row order, so that is the last row on
+ * the (conversation_sid, seq) index), and never below the floor deletes leave on the conversation. No counter
+ * is written per message: that was an UPDATE of the conversation row, and its page, on every create.
+ */
+function nextMessageIndex(ctx: OperationContext, conversation: Row): number {
+  const newest = ctx.db.get('SELECT message_index FROM messages WHERE conversation_sid = ? ORDER BY seq DESC LIMIT 1', conversation.sid as string);
+  const floor = (conversation.next_message_index as number | null) ?? 0;
+  return newest ? Math.max(floor, (newest.message_index as number) + 1) : floor;
+}
 
 const CHAT_BODY_LIMIT = 32 * 1024;
 const CHANNEL_BODY_LIMIT = 1600;
@@ -110,10 +122,16 @@ export const MessageResource: ResourceDescriptor = {
       checkBody(ctx, values.body, conversation.sid);
       checkContentVariables(values.content_variables);
       values.participant_sid = authorParticipant(ctx, conversation.sid, values.author);
-      // The index comes from the conversation's counter, so a deleted message's index is never handed out again.
-      // (The parent row was read in this same synchronous request, so its counter is current.)
-      values.message_index = conversation.next_message_index as number;
-      ctx.parents.Conversation = recordActivity(ctx, conversation, ctx.clock.now(), { next_message_index: (values.message_index as number) + 1 });
+      values.message_index = nextMessageIndex(ctx, conversation);
+      ctx.parents.Conversation = recordActivity(ctx, conversation, ctx.clock.now());
+    },
+    afterDelete(ctx, row) {
+      // Deleting the newest message must not give its index out again: raise the conversation's floor past it.
+      const conversation = ctx.parents.Conversation;
+      const floor = (row.message_index as number) + 1;
+      if (conversation && floor > ((conversation.next_message_index as number | null) ?? 0)) {
+        ctx.parents.Conversation = updateRow(ctx.db, ConversationResource, conversation, { next_message_index: floor });
+      }
     },
     beforeUpdate(ctx, current, changes) {
       assertOpen(ctx.parents.Conversation);
