@@ -39,6 +39,21 @@ function rawParams(value: unknown): RawParams {
   return out;
 }
 
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+const isForm = (type: string | undefined): boolean => type !== undefined && type.startsWith(FORM_TYPE);
+
+/** `protocol://host` per Host header: the same few strings on every request. */
+const origins = new Map<string, string>();
+function originOf(protocol: string, host: string): string {
+  const key = protocol === 'http' ? host : `${protocol}://${host}`;
+  let origin = origins.get(key);
+  if (origin === undefined) {
+    if (origins.size >= 256) origins.clear();
+    origins.set(key, (origin = `${protocol}://${host}`));
+  }
+  return origin;
+}
+
 export async function restPlugin(app: FastifyInstance, options: RestOptions): Promise<void> {
   const { core } = options;
   const services: Services = core.servicesView();
@@ -68,13 +83,22 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
       config: { operationId: route.op.operationId },
       handler: (request: FastifyRequest, reply: FastifyReply) => {
         const account = request.account as Account;
-        const raw = isPost ? rawParams(request.body) : rawParams(request.query);
+        // Form bodies (form.ts) and query strings arrive as text values already; JSON bodies are flattened.
+        const raw = isPost ? (isForm(request.headers['content-type']) ? (request.body as RawParams) : rawParams(request.body)) : (request.query as RawParams);
         const input = check(raw, request.headers);
         const path = request.params as Record<string, string>;
-        const baseUrl = options.publicUrl ?? `${request.protocol}://${request.host}`;
+        const baseUrl = options.publicUrl ?? originOf(request.protocol, request.host);
         const query = request.url.indexOf('?');
+        // the services written out: one object shape for every request (a spread copies key by key)
         const ctx: OperationContext = {
-          ...services,
+          db: services.db,
+          clock: services.clock,
+          random: services.random,
+          events: services.events,
+          accounts: services.accounts,
+          timers: services.timers,
+          descriptor: services.descriptor,
+          descendants: services.descendants,
           account,
           scope: route.scope,
           parents: {},
