@@ -45,10 +45,38 @@ function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyR
 }
 
 /**
+ * What fault rules match on, for the request being guarded: one object reused (rules are decided synchronously),
+ * its path and operation worked out only when a rule asks, so loaded rules cost no allocation per request.
+ */
+class FaultSubject {
+  method = '';
+  accountSid = '';
+  private request?: FastifyRequest;
+
+  of(request: FastifyRequest, accountSid: string): this {
+    this.request = request;
+    this.method = request.method;
+    this.accountSid = accountSid;
+    return this;
+  }
+
+  path(): string {
+    const url = this.request?.url ?? '';
+    const query = url.indexOf('?');
+    return query < 0 ? url : url.slice(0, query);
+  }
+
+  operation(): string | undefined {
+    return (this.request?.routeOptions.config as { operationId?: string } | undefined)?.operationId;
+  }
+}
+
+/**
  * Authenticate, limit and fault every request of this plugin (a callback-style hook: every request is
  * synchronous work, so no promise is made per request). Sets `request.account`.
  */
 export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
+  const faultSubject = new FaultSubject();
   app.decorateRequest('account', null);
   app.addHook('onRequest', (request, reply, done) => {
     const account = authenticate(core, request, reply);
@@ -71,12 +99,7 @@ export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
       typeof forced === 'string'
         ? parseFaultHeader(forced)
         : core.restFaults.rules.length
-          ? core.restFaults.decide({
-              method: request.method,
-              accountSid: account.sid,
-              path: () => request.url.split('?')[0],
-              operation: () => (request.routeOptions.config as { operationId?: string }).operationId,
-            })
+          ? core.restFaults.decide(faultSubject.of(request, account.sid))
           : undefined;
     if (!fault) return done();
     injectFault(core, fault, reply, done);
