@@ -3,6 +3,7 @@
  * auth as Twilio does it (AccountSid:AuthToken or ApiKeySid:ApiKeySecret, else 401 / 20003), then the account's
  * rate limits (429 / 20429), then injected REST faults.
  */
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
@@ -75,8 +76,15 @@ class FaultSubject {
  * Authenticate, limit and fault every request of this plugin (a callback-style hook: every request is
  * synchronous work, so no promise is made per request). Sets `request.account`.
  */
+const LIMITED_ACCOUNT = Symbol('tce.limitedAccount');
+type LimitedResponse = ServerResponse & { [LIMITED_ACCOUNT]?: string };
+
 export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
   const faultSubject = new FaultSubject();
+  function releaseOnClose(this: LimitedResponse): void {
+    const accountSid = this[LIMITED_ACCOUNT];
+    if (accountSid !== undefined) core.limits.release(accountSid);
+  }
   app.decorateRequest('account', null);
   app.addHook('onRequest', (request, reply, done) => {
     const account = authenticate(core, request, reply);
@@ -92,7 +100,11 @@ export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
         return;
       }
       // Only a concurrency limit needs to see the end of the request; no per-request hook otherwise.
-      if (core.limits.current.concurrency !== null) reply.raw.once('close', () => core.limits.release(account.sid));
+      if (core.limits.current.concurrency !== null) {
+        // one shared listener reading the account from the response: no closure or once-wrapper per request
+        (reply.raw as LimitedResponse)[LIMITED_ACCOUNT] = account.sid;
+        reply.raw.on('close', releaseOnClose);
+      }
     }
     const forced = request.headers['x-emulator-fault'];
     const fault =
