@@ -86,6 +86,46 @@ describe.each(['worker', 'inline'] as const)('webhookTransport %s', (transport) 
   });
 });
 
+describe('the webhook thread ending mid-delivery', () => {
+  const rx = useReceiver(() => t.emulator.authToken);
+  let t: TestEmulator;
+
+  it('fails the attempt like a dropped connection, retries it on a new thread, and delivers', async () => {
+    t = await startEmulator({ webhookTransport: 'worker' });
+    try {
+      const v1 = t.client.conversations.v1;
+      await v1.services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url('/post'), filters: ['onMessageAdded'], method: 'POST' });
+      let arrived: () => void = () => undefined;
+      const firstArrival = new Promise<void>((resolve) => (arrived = resolve));
+      // the first attempt hangs at the consumer until its thread is gone; the retry is answered at once
+      rx.respond = (r) => {
+        if (r.n === 0) {
+          arrived();
+          return { status: 200, delayMs: 2000 };
+        }
+        return { status: 200 };
+      };
+      const c = await v1.conversations.create({ friendlyName: 'thread ends' });
+      const m = await v1.conversations(c.sid).messages.create({ body: 'survive', ...ON });
+      await firstArrival;
+      const transport = t.emulator.core.webhooks.transport as unknown as { worker?: { terminate(): Promise<number> } };
+      expect(transport.worker).toBeDefined();
+      await transport.worker?.terminate();
+      const d = await t.emulator.control.waitForDelivery((x) => x.params.MessageSid === m.sid, 8000);
+      expect(d.state).toBe('delivered');
+      expect(d.attempts.map((a) => [a.status, a.retryCount])).toEqual([
+        [null, 0],
+        [200, 1],
+      ]);
+      expect(d.attempts[0].error).toMatch(/webhook thread ended/);
+      expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0', '1']);
+      expect(rx.requests[0].headers['i-twilio-idempotency-token']).toBe(rx.requests[1].headers['i-twilio-idempotency-token']);
+    } finally {
+      await t.emulator.close();
+    }
+  });
+});
+
 describe('tce serve --webhook-transport', () => {
   it('refuses a value other than worker or inline', async () => {
     const child = spawn(process.execPath, ['bin/tce.js', 'serve', '--port', '0', '--db', ':memory:', '--webhook-transport', 'carrier-pigeon'], { stdio: ['ignore', 'pipe', 'pipe'] });
