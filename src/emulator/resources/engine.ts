@@ -239,9 +239,14 @@ function pageShape(d: ResourceDescriptor, fields: readonly string[]): PageShape 
  */
 export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input, pageSize: number, fields?: readonly string[]): ListPage {
   d.hooks?.beforeRead?.(ctx);
-  const { where, args } = scopeWhere(ctx, d);
+  const scope = scopeWhere(ctx, d);
   const shape = fields ? pageShape(d, fields) : undefined;
-  const columns = shape ? { read: shape.read, fixed: { names: shape.scope, values: [...args] } } : undefined;
+  const columns = shape ? { read: shape.read, fixed: { names: shape.scope, values: [...scope.args] } } : undefined;
+  // The direct parent was resolved within the account and its own parents, so its SID alone selects the rows (on
+  // the (parent, seq) index every descriptor has); the outer equalities would only be checked again on every row.
+  const direct = scope.where.length - 1;
+  const where = direct > 0 ? [scope.where[direct]] : scope.where;
+  const args = direct > 0 ? [scope.args[direct]] : scope.args;
   const filter = d.hooks?.listFilter?.(ctx, input);
   if (filter) {
     where.push(...filter.where);
