@@ -112,8 +112,8 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       reset: (accountSid) => core.reset(accountSid),
       close: async () => {
         await app.close();
-        // Node 20 keeps a closed http.Server reachable from its TCP wrap; its 'request' listener would keep the
-        // whole fastify app (router, 200 route handlers) alive: ~1 MB per emulator a test suite starts and closes.
+        // Node 20 keeps a closed http.Server that never had a connection reachable from its TCP wrap; its 'request'
+        // listener would keep the whole fastify app (router, 200 route handlers) alive: ~1 MB per such emulator.
         app.server.removeAllListeners();
         await core.shutdown();
       },
