@@ -19,7 +19,7 @@ import { RateLimiter } from './http/limits.js';
 import { RestFaults } from './http/rest-faults.js';
 import { create, represent } from './resources/engine.js';
 import { invalidParameter, twilioError } from './wire/errors.js';
-import { buildRouteTable, type RouteTable } from './http/routes.js';
+import { routeTableFor, type RouteTable } from './http/routes.js';
 
 export const DEFAULT_SERVICE_NAME = 'Default Conversations Service';
 
@@ -102,7 +102,7 @@ export class EmulatorCore implements Services {
     this.accounts = new Accounts(this.db, this.clock, this.random, (accountSid, serviceSid, now) =>
       this.insertDefaultService(accountSid, serviceSid, now),
     );
-    this.routes = buildRouteTable(loadManifest());
+    this.routes = routeTableFor(loadManifest());
     this.webhooks = new WebhookService(this.db, this.clock, this.random, this.events, this.accounts, createTransport(options.webhookTransport));
     this.webhooks.start();
     this.restFaults = new RestFaults(this.random);

@@ -16,7 +16,7 @@ import { callPreEvent, preEventFor } from './pre-events.js';
 import { acceptFormBodies, type RawParams } from './form.js';
 import { guardRequests } from './auth.js';
 import { compileParams, pageSizeOf } from './params.js';
-import type { Route } from './routes.js';
+import type { Route, RouteTable } from './routes.js';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -54,6 +54,17 @@ function originOf(protocol: string, host: string): string {
   return origin;
 }
 
+/** The paths the route table serves, as patterns (for 405 vs 404): compiled once per table, not per emulator. */
+const servedPathPatterns = new WeakMap<RouteTable, RegExp[]>();
+function servedPathsOf(table: RouteTable): RegExp[] {
+  let patterns = servedPathPatterns.get(table);
+  if (!patterns) {
+    patterns = table.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, '[^/]+')}/?$`));
+    servedPathPatterns.set(table, patterns);
+  }
+  return patterns;
+}
+
 export async function restPlugin(app: FastifyInstance, options: RestOptions): Promise<void> {
   const { core } = options;
   const services: Services = core.servicesView();
@@ -63,7 +74,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   guardRequests(app, core);
 
   // A path we serve with other methods answers 405/20004, as Twilio does; anything else 404/20404.
-  const servedPaths = core.routes.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, '[^/]+')}/?$`));
+  const servedPaths = servedPathsOf(core.routes);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
     if (!servedPaths.some((re) => re.test(path))) return notFound(request, reply);
