@@ -13,6 +13,8 @@ import { parseFaultHeader, type RestFaultAction } from './rest-faults.js';
 declare module 'fastify' {
   interface FastifyRequest {
     account: Account | null;
+    /** the operation, when the plugin routes by its own table (rest-plugin.ts) rather than by fastify routes */
+    operationId?: string;
   }
 }
 
@@ -68,7 +70,7 @@ class FaultSubject {
   }
 
   operation(): string | undefined {
-    return (this.request?.routeOptions.config as { operationId?: string } | undefined)?.operationId;
+    return this.request?.operationId ?? (this.request?.routeOptions.config as { operationId?: string } | undefined)?.operationId;
   }
 }
 

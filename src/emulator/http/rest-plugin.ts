@@ -17,6 +17,7 @@ import { acceptFormBodies, type RawParams } from './form.js';
 import { guardRequests } from './auth.js';
 import { compileParams, pageSizeOf } from './params.js';
 import type { Route, RouteTable } from './routes.js';
+import FindMyWay from 'find-my-way';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
@@ -65,39 +66,92 @@ function servedPathsOf(table: RouteTable): RegExp[] {
   return patterns;
 }
 
+/** What the shared router hands back for a served operation: the route and what serving it needs, built once. */
+interface Served {
+  route: Route;
+  check: ReturnType<typeof compileParams>;
+  projectAnswer: ReturnType<typeof projection>;
+  isPost: boolean;
+  preEvent: ReturnType<typeof preEventFor>;
+}
+
+type SharedRouter = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
+
+/**
+ * One router per route table, shared by every emulator in the process, instead of ~200 fastify routes per app:
+ * each emulator's app then holds one catch-all route. The per-app routes were most of `createEmulator()`'s time
+ * (building them, then the young-generation GC of everything they keep alive). Options as app.ts gives fastify's.
+ */
+const routers = new WeakMap<RouteTable, SharedRouter>();
+function routerFor(table: RouteTable): SharedRouter {
+  let router = routers.get(table);
+  if (!router) {
+    router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 512 });
+    for (const route of table.routes) {
+      const served: Served = {
+        route,
+        check: compileParams(route.op),
+        projectAnswer: projection(route.properties),
+        isPost: route.op.method === 'POST',
+        preEvent: preEventFor(route),
+      };
+      router.on(route.op.method as FindMyWay.HTTPMethod, route.url, () => undefined, served);
+    }
+    routers.set(table, router);
+  }
+  return router;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the operation this /v1 request names (shared router), with its path parameters */
+    served?: { served: Served; params: Record<string, string | undefined> } | null;
+  }
+}
+
 export async function restPlugin(app: FastifyInstance, options: RestOptions): Promise<void> {
   const { core } = options;
   const services: Services = core.servicesView();
+  const router = routerFor(core.routes);
 
   acceptFormBodies(app);
+
+  app.decorateRequest('served', null);
+  app.decorateRequest('operationId', undefined);
+  // Routing comes first: injected faults can match on the operation.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const query = request.url.indexOf('?');
+    const found = router.find(request.method as FindMyWay.HTTPMethod, query < 0 ? request.url : request.url.slice(0, query));
+    request.served = found ? { served: found.store as Served, params: found.params } : null;
+    request.operationId = found ? (found.store as Served).route.op.operationId : undefined;
+    done();
+  });
 
   guardRequests(app, core);
 
   // A path we serve with other methods answers 405/20004, as Twilio does; anything else 404/20404.
   const servedPaths = servedPathsOf(core.routes);
-  app.setNotFoundHandler((request, reply) => {
+  const unserved = (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0];
     if (!servedPaths.some((re) => re.test(path))) return notFound(request, reply);
     const error = twilioError('MethodNotAllowed', { method: request.method, path: path.replace(/^\/v1/, '') });
     return reply.code(error.status).send(error.toJSON());
-  });
+  };
+  app.setNotFoundHandler(unserved);
 
-  for (const route of core.routes.routes) {
-    const check = compileParams(route.op);
-    const projectAnswer = projection(route.properties);
-    const isPost = route.op.method === 'POST';
-    const preEvent = preEventFor(route);
+  {
     app.route({
-      method: route.op.method,
-      // registered under the /v1 prefix, so that auth runs before this plugin's 404 too
-      url: route.url.replace(/^\/v1/, ''),
-      config: { operationId: route.op.operationId },
+      method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+      // registered under the /v1 prefix, so that auth runs before the 404 too
+      url: '/*',
       handler: (request: FastifyRequest, reply: FastifyReply) => {
+        if (!request.served) return unserved(request, reply);
+        const { route, check, projectAnswer, isPost, preEvent } = request.served.served;
         const account = request.account as Account;
         // Form bodies (form.ts) and query strings arrive as text values already; JSON bodies are flattened.
         const raw = isPost ? (isForm(request.headers['content-type']) ? (request.body as RawParams) : rawParams(request.body)) : (request.query as RawParams);
         const input = check(raw, request.headers);
-        const path = request.params as Record<string, string>;
+        const path = request.served.params as Record<string, string>;
         const baseUrl = options.publicUrl ?? originOf(request.protocol, request.host);
         const query = request.url.indexOf('?');
         // the services written out: one object shape for every request (a spread copies key by key)
