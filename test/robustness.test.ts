@@ -33,6 +33,18 @@ describe('malformed requests', () => {
     expectEnvelope(await t.http('GET', '/nowhere'), 404);
   });
 
+  it('routes a UniqueName that needs encoding (space, unicode, +, %, /) to its conversation, trailing slash or not', async () => {
+    for (const name of ['my room', 'café-ünï', 'a+b', 'x%y', 'slash/inside']) {
+      const c = await t.client.conversations.v1.conversations.create({ uniqueName: name });
+      // the SDK itself refuses `%` and `/` in a path parameter; plain HTTP covers those
+      if (!/[%/]/.test(name)) expect((await t.client.conversations.v1.conversations(name).fetch()).sid).toBe(c.sid);
+      for (const path of [`/v1/Conversations/${encodeURIComponent(name)}`, `/v1/Conversations/${encodeURIComponent(name)}/`]) {
+        const r = await t.http('GET', path);
+        expect({ path, status: r.status, sid: r.body.sid }).toEqual({ path, status: 200, sid: c.sid });
+      }
+    }
+  });
+
   it('accepts JSON bodies for curl users, flattening values to text', async () => {
     const r = await t.http('POST', '/v1/Conversations', { body: JSON.stringify({ FriendlyName: 'json', Attributes: { a: 1 } }), contentType: 'application/json' });
     expect(r.status).toBe(201);
