@@ -1,4 +1,5 @@
-/** Helpers the benchmarks share: env knobs, plain HTTP on a fresh connection, a free port. */
+/** Helpers the benchmarks share: env knobs, plain HTTP on a fresh connection, a free port, the report. */
+import { execFileSync } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import { cpus, platform, release, totalmem } from 'node:os';
 
@@ -64,4 +65,20 @@ export function machineInfo(loadAverageBefore, loadAverageAfter) {
     loadAverageBefore,
     loadAverageAfter,
   };
+}
+
+/** A Markdown table, columns padded to their widest cell. */
+export function renderTable(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
+  return [line(headers), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
+}
+
+/** The short commit of the checkout in `cwd`, for result files; undefined outside git. */
+export function gitRevision(cwd) {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
 }

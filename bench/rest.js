@@ -32,7 +32,7 @@
  *   BENCH_STRICT         1: exit with status 1 when a target FAILs
  *   BENCH_OUT            JSON output path (default bench/results/rest-latest.json)
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir, cpus, totalmem, platform, release, loadavg } from 'node:os';
@@ -40,7 +40,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { apiCall, call, envNumber, freePort, machineInfo } from './lib.js';
+import { apiCall, call, envNumber, freePort, machineInfo, gitRevision, renderTable } from './lib.js';
 import BetterSqlite3 from 'better-sqlite3';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -362,20 +362,6 @@ function verdict(ok) {
   return ok === undefined ? 'n/a' : ok ? 'PASS' : 'FAIL';
 }
 
-function renderTable(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
-  return [line(headers), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
-}
-
-function gitRevision() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 async function main() {
   if (!existsSync(distIndex)) throw new Error('dist/ is missing: run `npm run build` first');
   tempDir = mkdtempSync(join(tmpdir(), 'tce-bench-'));
@@ -550,7 +536,7 @@ async function main() {
   const report = {
     startedAt,
     finishedAt: new Date().toISOString(),
-    git: gitRevision(),
+    git: gitRevision(root),
     machine: machineInfo(loadBefore, loadAfter),
     config: { ...config, only: config.only && [...config.only], out: undefined, cpuProf: config.cpuProf },
     targets: TARGETS,

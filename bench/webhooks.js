@@ -47,8 +47,8 @@
  *   BENCH_STRICT         1: exit with status 1 when a target FAILs
  *   BENCH_OUT            JSON output path (default bench/results/webhooks-latest.json)
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { apiCall, call, envNumber, freePort, machineInfo } from './lib.js';
+import { spawn } from 'node:child_process';
+import { apiCall, call, envNumber, freePort, machineInfo, gitRevision, renderTable } from './lib.js';
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { tmpdir, cpus, totalmem, platform, release, loadavg } from 'node:os';
@@ -574,22 +574,6 @@ async function mainThread() {
     }
   }
 
-  // ---- report ----
-
-  function renderTable(headers, rows) {
-    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-    const line = (cells) => '| ' + cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
-    return [line(headers), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...rows.map(line)].join('\n');
-  }
-
-  function gitRevision() {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  }
-
   if (!existsSync(distIndex)) throw new Error('dist/ is missing: run `npm run build` first');
   tempDir = mkdtempSync(join(tmpdir(), 'tce-bench-webhooks-'));
   let receiver;
@@ -647,7 +631,7 @@ async function mainThread() {
     const report = {
       startedAt,
       finishedAt: new Date().toISOString(),
-      git: gitRevision(),
+      git: gitRevision(root),
       machine: machineInfo(loadBefore, loadAfter),
       config: { ...config, out: undefined },
       targets: TARGETS,
