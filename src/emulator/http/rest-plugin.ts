@@ -104,8 +104,8 @@ function routerFor(table: RouteTable): SharedRouter {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** the operation this /v1 request names (shared router), with its path parameters */
-    served?: { served: Served; params: Record<string, string | undefined> } | null;
+    /** the operation this /v1 request names (shared router), with its path parameters and its path without query */
+    served?: { served: Served; params: Record<string, string | undefined>; path: string } | null;
   }
 }
 
@@ -121,8 +121,9 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   // Routing comes first: injected faults can match on the operation.
   app.addHook('onRequest', (request, _reply, done) => {
     const query = request.url.indexOf('?');
-    const found = router.find(request.method as FindMyWay.HTTPMethod, query < 0 ? request.url : request.url.slice(0, query));
-    request.served = found ? { served: found.store as Served, params: found.params } : null;
+    const path = query < 0 ? request.url : request.url.slice(0, query);
+    const found = router.find(request.method as FindMyWay.HTTPMethod, path);
+    request.served = found ? { served: found.store as Served, params: found.params, path } : null;
     request.operationId = found ? (found.store as Served).route.op.operationId : undefined;
     done();
   });
@@ -139,82 +140,79 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   };
   app.setNotFoundHandler(unserved);
 
-  {
-    app.route({
-      method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
-      // registered under the /v1 prefix, so that auth runs before the 404 too
-      url: '/*',
-      handler: (request: FastifyRequest, reply: FastifyReply) => {
-        if (!request.served) return unserved(request, reply);
-        const { route, check, projectAnswer, isPost, preEvent } = request.served.served;
-        const account = request.account as Account;
-        // Form bodies (form.ts) and query strings arrive as text values already; JSON bodies are flattened.
-        const raw = isPost ? (isForm(request.headers['content-type']) ? (request.body as RawParams) : rawParams(request.body)) : (request.query as RawParams);
-        const input = check(raw, request.headers);
-        const path = request.served.params as Record<string, string>;
-        const baseUrl = options.publicUrl ?? originOf(request.protocol, request.host);
-        const query = request.url.indexOf('?');
-        // the services written out: one object shape for every request (a spread copies key by key)
-        const ctx: OperationContext = {
-          db: services.db,
-          clock: services.clock,
-          random: services.random,
-          events: services.events,
-          accounts: services.accounts,
-          timers: services.timers,
-          descriptor: services.descriptor,
-          descendants: services.descendants,
-          account,
-          scope: route.scope,
-          parents: {},
-          requestPath: query < 0 ? request.url : request.url.slice(0, query),
-          baseUrl,
-          urlOf: (resource: string, row: Row) => core.routes.urlOf(route.scope, resource, row, baseUrl),
-          webhookEnabled: request.headers['x-twilio-webhook-enabled'] === 'true',
-          source: 'API',
-        };
-        const resolveParents = () => {
-          for (const parent of route.parents) {
-            if (parent.pathParam === 'ChatServiceSid' && path.ChatServiceSid === undefined) {
-              // The account's default service always exists (it cannot be deleted while default): no query needed.
-              ctx.parents[parent.resource] = { sid: account.defaultServiceSid, account_sid: account.sid };
-              continue;
-            }
-            ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), path[parent.pathParam]);
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    // registered under the /v1 prefix, so that auth runs before the 404 too
+    url: '/*',
+    handler: (request: FastifyRequest, reply: FastifyReply) => {
+      if (!request.served) return unserved(request, reply);
+      const { route, check, projectAnswer, isPost, preEvent } = request.served.served;
+      const account = request.account as Account;
+      // Form bodies (form.ts) and query strings arrive as text values already; JSON bodies are flattened.
+      const raw = isPost ? (isForm(request.headers['content-type']) ? (request.body as RawParams) : rawParams(request.body)) : (request.query as RawParams);
+      const input = check(raw, request.headers);
+      const path = request.served.params as Record<string, string>;
+      const baseUrl = options.publicUrl ?? originOf(request.protocol, request.host);
+      // the services written out: one object shape for every request (a spread copies key by key)
+      const ctx: OperationContext = {
+        db: services.db,
+        clock: services.clock,
+        random: services.random,
+        events: services.events,
+        accounts: services.accounts,
+        timers: services.timers,
+        descriptor: services.descriptor,
+        descendants: services.descendants,
+        account,
+        scope: route.scope,
+        parents: {},
+        requestPath: request.served.path,
+        baseUrl,
+        urlOf: (resource: string, row: Row) => core.routes.urlOf(route.scope, resource, row, baseUrl),
+        webhookEnabled: request.headers['x-twilio-webhook-enabled'] === 'true',
+        source: 'API',
+      };
+      const resolveParents = () => {
+        for (const parent of route.parents) {
+          if (parent.pathParam === 'ChatServiceSid' && path.ChatServiceSid === undefined) {
+            // The account's default service always exists (it cannot be deleted while default): no query needed.
+            ctx.parents[parent.resource] = { sid: account.defaultServiceSid, account_sid: account.sid };
+            continue;
           }
-        };
-        const perform = () => {
-          const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
-          let body: unknown;
-          if (answer.json !== undefined) {
-            // validation checks the text that goes out, parsed again
-            if (options.onAnswer) options.onAnswer(route, answer.status, JSON.parse(answer.json));
-            // the content type fastify gives a serialized object; with it, fastify sends the text as it is
-            reply.header('content-type', JSON_CONTENT_TYPE);
-            body = answer.json;
-          } else {
-            options.onAnswer?.(route, answer.status, answer.body);
-            body = answer.status === 204 ? undefined : answer.body;
-          }
-          // An acknowledged write is a stored write: with writes pending in this turn's group commit
-          // (store/database.ts), answer once it is done; otherwise (most reads) answer now.
-          if (!core.db.pending) reply.code(answer.status).send(body);
-          else core.db.whenCommitted((error) => (error ? reply.send(error) : reply.code(answer.status).send(body)));
-        };
-        resolveParents();
-        // A pre-event webhook decides first (asynchronously); the change then runs on freshly read parents.
-        if (preEvent && ctx.webhookEnabled && core.webhooks.hasPreTarget(account.sid, ctx.parents.Service?.sid as string, preEvent.eventType)) {
-          callPreEvent(core, preEvent, ctx, input, path.Sid).then(
-            () => {
-              resolveParents();
-              perform();
-            },
-            (error: unknown) => reply.send(error),
-          );
-          return;
+          ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), path[parent.pathParam]);
         }
-        perform();
-      },
-    });
-  }
+      };
+      const perform = () => {
+        const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
+        let body: unknown;
+        if (answer.json !== undefined) {
+          // validation checks the text that goes out, parsed again
+          if (options.onAnswer) options.onAnswer(route, answer.status, JSON.parse(answer.json));
+          // the content type fastify gives a serialized object; with it, fastify sends the text as it is
+          reply.header('content-type', JSON_CONTENT_TYPE);
+          body = answer.json;
+        } else {
+          options.onAnswer?.(route, answer.status, answer.body);
+          body = answer.status === 204 ? undefined : answer.body;
+        }
+        // An acknowledged write is a stored write: with writes pending in this turn's group commit
+        // (store/database.ts), answer once it is done; otherwise (most reads) answer now.
+        if (!core.db.pending) reply.code(answer.status).send(body);
+        else core.db.whenCommitted((error) => (error ? reply.send(error) : reply.code(answer.status).send(body)));
+      };
+      resolveParents();
+      // A pre-event webhook decides first (asynchronously); the change then runs on freshly read parents.
+      if (preEvent && ctx.webhookEnabled && core.webhooks.hasPreTarget(account.sid, ctx.parents.Service?.sid as string, preEvent.eventType)) {
+        callPreEvent(core, preEvent, ctx, input, path.Sid).then(
+          () => {
+            resolveParents();
+            perform();
+          },
+          (error: unknown) => reply.send(error),
+        );
+        return;
+      }
+      perform();
+    },
+  });
 }

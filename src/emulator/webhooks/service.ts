@@ -21,7 +21,7 @@ import { isoMillis } from '../wire/dates.js';
 import { connectionOptions, type RetryClass } from './connection-overrides.js';
 import { FaultRules, type FaultAction } from './faults.js';
 import { form, postEvents, preEventFields, type EventPayload } from './payloads.js';
-import { signedRequest, type FormParams, type SignedRequest } from './signing.js';
+import { signedRequest, type FormParams, type SignedRequest, type WebhookRequest } from './signing.js';
 import { createTransport, type DeliveryTransport } from './transport.js';
 import { TargetResolver, type Target } from './targets.js';
 
@@ -408,10 +408,15 @@ export class WebhookService {
     return d.kind === 'pre' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
   }
 
+  /** What an attempt sends, before framing: the URL without its overrides fragment, the parameters, the token. */
+  private webhookRequest(d: Delivery, authToken: string): WebhookRequest {
+    return { url: connectionOptions(d.url).url, method: d.method, params: this.paramsOf(d), idempotencyToken: d.idempotencyToken, authToken };
+  }
+
   /** The request an attempt sends, as the journal shows it: URL, headers and body, signed with the auth token. */
   requestFor(d: Delivery, authToken: string): SignedRequest & { params: FormParams } {
-    const params = this.paramsOf(d);
-    return { ...signedRequest({ url: connectionOptions(d.url).url, method: d.method, params, idempotencyToken: d.idempotencyToken, authToken }), params };
+    const request = this.webhookRequest(d, authToken);
+    return { ...signedRequest(request), params: request.params };
   }
 
 
@@ -428,11 +433,7 @@ export class WebhookService {
     else {
       try {
         const res = await this.transport.send({
-          url: conn.url,
-          method: d.method,
-          params: this.paramsOf(d),
-          idempotencyToken: d.idempotencyToken,
-          authToken: account.authToken,
+          ...this.webhookRequest(d, account.authToken),
           connectTimeoutMs: conn.connectTimeoutMs,
           readTimeoutMs: conn.readTimeoutMs,
         });
@@ -518,11 +519,7 @@ export class WebhookService {
     let text = '';
     try {
       const res = await this.transport.send({
-        url: conn.url,
-        method: d.method,
-        params: this.paramsOf(d),
-        idempotencyToken: d.idempotencyToken,
-        authToken: account?.authToken ?? '',
+        ...this.webhookRequest(d, account?.authToken ?? ''),
         connectTimeoutMs: conn.connectTimeoutMs,
         readTimeoutMs: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
         maxBody: 1 << 20,

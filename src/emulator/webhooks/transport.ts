@@ -126,7 +126,14 @@ function fromWireError(wire: WireError): Error {
  * The compiled worker script. Run from TypeScript sources (vitest), this module's sibling does not exist: the
  * build's copy is used (`npm test` builds first); without a build there is no worker and callers go inline.
  */
+let foundScript: URL | null | undefined;
 function workerScript(): URL | undefined {
+  // looked up once per process: every emulator created asks
+  if (foundScript === undefined) foundScript = findWorkerScript() ?? null;
+  return foundScript ?? undefined;
+}
+
+function findWorkerScript(): URL | undefined {
   const here = new URL(import.meta.url);
   const script = fileURLToPath(here).endsWith('.ts')
     ? new URL('../../../dist/emulator/webhooks/transport-worker.js', here)
