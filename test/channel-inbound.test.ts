@@ -163,6 +163,119 @@ describe('routing', () => {
   });
 });
 
+describe('inbound and webhooks', () => {
+  const hooks = (filters: string[]) =>
+    v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ preWebhookUrl: rx.url('/pre'), postWebhookUrl: rx.url(), filters, method: 'POST' });
+  const preRequests = () => rx.requests.filter((r) => r.path === '/pre');
+  const channelRows = () => t.emulator.core.db.all("SELECT sid, conversation_sid, message_sid FROM channel_messages WHERE direction = 'inbound'");
+
+  it('an inbound message fires the pre-event onMessageAdd (Source SMS, ParticipantSid, no header needed); a refusal drops it', async () => {
+    await hooks(['onMessageAdd', 'onMessageAdded']);
+    const c = await conversationWith(A, PROXY);
+    rx.respond = (r) => (r.path === '/pre' && r.params.Body === 'spam' ? { status: 403 } : { status: 200 });
+    const refused = await inbound(A, PROXY, 'spam');
+    expect(refused.status).toBe(201);
+    expect(refused.body).toEqual({ routedTo: 'conversation', conversationSid: c.sid, channelMessageSid: expect.stringMatching(SM), refused: true });
+    const [ask] = preRequests();
+    expect(ask.signatureValid).toBe(true);
+    expect(ask.params).toEqual({
+      AccountSid: t.emulator.accountSid,
+      EventType: 'onMessageAdd',
+      Source: 'SMS',
+      ConversationSid: c.sid,
+      Author: A,
+      ParticipantSid: c.participant,
+      Body: 'spam',
+      Attributes: '{}',
+    });
+    // dropped: no conversation message, no post-event; the channel still saw the handset's message
+    expect(await c.messages.list()).toEqual([]);
+    expect(t.emulator.core.db.all('SELECT sid FROM messages')).toEqual([]);
+    expect(channelRows()).toEqual([{ sid: refused.body.channelMessageSid, conversation_sid: c.sid, message_sid: null }]);
+
+    const allowed = await inbound(A, PROXY, 'hello');
+    expect(allowed.body).toMatchObject({ routedTo: 'conversation', conversationSid: c.sid, messageSid: expect.stringMatching(/^IM/) });
+    expect(allowed.body).not.toHaveProperty('refused');
+    expect(await messageAdded(allowed.body.messageSid)).toMatchObject({ Body: 'hello', Source: 'SMS' });
+    expect(t.emulator.control.deliveries({ eventType: 'onMessageAdded' }).map((d) => d.params.Body)).toEqual(['hello']);
+  });
+
+  it("a pre-event's JSON answer changes the inbound message; an auto-created conversation asks too", async () => {
+    await hooks(['onMessageAdd']);
+    rx.respond = (r) => (r.path === '/pre' ? { status: 200, body: { body: 'rewritten', attributes: '{"checked":true}' } } : { status: 200 });
+    const c = await conversationWith(A, PROXY);
+    const r = await inbound(A, PROXY, 'original');
+    expect(await c.messages(r.body.messageSid).fetch()).toMatchObject({ body: 'rewritten', attributes: '{"checked":true}', author: A });
+
+    await v1().addressConfigurations.create({ type: 'sms', address: PROXY2, 'autoCreation.enabled': true, 'autoCreation.type': 'default' });
+    rx.respond = (q) => (q.path === '/pre' ? { status: 500 } : { status: 200 });
+    const auto = await inbound(B, PROXY2, 'first words');
+    expect(auto.body).toMatchObject({ routedTo: 'autocreated', refused: true });
+    expect(preRequests().at(-1)?.params).toMatchObject({ EventType: 'onMessageAdd', ConversationSid: auto.body.conversationSid, Author: B, Body: 'first words' });
+    // the conversation and its participant exist; the refused message does not
+    expect((await v1().conversations(auto.body.conversationSid).participants.list()).map((p) => p.messagingBinding.address)).toEqual([B]);
+    expect(await v1().conversations(auto.body.conversationSid).messages.list()).toEqual([]);
+  });
+
+  it('an inbound MMS (MediaUrl) reaches the conversation as media: REST media, webhook Media', async () => {
+    await hooks(['onMessageAdd', 'onMessageAdded']);
+    const c = await conversationWith(A, PROXY);
+    const r = await control('POST', '/inbound', {
+      From: A,
+      To: PROXY,
+      Body: 'look',
+      MediaUrl: ['https://media.example.com/photos/cat%20picture.jpg?size=large', 'https://media.example.com/card'],
+      MediaContentType: ['', 'text/vcard'],
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.channelMessageSid).toMatch(/^MM[0-9a-f]{32}$/);
+    const m = await c.messages(r.body.messageSid).fetch();
+    const ME = expect.stringMatching(/^ME[0-9a-f]{32}$/);
+    expect(m.media).toEqual([
+      { sid: ME, size: 0, content_type: 'image/jpeg', filename: 'cat picture.jpg', category: 'media' },
+      { sid: ME, size: 0, content_type: 'text/vcard', filename: 'card', category: 'media' },
+    ]);
+    const media = m.media as { sid: string; content_type: string; filename: string }[];
+    const webhook = media.map((x) => ({ Sid: x.sid, Filename: x.filename, ContentType: x.content_type, Size: 0, Category: 'media' }));
+    expect(JSON.parse(preRequests()[0].params.Media as string)).toEqual(webhook);
+    expect(JSON.parse((await messageAdded(m.sid)).Media as string)).toEqual(webhook);
+
+    // form bodies repeat the key
+    const form = await t.http('POST', '/_emulator/inbound', { auth: null, form: { From: A, To: PROXY, MediaUrl: ['https://media.example.com/a.png', 'https://media.example.com/b.gif'] } });
+    expect(form.status).toBe(201);
+    expect(((await c.messages(form.body.messageSid).fetch()).media as { content_type: string }[]).map((x) => x.content_type)).toEqual(['image/png', 'image/gif']);
+
+    const bad = await control('POST', '/inbound', { From: A, To: PROXY, MediaUrl: 'ftp://media.example.com/a.png' });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 20001, status: 400, message: expect.stringMatching(/MediaUrl/) });
+  });
+
+  it('an inbound message that wakes an inactive conversation fires onConversationStateUpdated, Reason EVENT', async () => {
+    await hooks(['onConversationStateUpdated', 'onConversationUpdated']);
+    const c = await conversationWith(A, PROXY);
+    await v1().conversations(c.sid).update({ state: 'inactive' });
+    const r = await inbound(A, PROXY, 'anyone there?');
+    expect(r.body).toMatchObject({ routedTo: 'conversation', conversationSid: c.sid });
+    expect((await v1().conversations(c.sid).fetch()).state).toBe('active');
+    const d = await t.emulator.control.waitForDelivery((x) => x.state === 'delivered' && x.eventType === 'onConversationStateUpdated', 5000);
+    const got = rx.requests.find((q) => q.idempotencyToken === d.idempotencyToken);
+    expect(got?.signatureValid).toBe(true);
+    expect(got?.params).toMatchObject({ ConversationSid: c.sid, StateFrom: 'inactive', StateTo: 'active', Reason: 'EVENT', Source: 'SMS' });
+    expect(t.emulator.control.deliveries({ conversationSid: c.sid }).map((x) => x.eventType)).toEqual(['onConversationStateUpdated']);
+  });
+
+  it("an unencoded '+' (decoded as a space) is refused with a hint, and nothing is stored", async () => {
+    for (const body of [`From=+15558675310&To=%2B15017122661&Body=hi`, `From=%2B15558675310&To=+15017122661&Body=hi`, `From=whatsapp:+15558675310&To=whatsapp:%2B15017122661`]) {
+      const r = await t.http('POST', '/_emulator/inbound', { auth: null, body, contentType: 'application/x-www-form-urlencoded' });
+      expect(r.status).toBe(400);
+      expect(r.body).toMatchObject({ code: 20001, status: 400, more_info: 'https://www.twilio.com/docs/errors/20001' });
+      expect(r.body.message).toMatch(/(From|To) '(whatsapp:)? 1\d+' starts with a space.*%2B/);
+    }
+    expect(t.emulator.core.db.all('SELECT sid FROM channel_messages')).toEqual([]);
+    expect(t.emulator.core.db.all('SELECT address FROM channel_sessions')).toEqual([]);
+  });
+});
+
 describe('SMS opt-out keywords', () => {
   it('STOP opts the handset out of that sender; later messages fail with 21610 while create still answers 201', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onDeliveryUpdated'], method: 'POST' });

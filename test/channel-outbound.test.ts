@@ -4,6 +4,7 @@
  * message's `delivery` summary follows, scripted handsets decide outcome and pace, and every receipt change fires
  * a signed onDeliveryUpdated. Receipts only ever move forward, whatever order the webhooks arrive in.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useEmulator } from './support/emulator.js';
 import { useReceiver, type Params } from './support/webhook-receiver.js';
@@ -262,6 +263,31 @@ describe('onDeliveryUpdated', () => {
       });
       expect(h).not.toHaveProperty('ErrorCode');
     }
+  });
+
+  it('WhatsApp: ChannelMessageSid stays SM (the 2010 spec allows only SM/MM, and it is a 2010 Message), DateUpdated on the first status, Source WHATSAPP', async () => {
+    await hookOnDelivery();
+    const c = await conversationWith(WA);
+    await handsetWrites(WA, WA_PROXY);
+    await handset(WA, { progression: 'manual' });
+    const m = await c.messages.create({ author: 'alice', body: 'over whatsapp' });
+    await control('POST', `/handsets/${encodeURIComponent(WA)}/advance`);
+    const [receipt] = await receiptsOf(c, m.sid);
+    // REST keeps date_updated null until the receipt moves on
+    expect(receipt).toMatchObject({ status: 'sent', dateUpdated: null });
+    const [first] = await deliveryWebhooks(m.sid, 1);
+    expect(first).toMatchObject({ Status: 'sent', Source: 'WHATSAPP', ChannelMessageSid: receipt.channelMessageSid, ParticipantSid: c.participants[WA] });
+    expect(first.DateUpdated).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(first.DateUpdated).toBe(first.DateCreated);
+
+    // Twilio's docs say WAxx for WhatsApp, but the same channel message is a 2010 Message, whose SID pattern forbids it
+    const spec = JSON.parse(readFileSync(new URL('../fixtures/openapi/twilio_api_v2010.json', import.meta.url), 'utf8'));
+    const pattern = new RegExp(spec.components.schemas['api.v2010.account.message'].properties.sid.pattern);
+    expect(pattern.test('WA' + 'a'.repeat(32))).toBe(false);
+    expect(receipt.channelMessageSid).toMatch(SM);
+    const message = await t.client.messages(receipt.channelMessageSid).fetch();
+    expect(pattern.test(message.sid)).toBe(true);
+    expect(message).toMatchObject({ to: WA, from: WA_PROXY, body: 'over whatsapp' });
   });
 
   it('carries ErrorCode for an undelivered handset (sent, then undelivered)', async () => {

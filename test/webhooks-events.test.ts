@@ -181,6 +181,64 @@ describe('post-event fields', () => {
     expect(removed.DateUpdated).toMatch(ISO_MS);
   });
 
+  it('Media is a JSON string of PascalCase items (Sid, Filename, ContentType, Size, Category) on onMessageAdd / Added / Updated / Removed; REST media items carry category "media"', async () => {
+    await serviceHooks().update({ preWebhookUrl: rx.url('/pre'), postWebhookUrl: rx.url(), filters: ['onMessageAdd', 'onMessageAdded', 'onMessageUpdated', 'onMessageRemoved'], method: 'POST' });
+    const c = await v1().conversations.create({ friendlyName: 'media' });
+    const mediaSid = 'ME' + 'cd'.repeat(16);
+    const m = await v1().conversations(c.sid).messages.create({ mediaSid, ...ON });
+    // REST: snake_case, with the category Twilio adds (the spec's media items are a loose object list)
+    expect(m.media).toEqual([{ sid: mediaSid, size: 0, content_type: 'application/octet-stream', filename: null, category: 'media' }]);
+    const webhook = [{ Sid: mediaSid, Filename: null, ContentType: 'application/octet-stream', Size: 0, Category: 'media' }];
+    const pre = rx.requests.find((r) => r.path === '/pre' && r.params.EventType === 'onMessageAdd');
+    expect(pre?.signatureValid).toBe(true);
+    expect(pre?.params).not.toHaveProperty('MediaSid');
+    expect(JSON.parse(pre?.params.Media as string)).toEqual(webhook);
+    const added = await received('onMessageAdded', (p) => p.MessageSid === m.sid);
+    expect(JSON.parse(added.Media as string)).toEqual(webhook);
+    await v1().conversations(c.sid).messages(m.sid).update({ attributes: '{"seen":true}', ...ON });
+    expect(JSON.parse((await received('onMessageUpdated', (p) => p.MessageSid === m.sid)).Media as string)).toEqual(webhook);
+    await v1().conversations(c.sid).messages(m.sid).remove(ON);
+    expect(JSON.parse((await received('onMessageRemoved', (p) => p.MessageSid === m.sid)).Media as string)).toEqual(webhook);
+    // a public Flex channel handler reads exactly these keys
+    const [item] = JSON.parse(added.Media as string) as { Sid: string; ContentType: string; Filename: string | null }[];
+    expect([item.Sid, item.ContentType, item.Filename]).toEqual([mediaSid, 'application/octet-stream', null]);
+  });
+
+  it('a message that wakes an inactive conversation fires onConversationStateUpdated, Reason EVENT (with the header; without it, nothing)', async () => {
+    await configure(['onConversationUpdated', 'onConversationStateUpdated', 'onMessageAdded']);
+    const c = await v1().conversations.create({ friendlyName: 'sleepy' });
+    await v1().conversations(c.sid).update({ state: 'inactive' });
+    t.emulator.clock.advance(30);
+    const m = await v1().conversations(c.sid).messages.create({ body: 'wake up', ...ON });
+    const woke = await received('onConversationStateUpdated', inConversation(c.sid));
+    expect(woke).toEqual({
+      ...common('onConversationStateUpdated'),
+      ChatServiceSid: t.emulator.defaultServiceSid,
+      ConversationSid: c.sid,
+      MessagingServiceSid: c.messagingServiceSid ?? undefined,
+      StateUpdated: woke.StateUpdated,
+      StateFrom: 'inactive',
+      StateTo: 'active',
+      Reason: 'EVENT',
+    });
+    expect(Date.parse(woke.StateUpdated as string)).toBe(t.emulator.clock.now().getTime());
+    const fetched = await v1().conversations(c.sid).fetch();
+    expect(fetched.state).toBe('active');
+    expect(fetched.dateUpdated.getTime()).toBe(Math.floor(t.emulator.clock.now().getTime() / 1000) * 1000);
+    await received('onMessageAdded', (p) => p.MessageSid === m.sid);
+    // the message moved only the state: announced as a state change, not as an update, and before the message
+    expect(t.emulator.control.deliveries({ conversationSid: c.sid }).map((d) => d.eventType)).toEqual(['onConversationStateUpdated', 'onMessageAdded']);
+
+    // the echo rule holds: without the header the conversation wakes silently
+    const quiet = await v1().conversations.create({ friendlyName: 'quiet' });
+    await v1().conversations(quiet.sid).update({ state: 'inactive' });
+    await v1().conversations(quiet.sid).messages.create({ body: 'shh' });
+    expect((await v1().conversations(quiet.sid).fetch()).state).toBe('active');
+    const barrier = await v1().conversations(c.sid).messages.create({ body: 'barrier', ...ON });
+    await received('onMessageAdded', (p) => p.MessageSid === barrier.sid);
+    expect(t.emulator.control.deliveries({ conversationSid: quiet.sid })).toEqual([]);
+  });
+
   it('onUserAdded when a chat participant joins, onUserUpdated on an update (account configuration)', async () => {
     await v1().configuration.webhooks().update({ postWebhookUrl: rx.url('/account'), filters: ['onUserAdded', 'onUserUpdated'], method: 'POST' });
     const c = await v1().conversations.create({ friendlyName: 'users' });
@@ -201,6 +259,74 @@ describe('post-event fields', () => {
     const updated = await received('onUserUpdated', (p) => p.UserSid === user.sid);
     expect(updated).toMatchObject({ ...common('onUserUpdated'), FriendlyName: 'Bob B', Identity: 'bob' });
     expect(rx.requests.every((r) => r.path === '/account')).toBe(true);
+  });
+});
+
+describe('pre-event fields', () => {
+  const pre = (eventType: string) => {
+    const r = rx.requests.find((q) => q.path === '/pre' && q.params.EventType === eventType);
+    expect(r, `the consumer got ${eventType}`).toBeDefined();
+    expect(r?.signatureValid).toBe(true);
+    return r!.params;
+  };
+
+  it('onConversationAdd carries the defaulted MessagingServiceSid', async () => {
+    await serviceHooks().update({ preWebhookUrl: rx.url('/pre'), filters: ['onConversationAdd'], method: 'POST' });
+    const c = await v1().conversations.create({ friendlyName: 'defaulted', ...ON });
+    expect(c.messagingServiceSid).toMatch(/^MG[0-9a-f]{32}$/);
+    expect(pre('onConversationAdd')).toEqual({
+      AccountSid: t.emulator.accountSid,
+      EventType: 'onConversationAdd',
+      Source: 'API',
+      ChatServiceSid: t.emulator.defaultServiceSid,
+      MessagingServiceSid: c.messagingServiceSid,
+      FriendlyName: 'defaulted',
+      Attributes: '{}',
+      State: 'active',
+    });
+  });
+
+  it('onParticipantAdd carries RoleSid (the service default) and MessagingBinding.Type', async () => {
+    await serviceHooks().update({ preWebhookUrl: rx.url('/pre'), filters: ['onParticipantAdd'], method: 'POST' });
+    const c = await v1().conversations.create({ friendlyName: 'roles' });
+    const bob = await v1().conversations(c.sid).participants.create({ identity: 'bob', ...ON });
+    expect(bob.roleSid).toMatch(/^RL[0-9a-f]{32}$/);
+    expect(pre('onParticipantAdd')).toEqual({
+      AccountSid: t.emulator.accountSid,
+      EventType: 'onParticipantAdd',
+      Source: 'API',
+      ConversationSid: c.sid,
+      Identity: 'bob',
+      RoleSid: bob.roleSid,
+      Attributes: '{}',
+      'MessagingBinding.Type': 'CHAT',
+    });
+    rx.clear();
+    await v1().conversations(c.sid).participants.create({ 'messagingBinding.address': ADDR, 'messagingBinding.proxyAddress': PROXY, ...ON });
+    expect(pre('onParticipantAdd')).toMatchObject({ RoleSid: bob.roleSid, 'MessagingBinding.Type': 'SMS', 'MessagingBinding.Address': ADDR, 'MessagingBinding.ProxyAddress': PROXY });
+    rx.clear();
+    await v1().conversations(c.sid).participants.create({ 'messagingBinding.address': 'whatsapp:+15558675398', 'messagingBinding.proxyAddress': `whatsapp:${PROXY}`, ...ON });
+    expect(pre('onParticipantAdd')).toMatchObject({ 'MessagingBinding.Type': 'WHATSAPP' });
+  });
+
+  it('onMessageAdd carries ParticipantSid when the author is a participant, and none otherwise', async () => {
+    await serviceHooks().update({ preWebhookUrl: rx.url('/pre'), filters: ['onMessageAdd'], method: 'POST' });
+    const c = await v1().conversations.create({ friendlyName: 'authors' });
+    const carol = await v1().conversations(c.sid).participants.create({ identity: 'carol' });
+    await v1().conversations(c.sid).messages.create({ author: 'carol', body: 'mine', ...ON });
+    expect(pre('onMessageAdd')).toEqual({
+      AccountSid: t.emulator.accountSid,
+      EventType: 'onMessageAdd',
+      Source: 'API',
+      ConversationSid: c.sid,
+      Author: 'carol',
+      ParticipantSid: carol.sid,
+      Body: 'mine',
+      Attributes: '{}',
+    });
+    rx.clear();
+    await v1().conversations(c.sid).messages.create({ author: 'stranger', body: 'not mine', ...ON });
+    expect(pre('onMessageAdd')).not.toHaveProperty('ParticipantSid');
   });
 });
 

@@ -9,11 +9,14 @@
 import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import type { ChangeSource, OperationContext, ResourceEvent } from '../resources/context.js';
+import type { Input } from '../resources/descriptor.js';
 import * as engine from '../resources/engine.js';
+import { mediaOfUrls } from '../resources/messages/media.js';
 import type { Row } from '../store/database.js';
-import { invalidParameter, twilioError } from '../wire/errors.js';
+import { twilioError } from '../wire/errors.js';
 import { newSid } from '../wire/sid.js';
 import { Handsets, type Handset } from './handsets.js';
+import { channelOf, parseInbound, type InboundMessage } from './inbound.js';
 import { keyword, REPLIES } from './keywords.js';
 
 export type ChannelStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered' | 'received';
@@ -41,11 +44,17 @@ export interface InboundResult {
   conversationSid?: string;
   messageSid?: string;
   channelMessageSid: string;
+  /** the pre-event onMessageAdd refused it: nothing was added to the conversation */
+  refused?: true;
 }
 
-function channelOf(address: string): 'sms' | 'whatsapp' {
-  return address.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
-}
+type InboundRoute =
+  | { kind: 'conversation'; conversation: Row }
+  | { kind: 'autocreate'; config: Row; serviceSid: string }
+  | { kind: 'messaging' };
+
+/** What a pre-event answer may change in an inbound message (its JSON keys → message parameters), as on REST. */
+const PRE_EVENT_CHANGES = { body: 'Body', author: 'Author', attributes: 'Attributes' };
 
 export class ChannelService {
   readonly handsets: Handsets;
@@ -284,38 +293,75 @@ export class ChannelService {
 
   // ---- inbound --------------------------------------------------------------------------------------------------
 
-  /** A handset writes to one of the account's addresses: routed as Twilio routes it. */
-  inbound(input: { From?: unknown; To?: unknown; Body?: unknown; MediaUrl?: unknown }, baseUrl: string): InboundResult {
-    const from = typeof input.From === 'string' ? input.From : '';
-    const to = typeof input.To === 'string' ? input.To : '';
-    if (!from || !to) throw invalidParameter('From and To are required');
-    const body = input.Body === undefined || input.Body === null ? '' : String(input.Body);
-    const media = input.MediaUrl === undefined ? [] : (Array.isArray(input.MediaUrl) ? input.MediaUrl : [input.MediaUrl]).map(String);
-    const channel = channelOf(from);
-    if (channelOf(to) !== channel) throw invalidParameter('From and To must be on the same channel (both whatsapp: or both +E164)');
+  /**
+   * A handset writes to one of the account's addresses: recorded as a channel message (its keywords acted on), then
+   * routed as Twilio routes it. A message bound for a conversation passes the service's pre-event onMessageAdd
+   * first, as any SMS/WhatsApp participant's action does: a refusal drops it (the channel message stays, as in
+   * Twilio's Messaging log; the answer says `refused`), a JSON answer may change its body, author or attributes.
+   * With no pre-event to ask, all of it is one transaction.
+   */
+  async inbound(input: Record<string, unknown>, baseUrl: string): Promise<InboundResult> {
+    const handset = parseInbound(input);
+    const { from, to, channel } = handset;
     const db = this.core.db;
-    // the account that owns the receiving address: a participant's proxy, an address configuration, or the first account
+    const account = this.ownerOf(from, to);
+    const ctx = this.context(account, channel, baseUrl);
+    const route = this.findRoute(account, from, to);
+    if (route.kind === 'messaging') return db.transaction(() => ({ routedTo: 'messaging', channelMessageSid: this.record(account, handset) }));
+    const media = handset.mediaUrls.length === 0 ? null : JSON.stringify(mediaOfUrls(handset.mediaUrls, handset.contentTypes, this.core.random));
+    const fields: Input = { Author: from, Body: handset.body };
+    const serviceSid = route.kind === 'conversation' ? (route.conversation.chat_service_sid as string) : route.serviceSid;
+    if (!this.core.webhooks.hasPreTarget(account.sid, serviceSid, 'onMessageAdd')) {
+      return db.transaction(() => {
+        const sid = this.record(account, handset);
+        return this.deliver(ctx, route, this.conversationFor(ctx, route, from, to), sid, fields, media);
+      });
+    }
+    const { sid, conversation } = db.transaction(() => {
+      const sid = this.record(account, handset);
+      return { sid, conversation: this.conversationFor(ctx, route, from, to) };
+    });
+    const service = db.get('SELECT * FROM services WHERE sid = ?', serviceSid) as Row;
+    const answer = await this.core.webhooks.preEvent(
+      account.sid, serviceSid, 'onMessageAdd', 'ConversationMessage', undefined, { ...fields, ...(media ? { Media: media } : {}) },
+      { Service: service, Conversation: conversation }, ctx.source,
+    );
+    const routedTo = route.kind === 'conversation' ? 'conversation' : 'autocreated';
+    if (answer?.rejected) {
+      db.transaction(() => db.run('UPDATE channel_messages SET conversation_sid = ? WHERE sid = ?', conversation.sid, sid));
+      return { routedTo, conversationSid: conversation.sid as string, channelMessageSid: sid, refused: true };
+    }
+    for (const [key, param] of Object.entries(PRE_EVENT_CHANGES)) if (answer?.changes[key] !== undefined) fields[param] = answer.changes[key];
+    return db.transaction(() => {
+      const fresh = db.get('SELECT * FROM conversations WHERE sid = ?', conversation.sid);
+      if (!fresh) throw twilioError('NotFound', { path: `/Conversations/${conversation.sid as string}` });
+      return this.deliver(ctx, route, fresh, sid, fields, media);
+    });
+  }
+
+  /** The account that owns the receiving address: a participant's proxy, an address configuration, or the first account. */
+  private ownerOf(from: string, to: string): Account {
+    const db = this.core.db;
     const owner =
       db.get("SELECT p.account_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid WHERE p.proxy_address = ? AND p.address = ? AND c.state != 'closed' LIMIT 1", to, from) ??
       db.get('SELECT account_sid FROM address_configurations WHERE address = ? LIMIT 1', to);
-    const account = (owner ? this.core.accounts.get(owner.account_sid as string) : undefined) ?? this.core.accounts.list()[0];
+    return (owner ? this.core.accounts.get(owner.account_sid as string) : undefined) ?? this.core.accounts.list()[0];
+  }
+
+  /** Store the handset's message as the channel received it (and open its WhatsApp window); returns its SID. */
+  private record(account: Account, handset: InboundMessage): string {
+    const { from, to, channel, body, mediaUrls } = handset;
+    const db = this.core.db;
     const now = this.core.clock.now();
-    return db.transaction(() => {
-      db.run(
-        'INSERT OR REPLACE INTO channel_sessions (account_sid, address, sender, last_inbound_at) VALUES (?, ?, ?, ?)',
-        account.sid, from, to, now,
-      );
-      const sid = newSid(media.length ? 'MM' : 'SM', this.core.random);
-      db.run(
-        `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, body, media, status, date_created, date_updated, date_sent)
-         VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, 'received', ?, ?, ?)`,
-        sid, account.sid, channel, to, from, body, media.length ? JSON.stringify(media) : null, now, now, now,
-      );
-      if (channel === 'sms') this.optOutKeywords(account, from, to, body, now);
-      const routed = this.route(account, from, to, body, channel, baseUrl);
-      if (routed.conversationSid) db.run('UPDATE channel_messages SET conversation_sid = ?, message_sid = ? WHERE sid = ?', routed.conversationSid, routed.messageSid ?? null, sid);
-      return { ...routed, channelMessageSid: sid };
-    });
+    db.run('INSERT OR REPLACE INTO channel_sessions (account_sid, address, sender, last_inbound_at) VALUES (?, ?, ?, ?)', account.sid, from, to, now);
+    const sid = newSid(mediaUrls.length ? 'MM' : 'SM', this.core.random);
+    db.run(
+      `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, body, media, status, date_created, date_updated, date_sent)
+       VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, 'received', ?, ?, ?)`,
+      sid, account.sid, channel, to, from, body, mediaUrls.length ? JSON.stringify(mediaUrls) : null, now, now, now,
+    );
+    if (channel === 'sms') this.optOutKeywords(account, from, to, body, now);
+    return sid;
   }
 
   private optOutKeywords(account: Account, from: string, to: string, body: string, now: number): void {
@@ -336,50 +382,59 @@ export class ChannelService {
     return { ...this.core.systemContext(account, baseUrl), source: channel === 'whatsapp' ? 'WHATSAPP' : 'SMS', webhookEnabled: true };
   }
 
-  private route(account: Account, from: string, to: string, body: string, channel: 'sms' | 'whatsapp', baseUrl: string): Omit<InboundResult, 'channelMessageSid'> {
+  /** Where Twilio routes a handset's message: the conversation holding the pair, an auto-creating address, or Messaging. */
+  private findRoute(account: Account, from: string, to: string): InboundRoute {
     const db = this.core.db;
-    const ctx = this.context(account, channel, baseUrl);
     const match = db.get(
-      `SELECT p.* FROM participants p JOIN conversations c ON c.sid = p.conversation_sid
+      `SELECT p.conversation_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid
         WHERE p.account_sid = ? AND p.address = ? AND p.proxy_address = ? AND c.state != 'closed' ORDER BY p.seq DESC LIMIT 1`,
       account.sid, from, to,
     );
-    if (match) {
-      const conversation = db.get('SELECT * FROM conversations WHERE sid = ?', match.conversation_sid) as Row;
-      const message = this.addMessage(ctx, conversation, from, body);
-      return { routedTo: 'conversation', conversationSid: conversation.sid as string, messageSid: message.sid as string };
-    }
+    if (match) return { kind: 'conversation', conversation: db.get('SELECT * FROM conversations WHERE sid = ?', match.conversation_sid) as Row };
     const config = db.get('SELECT * FROM address_configurations WHERE account_sid = ? AND address = ?', account.sid, to);
     if (config && config.auto_creation_enabled === 1) {
-      const serviceSid = (config.auto_creation_conversation_service_sid as string | null) ?? account.defaultServiceSid;
-      const service = db.get('SELECT * FROM services WHERE sid = ?', serviceSid) as Row;
-      const inService = { ...ctx, parents: { Service: service } };
-      const conversation = engine.create(inService, this.core.descriptor('Conversation'), { FriendlyName: from });
-      const inConversation = { ...inService, parents: { Service: service, Conversation: conversation } };
-      engine.create(inConversation, this.core.descriptor('ConversationParticipant'), { 'MessagingBinding.Address': from, 'MessagingBinding.ProxyAddress': to });
-      const type = config.auto_creation_type as string | null;
-      if (type === 'webhook' && config.auto_creation_webhook_url) {
-        engine.create(inConversation, this.core.descriptor('ConversationScopedWebhook'), {
-          Target: 'webhook',
-          'Configuration.Url': config.auto_creation_webhook_url as string,
-          'Configuration.Method': String(config.auto_creation_webhook_method ?? 'POST').toLowerCase(),
-          'Configuration.Filters': JSON.parse((config.auto_creation_webhook_filters as string | null) ?? '[]') as string[],
-        });
-      } else if (type === 'studio' && config.auto_creation_studio_flow_sid) {
-        engine.create(inConversation, this.core.descriptor('ConversationScopedWebhook'), { Target: 'studio', 'Configuration.FlowSid': config.auto_creation_studio_flow_sid as string });
-      }
-      const fresh = db.get('SELECT * FROM conversations WHERE sid = ?', conversation.sid) as Row;
-      const message = this.addMessage(inService, fresh, from, body);
-      return { routedTo: 'autocreated', conversationSid: conversation.sid as string, messageSid: message.sid as string };
+      return { kind: 'autocreate', config, serviceSid: (config.auto_creation_conversation_service_sid as string | null) ?? account.defaultServiceSid };
     }
-    return { routedTo: 'messaging' };
+    return { kind: 'messaging' };
   }
 
-  private addMessage(ctx: OperationContext, conversation: Row, author: string, body: string): Row {
+  /** The conversation the message goes to: the matched one, or a new one with the handset and the configured webhook. */
+  private conversationFor(ctx: OperationContext, route: Exclude<InboundRoute, { kind: 'messaging' }>, from: string, to: string): Row {
+    if (route.kind === 'conversation') return route.conversation;
+    const db = this.core.db;
+    const { config } = route;
+    const service = db.get('SELECT * FROM services WHERE sid = ?', route.serviceSid) as Row;
+    const inService = { ...ctx, parents: { Service: service } };
+    const conversation = engine.create(inService, this.core.descriptor('Conversation'), { FriendlyName: from });
+    const inConversation = { ...inService, parents: { Service: service, Conversation: conversation } };
+    engine.create(inConversation, this.core.descriptor('ConversationParticipant'), { 'MessagingBinding.Address': from, 'MessagingBinding.ProxyAddress': to });
+    const type = config.auto_creation_type as string | null;
+    if (type === 'webhook' && config.auto_creation_webhook_url) {
+      engine.create(inConversation, this.core.descriptor('ConversationScopedWebhook'), {
+        Target: 'webhook',
+        'Configuration.Url': config.auto_creation_webhook_url as string,
+        'Configuration.Method': String(config.auto_creation_webhook_method ?? 'POST').toLowerCase(),
+        'Configuration.Filters': JSON.parse((config.auto_creation_webhook_filters as string | null) ?? '[]') as string[],
+      });
+    } else if (type === 'studio' && config.auto_creation_studio_flow_sid) {
+      engine.create(inConversation, this.core.descriptor('ConversationScopedWebhook'), { Target: 'studio', 'Configuration.FlowSid': config.auto_creation_studio_flow_sid as string });
+    }
+    return db.get('SELECT * FROM conversations WHERE sid = ?', conversation.sid) as Row;
+  }
+
+  /** Add the message to its conversation and link the channel message to it. */
+  private deliver(ctx: OperationContext, route: InboundRoute, conversation: Row, channelSid: string, fields: Input, media: string | null): InboundResult {
     const service = this.core.db.get('SELECT * FROM services WHERE sid = ?', conversation.chat_service_sid) as Row;
     const scoped = { ...ctx, parents: { Service: service, Conversation: conversation } };
     if (conversation.state === 'closed') throw twilioError('ConversationClosed');
-    return engine.create(scoped, this.core.descriptor('ConversationMessage'), { Author: author, Body: body });
+    const message = engine.create(scoped, this.core.descriptor('ConversationMessage'), fields, media ? { media } : {});
+    this.core.db.run('UPDATE channel_messages SET conversation_sid = ?, message_sid = ? WHERE sid = ?', conversation.sid, message.sid, channelSid);
+    return {
+      routedTo: route.kind === 'conversation' ? 'conversation' : 'autocreated',
+      conversationSid: conversation.sid as string,
+      messageSid: message.sid as string,
+      channelMessageSid: channelSid,
+    };
   }
 
   // ---- views ---------------------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   });
 
   app.post('/inbound', async (request, reply) => {
-    const result = core.channel.inbound(body(request.body), options.publicUrl ?? `${request.protocol}://${request.host}`);
+    const result = await core.channel.inbound(body(request.body), options.publicUrl ?? `${request.protocol}://${request.host}`);
     return reply.code(201).send(result);
   });
 

@@ -6,6 +6,8 @@
 import type { Database, Row, SqlValue } from '../store/database.js';
 import { isoMillis } from '../wire/dates.js';
 import type { ResourceEvent } from '../resources/context.js';
+import { authorParticipant } from '../resources/messages/index.js';
+import { mediaOfSid, webhookMedia } from '../resources/messages/media.js';
 import type { FormParams } from './signing.js';
 
 export interface EventPayload {
@@ -46,6 +48,12 @@ export function bindingType(row: Row): string {
   return 'CHAT';
 }
 
+/** The binding type a proposed participant will have (its address decides, as on create). */
+function proposedBindingType(address: SqlValue | undefined): string {
+  if (typeof address !== 'string') return 'CHAT';
+  return address.startsWith('whatsapp:') ? 'WHATSAPP' : 'SMS';
+}
+
 function participantFields(row: Row): Fields {
   return {
     ConversationSid: row.conversation_sid,
@@ -73,7 +81,7 @@ function messageFields(db: Database, row: Row, known?: Row): Fields {
     Author: row.author,
     ParticipantSid: row.participant_sid,
     Attributes: row.attributes,
-    Media: row.media,
+    Media: webhookMedia(row.media),
     DateCreated: date(row.date_created),
   };
 }
@@ -102,7 +110,8 @@ function receiptFields(row: Row): Fields {
     Status: row.status,
     ErrorCode: row.error_code,
     DateCreated: date(row.date_created),
-    DateUpdated: date(row.date_updated),
+    // REST keeps date_updated null until the receipt moves; the webhook of its first status carries its creation date
+    DateUpdated: date(row.date_updated ?? row.date_created),
   };
 }
 
@@ -122,8 +131,9 @@ export function postEvents(db: Database, event: ResourceEvent, now: number): Eve
     case 'Conversation': {
       const out: EventPayload[] = [];
       const stateMoved = event.type === 'updated' && event.previous && event.previous.state !== row.state;
-      // A timer moves the state and nothing else: Twilio announces only the state change.
-      if (event.reason !== 'TIMER') out.push(common(`onConversation${VERB[event.type]}`, { ...conversationFields(row), ...removed }));
+      // A timer, or a message waking the conversation, moves the state and nothing else: only the state change is announced.
+      const automatic = event.reason === 'TIMER' || (event.reason === 'EVENT' && stateMoved);
+      if (!automatic) out.push(common(`onConversation${VERB[event.type]}`, { ...conversationFields(row), ...removed }));
       if (stateMoved) {
         out.push(
           common('onConversationStateUpdated', {
@@ -159,8 +169,13 @@ export function postEvents(db: Database, event: ResourceEvent, now: number): Eve
   }
 }
 
-/** Pre-event fields of a proposed change: the current row (update, remove) overlaid with the request's values. */
-export function preEventFields(resource: string, current: Row | undefined, input: Record<string, unknown>, parents: Record<string, Row>): Fields {
+/**
+ * Pre-event fields of a proposed change: the current row (update, remove) overlaid with the request's values, and
+ * on create what the change will default (MessagingServiceSid, RoleSid, the binding type, the author's participant).
+ * A message's media comes from `MediaSid`, or, for an inbound MMS, as stored items under the internal key `Media`
+ * (no REST parameter has that name, so a request cannot set it).
+ */
+export function preEventFields(db: Database, accountSid: string, resource: string, current: Row | undefined, input: Record<string, unknown>, parents: Record<string, Row>): Fields {
   const given = (name: string): SqlValue | undefined => {
     const v = input[name];
     return v === undefined ? undefined : Array.isArray(v) ? JSON.stringify(v) : (v as SqlValue);
@@ -169,7 +184,14 @@ export function preEventFields(resource: string, current: Row | undefined, input
   switch (resource) {
     case 'Conversation':
       return {
-        ...(current ? conversationFields(current) : { ChatServiceSid: parents.Service?.sid, State: 'active', Attributes: '{}' }),
+        ...(current
+          ? conversationFields(current)
+          : {
+              ChatServiceSid: parents.Service?.sid,
+              MessagingServiceSid: db.get('SELECT default_messaging_service_sid AS sid FROM accounts WHERE sid = ?', accountSid)?.sid,
+              State: 'active',
+              Attributes: '{}',
+            }),
         ...defined({
           FriendlyName: given('FriendlyName'),
           UniqueName: given('UniqueName'),
@@ -178,17 +200,31 @@ export function preEventFields(resource: string, current: Row | undefined, input
           MessagingServiceSid: given('MessagingServiceSid'),
         }),
       };
-    case 'ConversationMessage':
-      return {
+    case 'ConversationMessage': {
+      const fields: Fields = {
         ConversationSid: conversation?.sid,
         ...(current
-          ? { MessageSid: current.sid, Index: current.message_index, Body: current.body, Author: current.author, Attributes: current.attributes, ParticipantSid: current.participant_sid, DateCreated: date(current.date_created), DateUpdated: date(current.date_updated) }
+          ? { MessageSid: current.sid, Index: current.message_index, Body: current.body, Author: current.author, Attributes: current.attributes, ParticipantSid: current.participant_sid, Media: webhookMedia(current.media), DateCreated: date(current.date_created), DateUpdated: date(current.date_updated) }
           : { Author: 'system', Attributes: '{}' }),
-        ...defined({ Body: given('Body'), Author: given('Author'), Attributes: given('Attributes'), MediaSid: given('MediaSid') }),
+        ...defined({ Body: given('Body'), Author: given('Author'), Attributes: given('Attributes') }),
       };
+      if (!current) {
+        const media = input.Media ?? (typeof input.MediaSid === 'string' ? JSON.stringify(mediaOfSid(input.MediaSid)) : undefined);
+        fields.Media = webhookMedia(media);
+      }
+      if (!current || input.Author !== undefined) fields.ParticipantSid = authorParticipant(db, conversation?.sid, fields.Author);
+      return fields;
+    }
     case 'ConversationParticipant':
       return {
-        ...(current ? participantFields(current) : { ConversationSid: conversation?.sid, Attributes: '{}' }),
+        ...(current
+          ? participantFields(current)
+          : {
+              ConversationSid: conversation?.sid,
+              Attributes: '{}',
+              RoleSid: db.get('SELECT default_conversation_role_sid AS sid FROM service_configurations WHERE chat_service_sid = ?', parents.Service?.sid as string)?.sid,
+              'MessagingBinding.Type': proposedBindingType(given('MessagingBinding.Address')),
+            }),
         ...defined({
           Identity: given('Identity'),
           RoleSid: given('RoleSid'),

@@ -502,7 +502,7 @@ export class WebhookService {
   async preEvent(accountSid: string, serviceSid: string, eventType: string, resource: string, current: Row | undefined, input: Record<string, unknown>, parents: Record<string, Row>, source: string): Promise<PreEventResult | undefined> {
     const target = this.targets.preTarget(accountSid, serviceSid, eventType);
     if (!target) return undefined;
-    const params = form({ AccountSid: accountSid, EventType: eventType, Source: source, ...preEventFields(resource, current, input, parents) });
+    const params = form({ AccountSid: accountSid, EventType: eventType, Source: source, ...preEventFields(this.db, accountSid, resource, current, input, parents) });
     const now = Date.now();
     const d = this.db.transaction(() =>
       this.insert({

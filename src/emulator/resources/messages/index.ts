@@ -2,15 +2,17 @@
  * Conversation Messages (IM). `index` is per conversation, ascending, and never reused after a delete
  * (one past the newest message's, or the floor a delete left on the conversation). A message counts as activity:
  * it wakes an inactive conversation and restarts its timers. `delivery` summarises the message's receipts (null without non-chat recipients).
+ * A message that wakes an inactive conversation announces it (onConversationStateUpdated, Reason EVENT).
  * Limitations: MediaSid is accepted by shape and echoed with placeholder metadata (there is no Media service).
  */
-import type { Row } from '../../store/database.js';
+import type { Database, Row } from '../../store/database.js';
 import { twilioError } from '../../wire/errors.js';
 import { assertOpen, ConversationResource, recordActivity } from '../conversations/index.js';
 import { updateRow } from '../engine.js';
-import type { OperationContext } from '../context.js';
+import { changeEvent, type OperationContext } from '../context.js';
 import type { ResourceDescriptor } from '../descriptor.js';
 import { IN_CONVERSATION, IN_SERVICE } from '../scopes.js';
+import { mediaOfSid, restMedia } from './media.js';
 
 /**
  * The next message index: one past the newest message's (indexes grow with row order, so that is the last row on
@@ -40,9 +42,10 @@ function checkBody(ctx: OperationContext, body: unknown, conversationSid: unknow
   if (body.length > limit) throw twilioError('MessageBodyTooLong', { length: body.length, limit });
 }
 
-function authorParticipant(ctx: OperationContext, conversationSid: unknown, author: unknown): string | null {
-  if (author === null || author === 'system') return null;
-  const row = ctx.db.get(
+/** The participant an author names (a chat identity or a channel address), if any: the message's `participant_sid`. */
+export function authorParticipant(db: Database, conversationSid: unknown, author: unknown): string | null {
+  if (author === null || author === undefined || author === 'system') return null;
+  const row = db.get(
     'SELECT sid FROM participants WHERE conversation_sid = ? AND (identity = ? OR address = ?) LIMIT 1',
     conversationSid as string, author as string, author as string,
   );
@@ -53,7 +56,19 @@ function media(mediaSid: unknown): string | null {
   if (mediaSid === null || mediaSid === undefined) return null;
   const sid = String(mediaSid);
   if (!/^ME[0-9a-fA-F]{32}$/.test(sid)) throw twilioError('InvalidMediaSid', { value: sid });
-  return JSON.stringify([{ sid, size: 0, content_type: 'application/octet-stream', filename: null }]);
+  return JSON.stringify(mediaOfSid(sid));
+}
+
+/**
+ * Count a message as the conversation's activity. Waking an inactive conversation is a state change of its own:
+ * written with its date, and announced as one (Reason EVENT), under the message's echo rule.
+ */
+function wake(ctx: OperationContext, conversation: Row, now: number): Row {
+  const after = recordActivity(ctx, conversation, now);
+  if (after.state === conversation.state) return after;
+  const moved = updateRow(ctx.db, ConversationResource, after, { date_updated: now });
+  ctx.events.emit({ ...changeEvent(ctx, 'updated', 'Conversation', moved, conversation), reason: 'EVENT' });
+  return moved;
 }
 
 function checkContentVariables(value: unknown): void {
@@ -117,13 +132,14 @@ export const MessageResource: ResourceDescriptor = {
     beforeCreate(ctx, values, input) {
       const conversation = ctx.parents.Conversation;
       assertOpen(conversation);
-      values.media = media(input.MediaSid);
+      // an inbound MMS hands its media over as a value; REST names a MediaSid
+      values.media ??= media(input.MediaSid);
       if (values.body === null && values.media === null && values.content_sid === null) throw twilioError('MessageBodyMissing');
       checkBody(ctx, values.body, conversation.sid);
       checkContentVariables(values.content_variables);
-      values.participant_sid = authorParticipant(ctx, conversation.sid, values.author);
+      values.participant_sid = authorParticipant(ctx.db, conversation.sid, values.author);
       values.message_index = nextMessageIndex(ctx, conversation);
-      ctx.parents.Conversation = recordActivity(ctx, conversation, ctx.clock.now());
+      ctx.parents.Conversation = wake(ctx, conversation, ctx.clock.now());
     },
     afterDelete(ctx, row) {
       // Deleting the newest message must not give its index out again: raise the conversation's floor past it.
@@ -135,7 +151,7 @@ export const MessageResource: ResourceDescriptor = {
     },
     beforeUpdate(ctx, current, changes) {
       assertOpen(ctx.parents.Conversation);
-      if ('author' in changes) changes.participant_sid = authorParticipant(ctx, current.conversation_sid, changes.author);
+      if ('author' in changes) changes.participant_sid = authorParticipant(ctx.db, current.conversation_sid, changes.author);
       checkBody(ctx, changes.body, current.conversation_sid);
     },
     listFilter(_ctx, input) {
@@ -145,7 +161,7 @@ export const MessageResource: ResourceDescriptor = {
   representReads: ['message_index', 'media', 'receipts_total'],
   represent(row, ctx, wire) {
     wire.index = row.message_index;
-    wire.media = row.media === null ? null : JSON.parse(row.media as string);
+    wire.media = restMedia(row.media);
     wire.delivery = deliverySummary(ctx, row);
   },
 };
