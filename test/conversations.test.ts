@@ -90,7 +90,8 @@ describe('Conversations', () => {
 
   it('rejects Attributes that are not JSON, and over-long fields, leaving nothing behind', async () => {
     await expectTwilioError(t.client.conversations.v1.conversations.create({ attributes: '{not json' }), 400, 50304);
-    await expectTwilioError(t.client.conversations.v1.conversations.create({ friendlyName: 'x'.repeat(257) }), 400, 50302);
+    await expectTwilioError(t.client.conversations.v1.conversations.create({ friendlyName: 'x'.repeat(257) }), 400, 50003, /FriendlyName/);
+    await expectTwilioError(t.client.conversations.v1.conversations.create({ uniqueName: 'u'.repeat(257) }), 400, 50004, /UniqueName/);
     await expectTwilioError(
       t.client.conversations.v1.conversations.create({ attributes: JSON.stringify({ a: 'x'.repeat(16 * 1024) }) }),
       400,
