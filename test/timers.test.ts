@@ -85,6 +85,13 @@ describe('durations too long to end on a date are format errors, and nothing is 
     expect(c.timers).toEqual({});
     expect((await v1().conversations.list()).map((x) => x.uniqueName)).toEqual(['fine']);
   });
+  it('caps at 9999-12-31T23:59:59Z a stored default that a database written before this check still holds', async () => {
+    t.emulator.core.db.run('UPDATE accounts SET default_closed_timer = ? WHERE sid = ?', 'P99999999D', t.emulator.accountSid);
+    const r = await t.http('POST', '/v1/Conversations', { form: { UniqueName: 'old-default' } });
+    expect(r.status).toBe(201);
+    expect(r.body.timers).toEqual({ date_closed: '9999-12-31T23:59:59Z' });
+    expect((await t.http('GET', '/v1/Conversations')).body.conversations).toHaveLength(1);
+  });
 });
 
 describe('timers falling due', () => {
