@@ -107,10 +107,10 @@ describe('Account Configuration', () => {
     expect((await conf.conversations.create({})).timers).toEqual({ date_closed: iso(t.emulator.clock.now().getTime() + 3_600_000) });
   });
 
-  it('refuses a timer that is no duration or below the minimum (400/50375)', async () => {
-    await expectTwilioError(v1().configuration().update({ defaultInactiveTimer: 'soon' }), 400, 50375);
+  it('refuses a timer that is no duration (50379 / 50380) or below the minimum (50375 / 50376)', async () => {
+    await expectTwilioError(v1().configuration().update({ defaultInactiveTimer: 'soon' }), 400, 50379);
     await expectTwilioError(v1().configuration().update({ defaultInactiveTimer: 'PT30S' }), 400, 50375);
-    await expectTwilioError(v1().configuration().update({ defaultClosedTimer: 'PT5M' }), 400, 50375);
+    await expectTwilioError(v1().configuration().update({ defaultClosedTimer: 'PT5M' }), 400, 50376);
     const c = await v1().configuration().fetch();
     expect(c.defaultInactiveTimer).toBeNull();
     expect(c.defaultClosedTimer).toBeNull();

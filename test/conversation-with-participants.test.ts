@@ -92,7 +92,8 @@ describe('ConversationWithParticipants', () => {
     ['empty address', [chat('alice'), sms('')], 400, 50411],
     ['duplicate identity', [chat('alice'), chat('alice')], 409, 50433],
     ['attributes not JSON', [chat('alice'), chat('bob', { attributes: '{nope' })], 400, 50304],
-    ['neither identity nor address', [chat('alice'), JSON.stringify({ attributes: '{}' })], 400, 50400],
+    ['neither identity nor address', [chat('alice'), JSON.stringify({ attributes: '{}' })], 400, 50204],
+    ['identity and address', [chat('alice'), JSON.stringify({ identity: 'bob', messaging_binding: { address: ADDR, proxy_address: PROXY } })], 400, 50211],
   ] as const)('refuses a bad participant (%s) with its Twilio error and stores nothing', async (_name, participant, status, code) => {
     await expectTwilioError(
       v1().conversationWithParticipants.create({ friendlyName: 'doomed', uniqueName: 'doomed', participant: [...participant] }),
@@ -119,9 +120,9 @@ describe('ConversationWithParticipants', () => {
     expect(await v1().participantConversations.list({ identity: 'alice' })).toEqual([]);
   });
 
-  it('refuses more than 10 participants and stores nothing; exactly 10 is fine', async () => {
+  it('refuses more than 10 participants (50426) and stores nothing; exactly 10 is fine', async () => {
     const eleven = Array.from({ length: 11 }, (_, i) => chat(`user-${i}`));
-    const e = await expectTwilioError(v1().conversationWithParticipants.create({ friendlyName: 'big', participant: eleven }), 400, 20001);
+    const e = await expectTwilioError(v1().conversationWithParticipants.create({ friendlyName: 'big', participant: eleven }), 400, 50426);
     expect(e.message).toMatch(/10/);
     await expectNothingStored(['user-0', 'user-10'], []);
     const c = await v1().conversationWithParticipants.create({ friendlyName: 'ten', participant: eleven.slice(0, 10) });

@@ -90,7 +90,8 @@ describe('Conversations', () => {
 
   it('rejects Attributes that are not JSON, and over-long fields, leaving nothing behind', async () => {
     await expectTwilioError(t.client.conversations.v1.conversations.create({ attributes: '{not json' }), 400, 50304);
-    await expectTwilioError(t.client.conversations.v1.conversations.create({ friendlyName: 'x'.repeat(257) }), 400, 50302);
+    await expectTwilioError(t.client.conversations.v1.conversations.create({ friendlyName: 'x'.repeat(257) }), 400, 50003, /FriendlyName/);
+    await expectTwilioError(t.client.conversations.v1.conversations.create({ uniqueName: 'u'.repeat(257) }), 400, 50004, /UniqueName/);
     await expectTwilioError(
       t.client.conversations.v1.conversations.create({ attributes: JSON.stringify({ a: 'x'.repeat(16 * 1024) }) }),
       400,
@@ -131,10 +132,10 @@ describe('Conversations', () => {
 });
 
 describe('Conversation timers', () => {
-  it('validates durations and minimums', async () => {
-    await expectTwilioError(t.client.conversations.v1.conversations.create({ 'timers.inactive': 'ten minutes' }), 400, 50375);
+  it('validates durations (50379 / 50380) and minimums (50375 / 50376); test/timers.test.ts has the rest', async () => {
+    await expectTwilioError(t.client.conversations.v1.conversations.create({ 'timers.inactive': 'ten minutes' }), 400, 50379);
     await expectTwilioError(t.client.conversations.v1.conversations.create({ 'timers.inactive': 'PT30S' }), 400, 50375);
-    await expectTwilioError(t.client.conversations.v1.conversations.create({ 'timers.closed': 'PT5M' }), 400, 50375);
+    await expectTwilioError(t.client.conversations.v1.conversations.create({ 'timers.closed': 'PT5M' }), 400, 50376);
   });
 
   it('moves active → inactive → closed as the clock passes the timers, and a message wakes it', async () => {

@@ -59,9 +59,9 @@ describe('Chat participants', () => {
     expect(await listSids(c2.sid)).toEqual([other.sid]);
   });
 
-  it('refuses a participant with neither Identity nor Address, and Attributes that are not JSON (50304)', async () => {
+  it('refuses a participant with neither Identity nor Address (50204), and Attributes that are not JSON (50304)', async () => {
     const c = await newConversation();
-    const none = await expectTwilioError(participantsOf(c.sid).create({}), 400, 50400);
+    const none = await expectTwilioError(participantsOf(c.sid).create({}), 400, 50204);
     expect(none.message).toMatch(/Identity/);
     await expectTwilioError(participantsOf(c.sid).create({ identity: 'alice', attributes: '{oops' }), 400, 50304);
     expect(await listSids(c.sid)).toEqual([]);
@@ -70,25 +70,25 @@ describe('Chat participants', () => {
     expect((await participantsOf(c.sid)(p.sid).fetch()).attributes).toBe('{"keep":1}');
   });
 
-  it('refuses an empty Identity on create and on update (50400)', async () => {
+  it('refuses an empty Identity on create and on update (50204)', async () => {
     const c = await newConversation();
     const r = await t.http('POST', `/v1/Conversations/${c.sid}/Participants`, { form: { Identity: '' } });
     expect(r.status).toBe(400);
-    expect(r.body).toMatchObject({ code: 50400, status: 400, more_info: 'https://www.twilio.com/docs/errors/50400' });
+    expect(r.body).toMatchObject({ code: 50204, status: 400, more_info: 'https://www.twilio.com/docs/errors/50204' });
     expect(await listSids(c.sid)).toEqual([]);
     const p = await participantsOf(c.sid).create({ identity: 'alice' });
     const u = await t.http('POST', `/v1/Conversations/${c.sid}/Participants/${p.sid}`, { form: { Identity: '' } });
     expect(u.status).toBe(400);
-    expect(u.body.code).toBe(50400);
+    expect(u.body.code).toBe(50204);
     expect((await participantsOf(c.sid)(p.sid).fetch()).identity).toBe('alice');
   });
 
-  it('refuses Identity together with an Address, and a malformed RoleSid', async () => {
+  it('refuses Identity together with an Address (50211), and a malformed RoleSid', async () => {
     const c = await newConversation();
     await expectTwilioError(
       participantsOf(c.sid).create({ identity: 'alice', 'messagingBinding.address': ADDR, 'messagingBinding.proxyAddress': PROXY }),
       400,
-      50400,
+      50211,
     );
     await expectTwilioError(participantsOf(c.sid).create({ identity: 'alice', roleSid: 'RLnope' }), 400, 20001);
     expect(await listSids(c.sid)).toEqual([]);
@@ -201,15 +201,39 @@ describe('SMS, WhatsApp and group-MMS participants', () => {
     await expectTwilioError(participantsOf(c1.sid).create({ identity: 'late' }), 400, 50377);
   });
 
-  it('allows at most 50 non-chat participants in a conversation', async () => {
+  it('allows at most 50 non-chat participants in a conversation (50422)', async () => {
     const c = await newConversation();
     for (let i = 0; i < 50; i++) {
       await participantsOf(c.sid).create({ 'messagingBinding.address': `+1555867${String(5300 + i)}`, 'messagingBinding.proxyAddress': PROXY });
     }
-    await expectTwilioError(participantsOf(c.sid).create(bind('+15558679999', PROXY)), 400, 50430);
+    await expectTwilioError(participantsOf(c.sid).create(bind('+15558679999', PROXY)), 400, 50422);
     expect(await participantsOf(c.sid).list()).toHaveLength(50);
     const chat = await participantsOf(c.sid).create({ identity: 'still-fine' });
     expect(chat.identity).toBe('still-fine');
+  });
+  it('allows at most 1000 participants in a conversation (50417)', async () => {
+    const c = await newConversation();
+    const db = t.emulator.core.db;
+    // 999 chat participants written straight to the store (a thousand REST creates would only slow the test)
+    const first = await participantsOf(c.sid).create({ identity: 'user-0' });
+    const row = db.get('SELECT * FROM participants WHERE sid = ?', first.sid) as Record<string, string | number | null>;
+    db.transaction(() => {
+      for (let i = 1; i < 1000; i++) {
+        const copy: Record<string, string | number | null> = { ...row, sid: `MB${i.toString(16).padStart(32, '0')}`, identity: `user-${i}` };
+        delete copy.seq;
+        const names = Object.keys(copy);
+        db.prepare(`INSERT INTO participants (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...names.map((n) => copy[n]));
+      }
+    });
+    await expectTwilioError(participantsOf(c.sid).create({ identity: 'one-too-many' }), 400, 50417, /1000/);
+    await expectTwilioError(participantsOf(c.sid).create(bind(ADDR, PROXY)), 400, 50417);
+    expect(db.get('SELECT count(*) AS n FROM participants WHERE conversation_sid = ?', c.sid)).toEqual({ n: 1000 });
+  });
+
+  it('refuses a ProjectedAddress on an SMS participant (50420 on create)', async () => {
+    const c = await newConversation();
+    await expectTwilioError(participantsOf(c.sid).create({ ...bind(ADDR, PROXY), 'messagingBinding.projectedAddress': PROXY2 }), 400, 50420);
+    expect(await listSids(c.sid)).toEqual([]);
   });
 });
 
@@ -282,6 +306,33 @@ describe('Fetch, update, delete and list participants', () => {
     expect(u.messagingBinding).toEqual({ type: 'sms', address: ADDR, proxy_address: PROXY2 });
   });
 
+  it('updates a participant with its own current Identity or ProxyAddress (200, not 50433 / 50416)', async () => {
+    const c = await newConversation();
+    const alice = await participantsOf(c.sid).create({ identity: 'alice' });
+    const same = await participantsOf(c.sid)(alice.sid).update({ identity: 'alice', attributes: '{"n":1}' });
+    expect(same.identity).toBe('alice');
+    expect(same.attributes).toBe('{"n":1}');
+    const sms = await participantsOf(c.sid).create(bind(ADDR, PROXY));
+    const kept = await participantsOf(c.sid)(sms.sid).update({ 'messagingBinding.proxyAddress': PROXY, attributes: '{"n":2}' });
+    expect(kept.messagingBinding).toEqual({ type: 'sms', address: ADDR, proxy_address: PROXY });
+    expect(kept.attributes).toBe('{"n":2}');
+  });
+
+  it('refuses a ProxyAddress update onto a pair bound in another open conversation (409/50416), changing nothing', async () => {
+    const c1 = await newConversation('first');
+    const c2 = await newConversation('second');
+    await participantsOf(c1.sid).create(bind(ADDR, PROXY));
+    const p = await participantsOf(c2.sid).create(bind(ADDR, PROXY2));
+    const e = await expectTwilioError(participantsOf(c2.sid)(p.sid).update({ 'messagingBinding.proxyAddress': PROXY, attributes: '{"moved":true}' }), 409, 50416);
+    expect(e.message).toContain(c1.sid);
+    const row = t.emulator.core.db.get('SELECT proxy_address, attributes FROM participants WHERE sid = ?', p.sid);
+    expect(row).toEqual({ proxy_address: PROXY2, attributes: '{}' });
+    // once the other conversation is closed the pair is free
+    await conversations()(c1.sid).update({ state: 'closed' });
+    const moved = await participantsOf(c2.sid)(p.sid).update({ 'messagingBinding.proxyAddress': PROXY });
+    expect(moved.messagingBinding).toEqual({ type: 'sms', address: ADDR, proxy_address: PROXY });
+  });
+
   it('updates a chat participant projected address; an SMS participant has none', async () => {
     const c = await newConversation();
     const chat = await participantsOf(c.sid).create({ identity: 'agent' });
@@ -289,8 +340,8 @@ describe('Fetch, update, delete and list participants', () => {
     expect(u.messagingBinding).toEqual({ type: 'sms', projected_address: PROXY2 });
     await expectTwilioError(participantsOf(c.sid)(chat.sid).update({ 'messagingBinding.projectedAddress': 'nope' }), 400, 50408);
     const sms = await participantsOf(c.sid).create(bind(ADDR, PROXY));
-    await expectTwilioError(participantsOf(c.sid)(sms.sid).update({ 'messagingBinding.projectedAddress': PROXY2 }), 400, 50400);
-    await expectTwilioError(participantsOf(c.sid)(sms.sid).update({ identity: 'sms-person' }), 400, 50400);
+    await expectTwilioError(participantsOf(c.sid)(sms.sid).update({ 'messagingBinding.projectedAddress': PROXY2 }), 400, 50443);
+    await expectTwilioError(participantsOf(c.sid)(sms.sid).update({ identity: 'sms-person' }), 400, 50444);
     await expectTwilioError(participantsOf(c.sid)(chat.sid).update({ 'messagingBinding.proxyAddress': PROXY }), 400, 50408);
     const raw = await t.http('GET', `/v1/Conversations/${c.sid}/Participants/${sms.sid}`);
     expect(raw.body.messaging_binding).toEqual({ type: 'sms', address: ADDR, proxy_address: PROXY });

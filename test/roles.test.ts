@@ -161,7 +161,7 @@ describe('Roles', () => {
     const ok = await roles().create({ friendlyName: 'n'.repeat(64), type: 'service', permission: ['joinConversation'] });
     expect(ok.friendlyName).toHaveLength(64);
     // the code is the emulator's generic FriendlyName-too-long code; Twilio's code for roles is unverified
-    const e = await expectTwilioError(roles().create({ friendlyName: 'n'.repeat(65), type: 'service', permission: ['joinConversation'] }), 400, 50302);
+    const e = await expectTwilioError(roles().create({ friendlyName: 'n'.repeat(65), type: 'service', permission: ['joinConversation'] }), 400, 50003);
     expect(e.message).toMatch(/65/);
     expect(await roles().list()).toHaveLength(5);
   });

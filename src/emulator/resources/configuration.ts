@@ -49,7 +49,7 @@ function updateConfiguration(call: Call): Answer {
   ] as const) {
     const value = input[param];
     if (value === undefined) continue;
-    changes[key] = timerDuration(timer, String(value), param) === null ? null : String(value);
+    changes[key] = timerDuration(timer, String(value), ctx.clock.now(), param) === null ? null : String(value);
   }
   const account = ctx.accounts.update(ctx.account.sid, changes);
   return { status: 200, body: call.project(configuration(ctx, account)) };

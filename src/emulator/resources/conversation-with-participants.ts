@@ -40,7 +40,7 @@ export function createConversationWithParticipants(call: Call): Answer {
   const { ctx, input } = call;
   const raw = (input.Participant as string[] | undefined) ?? [];
   if (raw.length > MAX_PARTICIPANTS) {
-    throw twilioError('InvalidParameter', { message: `At most ${MAX_PARTICIPANTS} participants can be added in one request` });
+    throw twilioError('TooManyParticipantsInRequest', { limit: MAX_PARTICIPANTS });
   }
   const participants = raw.map(participantInput);
   const conversation = ctx.db.transaction(() => {

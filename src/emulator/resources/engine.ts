@@ -6,7 +6,7 @@
 import type { Database, Row, SqlValue } from '../store/database.js';
 import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { isoSeconds, parseDateTime } from '../wire/dates.js';
-import { invalidParameter, twilioError } from '../wire/errors.js';
+import { invalidParameter, twilioError, type ErrorName } from '../wire/errors.js';
 import { newSid } from '../wire/sid.js';
 import { changeEvent, type OperationContext } from './context.js';
 import type { ColumnDef, Input, ResourceDescriptor } from './descriptor.js';
@@ -34,6 +34,9 @@ function scopeWhere(ctx: OperationContext, d: ResourceDescriptor): { where: stri
   return { where, args };
 }
 
+/** Columns whose over-long values have a code of their own in Twilio's dictionary (others answer 20001). */
+const LENGTH_ERRORS: Record<string, ErrorName> = { friendly_name: 'FriendlyNameTooLong', unique_name: 'UniqueNameTooLong' };
+
 /** Validate one param value against its column and return what to store. */
 export function columnValue(d: ResourceDescriptor, c: ColumnDef, value: Input[string]): SqlValue {
   if (value === undefined) return null;
@@ -46,9 +49,8 @@ export function columnValue(d: ResourceDescriptor, c: ColumnDef, value: Input[st
   }
   const text = Array.isArray(value) ? JSON.stringify(value) : String(value);
   if (c.maxLength !== undefined && text.length > c.maxLength) {
-    if (c.name === 'friendly_name') {
-      throw twilioError('FriendlyNameTooLong', { resource: label(d), length: text.length, limit: c.maxLength });
-    }
+    const own = LENGTH_ERRORS[c.name];
+    if (own) throw twilioError(own, { resource: label(d), length: text.length, limit: c.maxLength });
     throw invalidParameter(`${c.param} is too long: ${text.length} characters, the limit is ${c.maxLength}`);
   }
   if (c.json) {

@@ -28,17 +28,23 @@ export const errorCatalogue = {
   /** an injected REST fault: status, code and message come from the rule (this entry is the default) */
   InjectedFault: { code: 20500, status: 500, message: '{message}' },
   PreWebhookRejected: { code: 20403, status: 403, message: 'The {eventType} pre-event webhook {url} refused the action (HTTP {status})' },
-  // services
+  // services (the Chat service range 500xx, whose length codes serve every resource)
+  FriendlyNameTooLong: { code: 50003, status: 400, message: '{resource} FriendlyName is too long: {length} characters, the limit is {limit}' },
+  UniqueNameTooLong: { code: 50004, status: 400, message: '{resource} UniqueName is too long: {length} characters, the limit is {limit}' },
   DefaultServiceNotDeletable: { code: 50105, status: 400, message: 'The default Conversation Service {sid} cannot be deleted while it is the account default' },
   AddressConfigurationExists: { code: 50351, status: 409, message: 'An address configuration for {address} already exists' },
   // users (the Chat "user" range 502xx)
   UserExists: { code: 50201, status: 409, message: 'User with identity {identity} already exists' },
+  IdentityMissing: { code: 50204, status: 400, message: '{reason}' },
+  IdentityWithAddress: { code: 50211, status: 400, message: 'Identity parameter not acceptable for this Participant: give an Identity (chat) or a MessagingBinding.Address (SMS, WhatsApp), not both' },
   // conversations (the Chat "channel" range 503xx)
-  FriendlyNameTooLong: { code: 50302, status: 400, message: '{resource} FriendlyName is too long: {length} characters, the limit is {limit}' },
   AttributesTooLong: { code: 50303, status: 400, message: '{resource} Attributes are too long: {length} bytes, the limit is {limit}' },
   AttributesNotJson: { code: 50304, status: 400, message: '{resource} Attributes must be valid JSON' },
   UniqueNameTaken: { code: 50353, status: 409, message: 'Conversation with provided unique name already exists' },
-  InvalidTimer: { code: 50375, status: 400, message: 'Invalid {name}: {value}. {reason}' },
+  InactiveTimerTooShort: { code: 50375, status: 400, message: '{name} should be greater or equal to 1 minute: {value}' },
+  ClosedTimerTooShort: { code: 50376, status: 400, message: '{name} should be greater or equal to 10 minutes: {value}' },
+  InvalidInactiveTimer: { code: 50379, status: 400, message: '{name} format is invalid: {value}. {reason}' },
+  InvalidClosedTimer: { code: 50380, status: 400, message: '{name} format is invalid: {value}. {reason}' },
   ConversationClosed: { code: 50377, status: 400, message: "Can't update conversation as it's in final closed state" },
   InitialStateClosed: { code: 50384, status: 400, message: "Initial state can't be 'closed'" },
   WebhookLimit: { code: 50361, status: 400, message: 'A conversation can have at most {limit} scoped webhooks' },
@@ -49,8 +55,12 @@ export const errorCatalogue = {
   EmptyAddress: { code: 50411, status: 400, message: 'Messaging binding address can not be empty' },
   BindingAlreadyExists: { code: 50416, status: 409, message: 'A binding for this participant and proxy address already exists in Conversation {conversationSid}' },
   ParticipantExists: { code: 50433, status: 409, message: 'Participant already exists' },
-  InvalidParticipant: { code: 50400, status: 400, message: '{reason}' },
-  ParticipantLimit: { code: 50430, status: 400, message: '{reason}' },
+  ParticipantLimit: { code: 50417, status: 400, message: 'Participants limit exceeded: a conversation can have at most {limit} participants' },
+  BindingParameterNotSupported: { code: 50420, status: 400, message: '{reason}' },
+  NonChatParticipantLimit: { code: 50422, status: 400, message: 'Non-chat conversation participants limit exceeded: a conversation can have at most {limit} of them' },
+  TooManyParticipantsInRequest: { code: 50426, status: 400, message: 'Request contains too many participants: at most {limit} can be added in one request' },
+  ProjectedAddressNotAllowed: { code: 50443, status: 400, message: 'Failed to add a projected address to a participant: an SMS or WhatsApp participant has a messaging binding' },
+  IdentityNotAllowed: { code: 50444, status: 400, message: 'Failed to add an identity to a participant: an SMS or WhatsApp participant has no Identity' },
   // messages (505xx)
   MessageBodyMissing: { code: 50503, status: 400, message: 'Message body is required: send Body, MediaSid or ContentSid' },
   MessageBodyTooLong: { code: 50504, status: 400, message: 'Message body parameter is too long: {length} characters, the limit is {limit}' },

@@ -36,11 +36,12 @@ function emailBindings(input: Input, current: SqlValue): SqlValue {
   return JSON.stringify({ email });
 }
 
-function timerColumns(input: Input, target: Row): void {
+/** The timers given in the request, checked as counting from `start` (creation, or now for an update). */
+function timerColumns(input: Input, target: Row, start: number): void {
   for (const [param, column] of [['Timers.Inactive', 'timer_inactive'], ['Timers.Closed', 'timer_closed']] as const) {
     const value = input[param];
     if (value === undefined) continue;
-    target[column] = timerDuration(param, String(value)) === null ? null : String(value);
+    target[column] = timerDuration(param, String(value), start) === null ? null : String(value);
   }
 }
 
@@ -78,7 +79,7 @@ export const ConversationResource: ResourceDescriptor = {
       values.messaging_service_sid ??= ctx.account.defaultMessagingServiceSid;
       values.timer_inactive = ctx.account.defaultInactiveTimer;
       values.timer_closed = ctx.account.defaultClosedTimer;
-      timerColumns(input, values);
+      timerColumns(input, values, values.date_created as number);
       values.bindings = emailBindings(input, null);
       values.last_activity = values.date_created;
       Object.assign(values, scheduleTimers(values, values.date_created as number));
@@ -90,7 +91,7 @@ export const ConversationResource: ResourceDescriptor = {
         if (changes.unique_name === '') changes.unique_name = null;
         checkUniqueName(ctx, changes.unique_name, current.chat_service_sid, current.seq);
       }
-      timerColumns(input, changes);
+      timerColumns(input, changes, ctx.clock.now());
       const bindings = emailBindings(input, current.bindings);
       if (bindings !== current.bindings) changes.bindings = bindings;
       const next = { ...current, ...changes };

@@ -42,28 +42,38 @@ export class TimerSchedule {
 
 const MIN_INACTIVE_MS = 60_000;
 const MIN_CLOSED_MS = 600_000;
+/** The last second the wire's `YYYY-MM-DDTHH:MM:SSZ` can write: no timer may fall due after it. */
+const LAST_DUE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
-/** Validate a timer parameter; returns its length in ms (null: timer removed). `param` names it in errors. */
-export function timerDuration(kind: 'Timers.Inactive' | 'Timers.Closed', value: string, param: string = kind): number | null {
+/**
+ * Validate a timer parameter that starts counting at `start`; returns its length in ms (null: timer removed).
+ * `param` names it in errors. A duration too long to end on a date is a format error, like any unreadable one.
+ */
+export function timerDuration(kind: 'Timers.Inactive' | 'Timers.Closed', value: string, start: number, param: string = kind): number | null {
   if (value === '') return null;
+  const inactive = kind === 'Timers.Inactive';
+  const invalid = (reason: string) => twilioError(inactive ? 'InvalidInactiveTimer' : 'InvalidClosedTimer', { name: param, value, reason });
   const ms = parseDuration(value);
-  if (ms === undefined) {
-    throw twilioError('InvalidTimer', { name: param, value, reason: 'It must be an ISO 8601 duration such as PT10M' });
-  }
-  const min = kind === 'Timers.Inactive' ? MIN_INACTIVE_MS : MIN_CLOSED_MS;
-  if (ms < min) {
-    throw twilioError('InvalidTimer', { name: param, value, reason: `The minimum is ${kind === 'Timers.Inactive' ? 'PT1M' : 'PT10M'}` });
+  if (ms === undefined) throw invalid('Use an ISO 8601 duration in weeks, days, hours, minutes or seconds, such as PT10M or P1D');
+  if (start + ms > LAST_DUE_MS) throw invalid('It is too long: the timer would fall due after 9999-12-31T23:59:59Z');
+  if (ms < (inactive ? MIN_INACTIVE_MS : MIN_CLOSED_MS)) {
+    throw twilioError(inactive ? 'InactiveTimerTooShort' : 'ClosedTimerTooShort', { name: param, value });
   }
   return ms;
+}
+
+/** When a timer of `length` (an ISO 8601 duration) started at `start` falls due: at the latest, the last writable date. */
+function dueAt(start: number, length: SqlValue): number | null {
+  const ms = length === null || length === undefined ? undefined : parseDuration(length as string);
+  return ms === undefined ? null : Math.min(start + ms, LAST_DUE_MS);
 }
 
 /** The timer columns for a conversation whose activity (creation, a message) happened at `activity`. */
 export function scheduleTimers(conversation: Row, activity: number): Row {
   const state = conversation.state as string;
-  const inactiveMs = conversation.timer_inactive === null ? undefined : parseDuration(conversation.timer_inactive as string);
-  const closedMs = conversation.timer_closed === null ? undefined : parseDuration(conversation.timer_closed as string);
-  const dateInactive = state === 'active' && inactiveMs !== undefined ? activity + inactiveMs : null;
-  const dateClosed = state !== 'closed' && closedMs !== undefined ? activity + closedMs : null;
+  // A default timer stored long ago could overrun the last date once the clock has moved far: dueAt caps it.
+  const dateInactive = state === 'active' ? dueAt(activity, conversation.timer_inactive) : null;
+  const dateClosed = state !== 'closed' ? dueAt(activity, conversation.timer_closed) : null;
   return { date_inactive: dateInactive, date_closed: dateClosed, next_timer_at: nextDue(dateInactive, dateClosed) };
 }
 
@@ -84,47 +94,58 @@ export interface StateMove {
   at: number;
 }
 
-/** Apply every timer due by now; returns the moves made (each in the same transaction as its row change). */
+const SWEEP_BATCH = 1000;
+
+/**
+ * Apply every timer due by now; returns the moves made (each in the same transaction as its row change).
+ * A row moves once per sweep: when both its timers have passed it goes straight to closed. Batches repeat in a loop
+ * (not by recursion) until one comes back short, so any number of due conversations costs no stack.
+ */
 export function sweepDueTimers(services: Services, accountSid?: string): StateMove[] {
   const now = services.clock.now();
   if (!services.timers.mayBeDue(now)) return [];
-  const db = services.db;
-  const due = accountSid
-    ? db.all('SELECT * FROM conversations WHERE next_timer_at <= ? AND account_sid = ? ORDER BY next_timer_at LIMIT 1000', now, accountSid)
-    : db.all('SELECT * FROM conversations WHERE next_timer_at <= ? ORDER BY next_timer_at LIMIT 1000', now);
-  if (due.length === 0) {
-    if (!accountSid) services.timers.refresh();
-    return [];
-  }
   const moves: StateMove[] = [];
-  db.transaction(() => {
-    for (const row of due) {
-      const closedDue = row.date_closed !== null && (row.date_closed as number) <= now;
-      const to = closedDue ? 'closed' : 'inactive';
-      const at = (closedDue ? row.date_closed : row.date_inactive) as number;
-      const changes: Row = closedDue
-        ? { state: 'closed', date_inactive: null, date_closed: null, next_timer_at: null }
-        : { state: 'inactive', date_inactive: null, next_timer_at: row.date_closed };
-      db.prepare(
-        'UPDATE conversations SET state = @state, date_inactive = @date_inactive, date_closed = @date_closed, next_timer_at = @next_timer_at, date_updated = @at WHERE seq = @seq',
-      ).run({ date_inactive: row.date_inactive, date_closed: row.date_closed, ...changes, at, seq: row.seq });
-      const moved = { ...row, ...changes, date_updated: at };
-      moves.push({ row: moved, from: row.state as string, to, at });
-      services.events.emit({
-        type: 'updated',
-        resource: 'Conversation',
-        row: moved,
-        previous: row,
-        accountSid: row.account_sid as string,
-        source: 'API',
-        webhooks: true,
-        reason: 'TIMER',
-      });
+  for (;;) {
+    const due = dueBatch(services.db, now, accountSid);
+    if (due.length === 0) {
+      if (!accountSid) services.timers.refresh();
+      return moves;
     }
+    const batch = services.db.transaction(() => due.map((row) => applyDueTimer(services, row, now)));
+    moves.push(...batch);
+    services.timers.refresh();
+    // A short batch was the last. A moved row still due would come back in every batch: stop rather than spin.
+    if (due.length < SWEEP_BATCH || batch.some((m) => m.row.next_timer_at !== null && (m.row.next_timer_at as number) <= now)) return moves;
+  }
+}
+
+function dueBatch(db: Database, now: number, accountSid?: string): Row[] {
+  return accountSid
+    ? db.all('SELECT * FROM conversations WHERE next_timer_at <= ? AND account_sid = ? ORDER BY next_timer_at LIMIT ?', now, accountSid, SWEEP_BATCH)
+    : db.all('SELECT * FROM conversations WHERE next_timer_at <= ? ORDER BY next_timer_at LIMIT ?', now, SWEEP_BATCH);
+}
+
+/** Move one conversation whose next timer is due: to closed when its closed timer has passed, else to inactive. */
+function applyDueTimer(services: Services, row: Row, now: number): StateMove {
+  const closedDue = row.date_closed !== null && (row.date_closed as number) <= now;
+  const to = closedDue ? 'closed' : 'inactive';
+  const at = (closedDue ? row.date_closed : row.date_inactive) as number;
+  const changes: Row = closedDue
+    ? { state: 'closed', date_inactive: null, date_closed: null, next_timer_at: null }
+    : { state: 'inactive', date_inactive: null, next_timer_at: row.date_closed };
+  services.db.prepare(
+    'UPDATE conversations SET state = @state, date_inactive = @date_inactive, date_closed = @date_closed, next_timer_at = @next_timer_at, date_updated = @at WHERE seq = @seq',
+  ).run({ date_inactive: row.date_inactive, date_closed: row.date_closed, ...changes, at, seq: row.seq });
+  const moved = { ...row, ...changes, date_updated: at };
+  services.events.emit({
+    type: 'updated',
+    resource: 'Conversation',
+    row: moved,
+    previous: row,
+    accountSid: row.account_sid as string,
+    source: 'API',
+    webhooks: true,
+    reason: 'TIMER',
   });
-  services.timers.refresh();
-  // A long-idle conversation can pass both timers in one clock jump: sweep again until nothing is due.
-  return due.length === 1000 || moves.some((m) => m.row.next_timer_at !== null && (m.row.next_timer_at as number) <= now)
-    ? [...moves, ...sweepDueTimers(services, accountSid)]
-    : moves;
+  return { row: moved, from: row.state as string, to, at };
 }

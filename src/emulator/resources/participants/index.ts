@@ -83,17 +83,15 @@ export const ParticipantResource: ResourceDescriptor = {
       values.role_sid = roleFor(ctx, values.chat_service_sid, values.role_sid);
       const { identity, address, proxy_address: proxy, projected_address: projected } = values;
       if (address === '') throw twilioError('EmptyAddress');
-      if (identity === '') throw twilioError('InvalidParticipant', { reason: 'Identity can not be empty' });
+      if (identity === '') throw twilioError('IdentityMissing', { reason: 'Identity can not be empty' });
       if (identity === null && address === null) {
-        throw twilioError('InvalidParticipant', { reason: 'A participant needs an Identity (chat) or a MessagingBinding.Address (SMS, WhatsApp)' });
+        throw twilioError('IdentityMissing', { reason: 'A participant needs an Identity (chat) or a MessagingBinding.Address (SMS, WhatsApp)' });
       }
-      if (identity !== null && address !== null) {
-        throw twilioError('InvalidParticipant', { reason: 'A participant has either an Identity or a MessagingBinding.Address, not both' });
-      }
+      if (identity !== null && address !== null) throw twilioError('IdentityWithAddress');
       if (address !== null) {
         const parsed = parseAddress(address as string, 'InvalidBindingAddress');
         if (projected !== null) {
-          throw twilioError('InvalidParticipant', { reason: 'MessagingBinding.ProjectedAddress is for chat participants (Identity)' });
+          throw twilioError('BindingParameterNotSupported', { reason: 'MessagingBinding.ProjectedAddress is for chat participants (Identity), not SMS or WhatsApp ones' });
         }
         if (proxy === null) throw twilioError('InvalidProxyAddress', { reason: 'MessagingBinding.ProxyAddress is required with MessagingBinding.Address' });
         checkProxy(proxy as string, parsed.channel);
@@ -111,11 +109,9 @@ export const ParticipantResource: ResourceDescriptor = {
         'SELECT count(*) AS total, count(address) AS non_chat FROM participants WHERE conversation_sid = ?',
         conversation.sid,
       ) as { total: number; non_chat: number };
-      if (counts.total >= MAX_PARTICIPANTS) {
-        throw twilioError('ParticipantLimit', { reason: `A conversation can have at most ${MAX_PARTICIPANTS} participants` });
-      }
+      if (counts.total >= MAX_PARTICIPANTS) throw twilioError('ParticipantLimit', { limit: MAX_PARTICIPANTS });
       if (address !== null && counts.non_chat >= MAX_NON_CHAT_PARTICIPANTS) {
-        throw twilioError('ParticipantLimit', { reason: `A conversation can have at most ${MAX_NON_CHAT_PARTICIPANTS} non-chat participants` });
+        throw twilioError('NonChatParticipantLimit', { limit: MAX_NON_CHAT_PARTICIPANTS });
       }
     },
     afterCreate(ctx, row) {
@@ -129,10 +125,8 @@ export const ParticipantResource: ResourceDescriptor = {
       assertOpen(conversationOf(ctx));
       if ('role_sid' in changes) changes.role_sid = roleFor(ctx, current.chat_service_sid, changes.role_sid);
       if ('identity' in changes) {
-        if (changes.identity === '') throw twilioError('InvalidParticipant', { reason: 'Identity can not be empty' });
-        if (current.address !== null) {
-          throw twilioError('InvalidParticipant', { reason: 'An SMS or WhatsApp participant has no Identity' });
-        }
+        if (changes.identity === '') throw twilioError('IdentityMissing', { reason: 'Identity can not be empty' });
+        if (current.address !== null) throw twilioError('IdentityNotAllowed');
         checkIdentityFree(ctx, changes.identity, current.conversation_sid, current.seq);
       }
       if ('proxy_address' in changes) {
@@ -141,9 +135,7 @@ export const ParticipantResource: ResourceDescriptor = {
         checkPairFree(ctx, current.address, changes.proxy_address, current.seq);
       }
       if ('projected_address' in changes && changes.projected_address !== null) {
-        if (current.address !== null) {
-          throw twilioError('InvalidParticipant', { reason: 'MessagingBinding.ProjectedAddress is for chat participants (Identity)' });
-        }
+        if (current.address !== null) throw twilioError('ProjectedAddressNotAllowed');
         parseAddress(changes.projected_address as string, 'InvalidProxyAddress');
       }
     },
