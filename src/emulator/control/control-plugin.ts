@@ -4,7 +4,7 @@
  * It calls the same core as the REST API, never SQL of its own.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AccountError } from '../accounts.js';
+import { AccountError, type Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
@@ -73,6 +73,15 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     return reply.code(204).send();
   });
 
+  /** An account with its credentials, live and test (the operator's own API: tokens included). */
+  const credentials = (account: Account) => ({
+    accountSid: account.sid,
+    authToken: account.authToken,
+    defaultServiceSid: account.defaultServiceSid,
+    testAccountSid: account.testAccountSid,
+    testAuthToken: account.testAuthToken,
+  });
+
   app.post('/accounts', async (request, reply) => {
     const b = body(request.body);
     try {
@@ -80,11 +89,19 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
         accountSid: optionalString(b, 'accountSid'),
         authToken: optionalString(b, 'authToken'),
         friendlyName: optionalString(b, 'friendlyName'),
+        testAccountSid: optionalString(b, 'testAccountSid'),
+        testAuthToken: optionalString(b, 'testAuthToken'),
       });
-      return reply.code(201).send({ accountSid: account.sid, authToken: account.authToken, defaultServiceSid: account.defaultServiceSid });
+      return reply.code(201).send(credentials(account));
     } catch (error) {
       return accountError(error);
     }
+  });
+
+  app.get<{ Params: { accountSid: string } }>('/accounts/:accountSid', async (request) => {
+    const account = core.accounts.get(request.params.accountSid);
+    if (!account) throw twilioError('NotFound', { path: `/_emulator/accounts/${request.params.accountSid}` });
+    return credentials(account);
   });
 
   app.get('/accounts', async () => ({
