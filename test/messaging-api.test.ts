@@ -247,6 +247,31 @@ describe('Messaging Service sends', () => {
     expect(checked(await fetchRaw(wa.sid), 200).from).toBe(`whatsapp:${sender}`);
   });
 
+  it('pick the first sender of the pool set through the control plane, per channel; an empty pool means the default again', async () => {
+    const pooled = `MG${'f'.repeat(32)}`;
+    const path = `/messaging-services/${pooled}/senders`;
+    expect((await control('GET', path)).body).toEqual({ messagingServiceSid: pooled, senders: [] });
+    const set = await control('PUT', path, { senders: ['+15017122662', 'whatsapp:+15017122663', '+15017122664'] });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body).toEqual({ messagingServiceSid: pooled, senders: ['+15017122662', 'whatsapp:+15017122663', '+15017122664'] });
+    expect((await control('GET', path)).body).toEqual(set.body);
+    const sms = await t.client.messages.create({ to: A, messagingServiceSid: pooled, body: 'pooled', statusCallback: rx.url('/pool') });
+    expect(sms.from).toBeNull();
+    expect((await callbacks(sms.sid, 3)).map((r) => r.params.From)).toEqual(['+15017122662', '+15017122662', '+15017122662']);
+    const wa = await t.client.messages.create({ to: `whatsapp:${A}`, messagingServiceSid: pooled, contentSid: `HX${'1'.repeat(32)}` });
+    expect((await t.client.messages(wa.sid).fetch()).from).toBe('whatsapp:+15017122663');
+    // bad input is refused whole
+    expect((await control('PUT', path, { senders: ['+15017122662', 'not a sender!'] })).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await control('PUT', path, { senders: '+1' })).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await control('PUT', '/messaging-services/MG1/senders', { senders: [] })).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await control('GET', path)).body.senders).toEqual(['+15017122662', 'whatsapp:+15017122663', '+15017122664']);
+    // a form body with one sender, then none: the derived default again
+    expect((await t.http('PUT', `/_emulator${path}`, { form: { senders: '+15017122665' }, auth: null })).body.senders).toEqual(['+15017122665']);
+    expect((await control('PUT', path, { senders: [] })).body.senders).toEqual([]);
+    const fallback = await t.client.messages.create({ to: A, messagingServiceSid: pooled, body: 'default' });
+    expect((await t.client.messages(fallback.sid).fetch()).from).toMatch(/^\+1555\d{7}$/);
+  });
+
   it('a manual handset still gets its sender at once, and moves on only when advanced', async () => {
     expect((await control('PUT', `/handsets/${encodeURIComponent(B)}`, { progression: 'manual' })).status).toBe(200);
     const created = checked(await send({ To: B, MessagingServiceSid: MG, Body: 'slow', StatusCallback: rx.url('/mg') }), 201);

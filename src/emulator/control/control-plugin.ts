@@ -13,6 +13,7 @@ import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
 import { parseLimits } from '../http/limits.js';
 import { parseRestRules } from '../http/rest-faults.js';
+import { SenderPools } from '../messaging/senders.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -188,6 +189,10 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   });
 
   app.get('/opt-outs', async () => ({ optOuts: core.channel.optOuts() }));
+
+  const senderPools = new SenderPools(core.db);
+  app.get<{ Params: { sid: string } }>('/messaging-services/:sid/senders', async (request) => senderPools.get(request.params.sid));
+  app.put<{ Params: { sid: string } }>('/messaging-services/:sid/senders', async (request) => senderPools.set(request.params.sid, request.body));
 
   app.get('/limits', async () => core.limits.current);
 

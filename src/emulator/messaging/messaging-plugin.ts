@@ -15,10 +15,10 @@ import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } 
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, TwilioError, twilioError } from '../wire/errors.js';
 import { pageMeta } from '../wire/page.js';
-import { e164Problem } from '../resources/participants/binding.js';
 import { newSid } from '../wire/sid.js';
 import { API_VERSION, representMessage } from './representation.js';
-import { defaultSender } from './senders.js';
+import { channelAddress, validSender } from './addresses.js';
+import { SenderPools } from './senders.js';
 import { testSendError } from './test-credentials.js';
 
 export interface MessagingOptions {
@@ -59,20 +59,6 @@ function one(params: Params, name: string): string | undefined {
 function many(params: Params, name: string): string[] {
   const v = params[name];
   return (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((s) => s !== '');
-}
-
-/** `+E164` is SMS, `whatsapp:+E164` WhatsApp; anything else is not an address the channel can reach. */
-function channelAddress(value: string): { channel: 'sms' | 'whatsapp'; problem?: string } {
-  const whatsapp = value.startsWith('whatsapp:');
-  const problem = value.length > 256 ? 'too long' : e164Problem(whatsapp ? value.slice('whatsapp:'.length) : value);
-  return { channel: whatsapp ? 'whatsapp' : 'sms', problem };
-}
-
-/** A sender: an E.164 number (or whatsapp: one), a short code, or an alphanumeric sender ID. */
-function validSender(from: string): boolean {
-  if (from.startsWith('whatsapp:') || from.startsWith('+')) return channelAddress(from).problem === undefined;
-  if (/^\d{5,6}$/.test(from)) return true;
-  return /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/.test(from);
 }
 
 function validUrl(value: string): boolean {
@@ -129,6 +115,7 @@ function integerParam(params: Params, name: string): number | undefined {
 
 export async function messagingPlugin(app: FastifyInstance, options: MessagingOptions): Promise<void> {
   const { core } = options;
+  const senderPools = new SenderPools(core.db);
 
   acceptFormBodies(app);
 
@@ -195,7 +182,7 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       return;
     }
     // A Messaging Service picks its sender (senders.ts) after answering; `from` shows it from `queued` on.
-    const sender = from ?? defaultSender(messagingServiceSid as string, to);
+    const sender = from ?? senderPools.pick(messagingServiceSid as string, to);
     // Twilio refuses a send to a handset that texted STOP to this sender, at once and without storing it.
     if (core.channel.optedOut(account.sid, to, sender)) throw twilioError('MessagingUnsubscribed');
 

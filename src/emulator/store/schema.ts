@@ -126,6 +126,13 @@ CREATE INDEX webhook_deliveries_unfinished ON webhook_deliveries (order_key, pos
 ALTER TABLE accounts ADD COLUMN test_account_sid TEXT;
 ALTER TABLE accounts ADD COLUMN test_auth_token TEXT;
 CREATE UNIQUE INDEX accounts_test_account_sid ON accounts (test_account_sid);
+-- Messaging Service sender pools (PUT /_emulator/messaging-services/{MG}/senders), in the order given.
+CREATE TABLE messaging_service_senders (
+  service_sid TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  PRIMARY KEY (service_sid, position)
+);
 `,
 };
 
