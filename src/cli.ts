@@ -114,6 +114,8 @@ async function serve(argv: string[]): Promise<void> {
     `tce ${version} listening on ${emulator.url} (db ${values.db})\n` +
       `  TWILIO_ACCOUNT_SID=${emulator.accountSid}\n` +
       `  TWILIO_AUTH_TOKEN=${generated ? emulator.authToken : '(as given)'}\n` +
+      `  TWILIO_TEST_ACCOUNT_SID=${emulator.testAccountSid}\n` +
+      `  TWILIO_TEST_AUTH_TOKEN=${emulator.testAuthToken}\n` +
       `  default Conversation Service ${emulator.defaultServiceSid}\n`,
   );
   let closing = false;

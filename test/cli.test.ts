@@ -98,6 +98,19 @@ describe('tce serve', () => {
     await stopped(s.child, 'SIGTERM');
   });
 
+  it('prints the test credentials, which send to the magic numbers and nothing else', async () => {
+    const s = await serve(['--db', ':memory:', '--account-sid', ACCOUNT, '--auth-token', TOKEN]);
+    const sid = /TWILIO_TEST_ACCOUNT_SID=(AC[0-9a-f]{32})/.exec(s.output)?.[1];
+    const token = /TWILIO_TEST_AUTH_TOKEN=([0-9a-f]{32})/.exec(s.output)?.[1];
+    expect(sid).toMatch(SID.account);
+    expect(sid).not.toBe(ACCOUNT);
+    const test = twilio(sid as string, token as string, { httpClient: emulatorHttpClient(s.url) });
+    expect(await test.messages.create({ from: '+15005550006', to: '+15558675310', body: 'pretend' })).toMatchObject({ accountSid: sid, status: 'queued' });
+    await expect(test.messages.create({ from: '+15005550006', to: '+15005550009', body: 'x' })).rejects.toMatchObject({ status: 400, code: 21614 });
+    await expect(test.conversations.v1.conversations.list()).rejects.toMatchObject({ status: 403, code: 20008 });
+    await stopped(s.child, 'SIGTERM');
+  });
+
   it('--seed makes SIDs repeatable', async () => {
     const sids: string[][] = [];
     for (let run = 0; run < 2; run++) {

@@ -52,7 +52,11 @@ describe('Control plane /_emulator', () => {
     const sid = 'AC' + 'b'.repeat(32);
     const r = await t.http('POST', '/_emulator/accounts', { form: { accountSid: sid, authToken: 'tok', friendlyName: 'given' }, auth: null });
     expect(r.status).toBe(201);
-    expect(r.body).toEqual({ accountSid: sid, authToken: 'tok', defaultServiceSid: expect.stringMatching(SID.service) });
+    expect(r.body).toEqual({
+      accountSid: sid, authToken: 'tok', defaultServiceSid: expect.stringMatching(SID.service),
+      testAccountSid: expect.stringMatching(SID.account), testAuthToken: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    expect((await t.http('GET', `/_emulator/accounts/${sid}`, { auth: null })).body).toEqual(r.body);
     const c = await t.clientFor(sid, 'tok').conversations.v1.conversations.create({});
     expect(c.accountSid).toBe(sid);
     const again = await t.http('POST', '/_emulator/accounts', json({ accountSid: sid }));

@@ -122,6 +122,10 @@ describe('send, fetch, list', () => {
     // free-form WhatsApp outside the 24-hour window fails when it leaves (the 201 was already given)
     const late = checked(await send({ To: `whatsapp:${B}`, From: `whatsapp:${SENDER}`, Body: 'free-form' }), 201);
     expect(checked(await fetchRaw(late.sid), 200)).toMatchObject({ status: 'failed', error_code: 63016, date_sent: null });
+    // a test-credential send describes a message under the test AccountSid, in the same schema
+    const { testAccountSid, testAuthToken } = t.emulator;
+    const test = checked(await t.http('POST', `/2010-04-01/Accounts/${testAccountSid}/Messages.json`, { form: { To: A, From: '+15005550006', Body: 'pretend' }, auth: [testAccountSid, testAuthToken] }), 201);
+    expect(test).toMatchObject({ account_sid: testAccountSid, status: 'queued', from: '+15005550006' });
     checked(await listRaw(), 200, 'list');
   });
 
@@ -183,28 +187,119 @@ describe('send, fetch, list', () => {
   });
 });
 
+/** a carrier receipt's done date: YYMMDDhhmm, GMT */
+const yyMMddhhmm = (d: Date) => d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d).*$/, '$1$2$3$4$5');
+
+/** every StatusCallback the journal holds for one message, once it reached a final status (written with it) */
+const journaled = (sid: string) => t.emulator.control.deliveries({ eventType: 'StatusCallback' }).filter((d) => d.params.MessageSid === sid);
+
 describe('status callbacks', () => {
-  it('are signed and arrive queued → sent → delivered for the same MessageSid', async () => {
+  it('are signed and arrive sent → delivered, none for the initial queued; delivered carries RawDlrDoneDate, none RetryCount', async () => {
     const m = await t.client.messages.create({ to: A, from: SENDER, body: 'tracked', statusCallback: rx.url('/status') });
-    const got = await callbacks(m.sid, 3);
+    expect(m.status).toBe('queued');
+    const got = await callbacks(m.sid, 2);
+    expect(journaled(m.sid).map((d) => d.params.MessageStatus)).toEqual(['sent', 'delivered']);
     expect(got.map((r) => [r.path, r.params.MessageStatus, r.params.SmsStatus, r.params.SmsSid])).toEqual([
-      ['/status', 'queued', 'queued', m.sid],
       ['/status', 'sent', 'sent', m.sid],
       ['/status', 'delivered', 'delivered', m.sid],
     ]);
-    expect(got[2].params).toMatchObject({ AccountSid: t.emulator.accountSid, From: SENDER, To: A, ApiVersion: '2010-04-01' });
-    expect(got[2].params.ErrorCode).toBeUndefined();
-    expect(got.every((r) => r.signatureValid && r.signature)).toBe(true);
+    expect(got[1].params).toEqual({
+      AccountSid: t.emulator.accountSid, MessageSid: m.sid, SmsSid: m.sid, MessageStatus: 'delivered', SmsStatus: 'delivered',
+      From: SENDER, To: A, ApiVersion: '2010-04-01', RawDlrDoneDate: yyMMddhhmm(t.emulator.clock.now()),
+    });
+    expect(got[0].params.RawDlrDoneDate).toBeUndefined();
+    expect(got.every((r) => r.signatureValid && r.signature && r.params.RetryCount === undefined)).toBe(true);
   });
 
-  it('a handset scripted undelivered 30003 ends with undelivered and ErrorCode 30003', async () => {
+  it('a handset scripted undelivered 30003 ends with undelivered, ErrorCode 30003 and RawDlrDoneDate', async () => {
     expect((await control('PUT', `/handsets/${encodeURIComponent(B)}`, { outcome: 'undelivered', errorCode: 30003 })).status).toBe(200);
+    t.emulator.clock.set('2020-06-27T17:45:59Z');
     const m = await t.client.messages.create({ to: B, from: SENDER, body: 'into the void', statusCallback: rx.url('/status') });
-    const got = await callbacks(m.sid, 3);
-    expect(got.map((r) => [r.params.MessageStatus, r.params.ErrorCode])).toEqual([['queued', undefined], ['sent', undefined], ['undelivered', '30003']]);
+    const got = await callbacks(m.sid, 2);
+    expect(got.map((r) => [r.params.MessageStatus, r.params.ErrorCode, r.params.RawDlrDoneDate])).toEqual([['sent', undefined, undefined], ['undelivered', '30003', '2006271745']]);
+    expect(yyMMddhhmm(t.emulator.clock.now())).toBe('2006271745');
     const fetched = checked(await fetchRaw(m.sid), 200);
     expect(fetched).toMatchObject({ status: 'undelivered', error_code: 30003, error_message: 'Unreachable destination handset' });
     expect((await t.client.messages(m.sid).fetch()).errorCode).toBe(30003);
+  });
+});
+
+describe('Messaging Service sends', () => {
+  const MG = `MG${'c'.repeat(32)}`;
+
+  it('start accepted with from null, then call back queued → sent → delivered from the sender the service picked', async () => {
+    const created = checked(await send({ To: A, MessagingServiceSid: MG, Body: 'via a service', StatusCallback: rx.url('/mg') }), 201);
+    expect(created).toMatchObject({ status: 'accepted', from: null, messaging_service_sid: MG });
+    const got = await callbacks(created.sid, 3);
+    expect(journaled(created.sid).map((d) => d.params.MessageStatus)).toEqual(['queued', 'sent', 'delivered']);
+    const sender = got[0].params.From as string;
+    expect(sender).toMatch(/^\+1555\d{7}$/);
+    expect(got.map((r) => [r.params.MessageStatus, r.params.From, r.params.MessagingServiceSid])).toEqual([
+      ['queued', sender, MG], ['sent', sender, MG], ['delivered', sender, MG],
+    ]);
+    expect(got.every((r) => r.signatureValid)).toBe(true);
+    expect(checked(await fetchRaw(created.sid), 200)).toMatchObject({ status: 'delivered', from: sender, messaging_service_sid: MG });
+    // the same service picks the same sender again; WhatsApp recipients get it as a whatsapp: sender
+    const again = await t.client.messages.create({ to: B, messagingServiceSid: MG, body: 'again' });
+    expect(again).toMatchObject({ status: 'accepted', from: null });
+    expect((await t.client.messages(again.sid).fetch()).from).toBe(sender);
+    const wa = checked(await send({ To: `whatsapp:${A}`, MessagingServiceSid: MG, ContentSid: `HX${'d'.repeat(32)}` }), 201);
+    expect(checked(await fetchRaw(wa.sid), 200).from).toBe(`whatsapp:${sender}`);
+  });
+
+  it('pick the first sender of the pool set through the control plane, per channel; an empty pool means the default again', async () => {
+    const pooled = `MG${'f'.repeat(32)}`;
+    const path = `/messaging-services/${pooled}/senders`;
+    expect((await control('GET', path)).body).toEqual({ messagingServiceSid: pooled, senders: [] });
+    const set = await control('PUT', path, { senders: ['+15017122662', 'whatsapp:+15017122663', '+15017122664'] });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body).toEqual({ messagingServiceSid: pooled, senders: ['+15017122662', 'whatsapp:+15017122663', '+15017122664'] });
+    expect((await control('GET', path)).body).toEqual(set.body);
+    const sms = await t.client.messages.create({ to: A, messagingServiceSid: pooled, body: 'pooled', statusCallback: rx.url('/pool') });
+    expect(sms.from).toBeNull();
+    expect((await callbacks(sms.sid, 3)).map((r) => r.params.From)).toEqual(['+15017122662', '+15017122662', '+15017122662']);
+    const wa = await t.client.messages.create({ to: `whatsapp:${A}`, messagingServiceSid: pooled, contentSid: `HX${'1'.repeat(32)}` });
+    expect((await t.client.messages(wa.sid).fetch()).from).toBe('whatsapp:+15017122663');
+    // bad input is refused whole
+    expect((await control('PUT', path, { senders: ['+15017122662', 'not a sender!'] })).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await control('PUT', path, { senders: '+1' })).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await control('PUT', '/messaging-services/MG1/senders', { senders: [] })).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await control('GET', path)).body.senders).toEqual(['+15017122662', 'whatsapp:+15017122663', '+15017122664']);
+    // a form body with one sender, then none: the derived default again
+    expect((await t.http('PUT', `/_emulator${path}`, { form: { senders: '+15017122665' }, auth: null })).body.senders).toEqual(['+15017122665']);
+    expect((await control('PUT', path, { senders: [] })).body.senders).toEqual([]);
+    const fallback = await t.client.messages.create({ to: A, messagingServiceSid: pooled, body: 'default' });
+    expect((await t.client.messages(fallback.sid).fetch()).from).toMatch(/^\+1555\d{7}$/);
+  });
+
+  it('a manual handset still gets its sender at once, and moves on only when advanced', async () => {
+    expect((await control('PUT', `/handsets/${encodeURIComponent(B)}`, { progression: 'manual' })).status).toBe(200);
+    const created = checked(await send({ To: B, MessagingServiceSid: MG, Body: 'slow', StatusCallback: rx.url('/mg') }), 201);
+    expect(created.status).toBe('accepted');
+    const [queued] = await callbacks(created.sid, 1);
+    expect(queued.params).toMatchObject({ MessageStatus: 'queued', To: B });
+    expect(checked(await fetchRaw(created.sid), 200)).toMatchObject({ status: 'queued', from: queued.params.From, date_sent: null });
+    expect((await control('POST', `/handsets/${encodeURIComponent(B)}/advance`)).status).toBe(200);
+    expect((await callbacks(created.sid, 2))[1].params.MessageStatus).toBe('sent');
+  });
+});
+
+describe('WhatsApp status callbacks', () => {
+  it('carry ChannelPrefix and ChannelInstallSid, and ChannelStatusMessage when the message failed; no RawDlrDoneDate', async () => {
+    const template = await t.client.messages.create({ to: `whatsapp:${A}`, from: `whatsapp:${SENDER}`, contentSid: `HX${'e'.repeat(32)}`, statusCallback: rx.url('/wa') });
+    const ok = await callbacks(template.sid, 2);
+    expect(ok.map((r) => r.params.MessageStatus)).toEqual(['sent', 'delivered']);
+    for (const r of ok) {
+      expect(r.params).toMatchObject({ ChannelPrefix: 'whatsapp', From: `whatsapp:${SENDER}`, To: `whatsapp:${A}` });
+      expect(r.params.ChannelInstallSid).toMatch(/^XE[0-9a-f]{32}$/);
+      expect(r.params.RawDlrDoneDate).toBeUndefined();
+      expect(r.params.ChannelStatusMessage).toBeUndefined();
+      expect(r.signatureValid).toBe(true);
+    }
+    const late = await t.client.messages.create({ to: `whatsapp:${B}`, from: `whatsapp:${SENDER}`, body: 'free-form', statusCallback: rx.url('/wa') });
+    const [failed] = await callbacks(late.sid, 1);
+    expect(failed.params).toMatchObject({ MessageStatus: 'failed', ErrorCode: '63016', ChannelPrefix: 'whatsapp', ChannelInstallSid: ok[0].params.ChannelInstallSid });
+    expect(failed.params.ChannelStatusMessage).toMatch(/outside the allowed window/);
   });
 });
 

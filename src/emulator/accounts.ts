@@ -2,7 +2,7 @@
  * Accounts and their API keys: who may call, and the default Conversation Service and Messaging Service each
  * account starts with. Credentials are cached in memory because every request is authenticated.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock.js';
 import type { RandomSource } from './random.js';
 import type { Database, Row } from './store/database.js';
@@ -16,6 +16,11 @@ export interface Account {
   defaultMessagingServiceSid: string;
   defaultInactiveTimer: string | null;
   defaultClosedTimer: string | null;
+  /** the account's second pair (twilio.com/docs/iam/test-credentials): only 2010 Messages create accepts it */
+  testAccountSid: string;
+  testAuthToken: string;
+  /** set on the account a request proved with the test pair rather than the live one */
+  testCredentials?: true;
 }
 
 export interface ApiKey {
@@ -34,7 +39,18 @@ function toAccount(row: Row): Account {
     defaultMessagingServiceSid: row.default_messaging_service_sid as string,
     defaultInactiveTimer: (row.default_inactive_timer as string | null) ?? null,
     defaultClosedTimer: (row.default_closed_timer as string | null) ?? null,
+    testAccountSid: row.test_account_sid as string,
+    testAuthToken: row.test_auth_token as string,
   };
+}
+
+/**
+ * The test pair an account gets unless one is given: derived from the live pair, so the same AccountSid and
+ * AuthToken (CI's fixed secrets, a restarted database) always come with the same test credentials.
+ */
+export function derivedTestCredentials(accountSid: string, authToken: string): { testAccountSid: string; testAuthToken: string } {
+  const digest = (purpose: string) => createHash('sha256').update(`${purpose}|${accountSid}|${authToken}`).digest('hex').slice(0, 32);
+  return { testAccountSid: `AC${digest('test-account-sid')}`, testAuthToken: digest('test-auth-token') };
 }
 
 export class AccountError extends Error {}
@@ -49,22 +65,44 @@ export class Accounts {
     private readonly random: RandomSource,
     /** creates the default Conversation Service row for a new account (owned by the resources layer) */
     private readonly createDefaultService: (accountSid: string, serviceSid: string, now: number) => void,
-  ) {}
+  ) {
+    this.giveTestCredentials();
+  }
 
-  create(options: { accountSid?: string; authToken?: string; friendlyName?: string } = {}): Account {
+  /** Accounts stored before schema 6 have no test pair yet: they get their derived one at start. */
+  private giveTestCredentials(): void {
+    const missing = this.db.all('SELECT sid, auth_token FROM accounts WHERE test_account_sid IS NULL');
+    if (missing.length === 0) return;
+    this.db.transaction(() => {
+      for (const row of missing) {
+        const test = derivedTestCredentials(row.sid as string, row.auth_token as string);
+        this.db.run('UPDATE accounts SET test_account_sid = ?, test_auth_token = ? WHERE sid = ?', test.testAccountSid, test.testAuthToken, row.sid);
+      }
+    });
+  }
+
+  create(options: { accountSid?: string; authToken?: string; friendlyName?: string; testAccountSid?: string; testAuthToken?: string } = {}): Account {
     const sid = options.accountSid ?? newSid('AC', this.random);
     if (!isSid(sid, 'AC')) throw new AccountError(`accountSid must be AC followed by 32 hex characters, got ${sid}`);
-    if (this.get(sid)) throw new AccountError(`account ${sid} already exists`);
+    if (this.get(sid) || this.db.get('SELECT 1 FROM accounts WHERE test_account_sid = ?', sid)) throw new AccountError(`account ${sid} already exists`);
     const authToken = options.authToken ?? this.random.hex(32);
     if (authToken.length === 0) throw new AccountError('authToken must not be empty');
+    const derived = derivedTestCredentials(sid, authToken);
+    const testAccountSid = options.testAccountSid ?? derived.testAccountSid;
+    const testAuthToken = options.testAuthToken ?? derived.testAuthToken;
+    if (!isSid(testAccountSid, 'AC')) throw new AccountError(`testAccountSid must be AC followed by 32 hex characters, got ${testAccountSid}`);
+    if (testAccountSid === sid || this.get(testAccountSid) || this.db.get('SELECT 1 FROM accounts WHERE test_account_sid = ?', testAccountSid)) {
+      throw new AccountError(`testAccountSid ${testAccountSid} is already in use`);
+    }
+    if (testAuthToken.length === 0) throw new AccountError('testAuthToken must not be empty');
     const now = this.clock.now();
     const serviceSid = newSid('IS', this.random);
     const messagingServiceSid = newSid('MG', this.random);
     this.db.transaction(() => {
       this.db.run(
         `INSERT INTO accounts (sid, auth_token, friendly_name, default_service_sid, default_messaging_service_sid,
-           date_created, date_updated) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        sid, authToken, options.friendlyName ?? null, serviceSid, messagingServiceSid, now, now,
+           date_created, date_updated, test_account_sid, test_auth_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        sid, authToken, options.friendlyName ?? null, serviceSid, messagingServiceSid, now, now, testAccountSid, testAuthToken,
       );
       this.createDefaultService(sid, serviceSid, now);
     });
@@ -132,7 +170,9 @@ export class Accounts {
     const password = decoded.slice(colon + 1);
     if (user.startsWith('AC')) {
       const account = this.get(user);
-      return account && safeEqual(account.authToken, password) ? account : undefined;
+      if (account) return safeEqual(account.authToken, password) ? account : undefined;
+      const row = this.db.get('SELECT * FROM accounts WHERE test_account_sid = ?', user);
+      return row && safeEqual(row.test_auth_token as string, password) ? { ...toAccount(row), testCredentials: true } : undefined;
     }
     if (user.startsWith('SK')) {
       const key = this.db.get('SELECT * FROM api_keys WHERE sid = ?', user);

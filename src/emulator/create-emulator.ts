@@ -54,6 +54,9 @@ export interface EmulatorHandle {
   port: number;
   accountSid: string;
   authToken: string;
+  /** the first account's test credentials (only 2010 Messages create accepts them, as at Twilio) */
+  testAccountSid: string;
+  testAuthToken: string;
   /** the first account's default Conversation Service (as /v1/Configuration says now) */
   readonly defaultServiceSid: string;
   /** empty every resource table (one account's, or all), keeping accounts and keys */
@@ -61,7 +64,7 @@ export interface EmulatorHandle {
   close(): Promise<void>;
   clock: ClockHandle;
   control: {
-    createAccount(options?: { accountSid?: string; authToken?: string; friendlyName?: string }): Account;
+    createAccount(options?: { accountSid?: string; authToken?: string; friendlyName?: string; testAccountSid?: string; testAuthToken?: string }): Account;
     createApiKey(accountSid: string, friendlyName?: string): { sid: string; secret: string };
     deleteApiKey(accountSid: string, keySid: string): boolean;
     /** resolve with the first finished webhook delivery the predicate accepts (tests never sleep) */
@@ -106,6 +109,8 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       port,
       accountSid: first.sid,
       authToken: first.authToken,
+      testAccountSid: first.testAccountSid,
+      testAuthToken: first.testAuthToken,
       get defaultServiceSid() {
         return core.accounts.get(first.sid)?.defaultServiceSid ?? first.defaultServiceSid;
       },

@@ -18,10 +18,11 @@ import { newSid } from '../wire/sid.js';
 import { Handsets, type Handset } from './handsets.js';
 import { channelOf, parseInbound, type InboundMessage } from './inbound.js';
 import { keyword, REPLIES } from './keywords.js';
+import { statusCallbackParams } from '../messaging/status-callback.js';
 
-export type ChannelStatus = 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered' | 'received';
+export type ChannelStatus = 'accepted' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered' | 'received';
 
-const RANK: Record<string, number> = { queued: 0, sending: 0, sent: 1, delivered: 2, read: 3, undelivered: 4, failed: 4, received: 4 };
+const RANK: Record<string, number> = { accepted: 0, queued: 0, sending: 0, sent: 1, delivered: 2, read: 3, undelivered: 4, failed: 4, received: 4 };
 const FINAL = new Set(['read', 'failed', 'undelivered', 'received']);
 const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
@@ -113,8 +114,12 @@ export class ChannelService {
     if (immediate.length) db.afterCommit(() => this.runToEnd(immediate));
   }
 
-  /** Send a message through the channel outside a conversation (the Messaging API); returns its row. */
-  send(account: Account, input: { to: string; from: string; body: string | null; media: string[]; contentSid: string | null; messagingServiceSid: string | null; statusCallback: string | null }): Row {
+  /**
+   * Send a message through the channel outside a conversation (the Messaging API); returns its row. `accepted`:
+   * a Messaging Service sends it, so it starts `accepted` and moves to `queued` with its sender (`from`, stored
+   * now, shown from then on) once the answer is out. No status callback for the first status, as at Twilio.
+   */
+  send(account: Account, input: { to: string; from: string; accepted: boolean; body: string | null; media: string[]; contentSid: string | null; messagingServiceSid: string | null; statusCallback: string | null }): Row {
     const now = this.core.clock.now();
     const channel = channelOf(input.to);
     const handset = this.handsets.get(input.to);
@@ -123,15 +128,22 @@ export class ChannelService {
       this.core.db.run(
         `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, messaging_service_sid, body, media,
            content_sid, status, status_callback, next_step_at, date_created, date_updated)
-         VALUES (?, ?, 'outbound-api', ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+         VALUES (?, ?, 'outbound-api', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         sid, account.sid, channel, input.to, input.from, input.messagingServiceSid, input.body, input.media.length ? JSON.stringify(input.media) : null,
-        input.contentSid, input.statusCallback, this.firstStepAt(handset, now), now, now,
+        input.contentSid, input.accepted ? 'accepted' : 'queued', input.statusCallback, input.accepted ? null : this.firstStepAt(handset, now), now, now,
       ),
     );
     const row = this.row(sid) as Row;
-    if (input.statusCallback) this.callback(row, 'queued');
-    if (handset.progression === 'immediate') this.core.db.afterCommit(() => this.runToEnd([sid]));
+    if (input.accepted) this.core.db.afterCommit(() => this.pickSender(sid));
+    else if (handset.progression === 'immediate') this.core.db.afterCommit(() => this.runToEnd([sid]));
     return row;
+  }
+
+  /** accepted → queued: the Messaging Service's sender goes out with it, whatever the handset's pace. */
+  private pickSender(sid: string): void {
+    if (this.stopped || !this.step(sid).moved) return;
+    const cm = this.row(sid);
+    if (cm && this.handsets.get(cm.to_address as string).progression === 'immediate') this.core.db.afterCommit(() => this.runToEnd([sid]));
   }
 
   private firstStepAt(handset: Handset, now: number): number | null {
@@ -152,6 +164,8 @@ export class ChannelService {
   private next(cm: Row): { status: ChannelStatus; errorCode: number | null } | undefined {
     const handset = this.handsets.get(cm.to_address as string);
     switch (cm.status) {
+      case 'accepted':
+        return { status: 'queued', errorCode: null };
       case 'queued': {
         if (this.optedOut(cm.account_sid as string, cm.to_address as string, cm.from_address as string)) return { status: 'failed', errorCode: 21610 };
         if (cm.channel === 'whatsapp' && cm.content_sid === null) {
@@ -202,7 +216,7 @@ export class ChannelService {
     return this.core.db.transaction(() => {
       this.core.db.run(
         'UPDATE channel_messages SET status = ?, error_code = ?, date_updated = ?, date_sent = coalesce(date_sent, ?), next_step_at = ? WHERE sid = ?',
-        status, errorCode, now, status === 'failed' ? null : now, nextAt, cm.sid,
+        status, errorCode, now, status === 'failed' || status === 'queued' ? null : now, nextAt, cm.sid,
       );
       const updated = { ...cm, status, error_code: errorCode };
       if (cm.status_callback) this.callback(updated, status);
@@ -257,6 +271,7 @@ export class ChannelService {
       }
     }
     if (resume) {
+      for (const { sid } of this.core.db.all("SELECT sid FROM channel_messages WHERE status = 'accepted'")) this.step(sid as string);
       const stuck = this.core.db.all("SELECT sid, to_address FROM channel_messages WHERE status IN ('queued', 'sent', 'delivered') AND next_step_at IS NULL");
       this.runToEnd(stuck.filter((r) => this.handsets.get(r.to_address as string).progression === 'immediate').map((r) => r.sid as string));
     }
@@ -276,18 +291,7 @@ export class ChannelService {
   // ---- status callbacks (Messaging API) -------------------------------------------------------------------------
 
   private callback(cm: Row, status: string): void {
-    const params: Record<string, string> = {
-      AccountSid: cm.account_sid as string,
-      MessageSid: cm.sid as string,
-      SmsSid: cm.sid as string,
-      MessageStatus: status,
-      SmsStatus: status,
-      From: cm.from_address as string,
-      To: cm.to_address as string,
-      ApiVersion: '2010-04-01',
-    };
-    if (cm.messaging_service_sid) params.MessagingServiceSid = cm.messaging_service_sid as string;
-    if (cm.error_code !== null && cm.error_code !== undefined) params.ErrorCode = String(cm.error_code);
+    const params = statusCallbackParams(cm, status, this.core.clock.now());
     this.core.webhooks.enqueueCallback(cm.account_sid as string, cm.status_callback as string, 'StatusCallback', params, `callback|${cm.sid as string}`);
   }
 

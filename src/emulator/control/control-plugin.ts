@@ -4,7 +4,7 @@
  * It calls the same core as the REST API, never SQL of its own.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AccountError } from '../accounts.js';
+import { AccountError, type Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
@@ -13,6 +13,7 @@ import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
 import { parseLimits } from '../http/limits.js';
 import { parseRestRules } from '../http/rest-faults.js';
+import { SenderPools } from '../messaging/senders.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -73,6 +74,15 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     return reply.code(204).send();
   });
 
+  /** An account with its credentials, live and test (the operator's own API: tokens included). */
+  const credentials = (account: Account) => ({
+    accountSid: account.sid,
+    authToken: account.authToken,
+    defaultServiceSid: account.defaultServiceSid,
+    testAccountSid: account.testAccountSid,
+    testAuthToken: account.testAuthToken,
+  });
+
   app.post('/accounts', async (request, reply) => {
     const b = body(request.body);
     try {
@@ -80,11 +90,19 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
         accountSid: optionalString(b, 'accountSid'),
         authToken: optionalString(b, 'authToken'),
         friendlyName: optionalString(b, 'friendlyName'),
+        testAccountSid: optionalString(b, 'testAccountSid'),
+        testAuthToken: optionalString(b, 'testAuthToken'),
       });
-      return reply.code(201).send({ accountSid: account.sid, authToken: account.authToken, defaultServiceSid: account.defaultServiceSid });
+      return reply.code(201).send(credentials(account));
     } catch (error) {
       return accountError(error);
     }
+  });
+
+  app.get<{ Params: { accountSid: string } }>('/accounts/:accountSid', async (request) => {
+    const account = core.accounts.get(request.params.accountSid);
+    if (!account) throw twilioError('NotFound', { path: `/_emulator/accounts/${request.params.accountSid}` });
+    return credentials(account);
   });
 
   app.get('/accounts', async () => ({
@@ -171,6 +189,10 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   });
 
   app.get('/opt-outs', async () => ({ optOuts: core.channel.optOuts() }));
+
+  const senderPools = new SenderPools(core.db);
+  app.get<{ Params: { sid: string } }>('/messaging-services/:sid/senders', async (request) => senderPools.get(request.params.sid));
+  app.put<{ Params: { sid: string } }>('/messaging-services/:sid/senders', async (request) => senderPools.set(request.params.sid, request.body));
 
   app.get('/limits', async () => core.limits.current);
 

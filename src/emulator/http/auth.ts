@@ -1,7 +1,8 @@
 /**
  * What every Twilio REST request goes through before its operation, for /v1 and /2010-04-01 alike: HTTP Basic
- * auth as Twilio does it (AccountSid:AuthToken or ApiKeySid:ApiKeySecret, else 401 / 20003), then the account's
- * rate limits (429 / 20429), then injected REST faults.
+ * auth as Twilio does it (AccountSid:AuthToken, TestAccountSid:TestAuthToken or ApiKeySid:ApiKeySecret, else
+ * 401 / 20003; the test pair only where the plugin accepts it, else 403 / 20008), then the account's rate limits
+ * (429 / 20429), then injected REST faults.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -81,7 +82,11 @@ class FaultSubject {
 const LIMITED_ACCOUNT = Symbol('tce.limitedAccount');
 type LimitedResponse = ServerResponse & { [LIMITED_ACCOUNT]?: string };
 
-export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
+/**
+ * `acceptsTestCredentials` names the requests an account's test pair may make (only 2010 Messages create, at
+ * Twilio); every other request with it answers 403 / 20008, as Twilio's do.
+ */
+export function guardRequests(app: FastifyInstance, core: EmulatorCore, acceptsTestCredentials: (request: FastifyRequest) => boolean = () => false): void {
   const faultSubject = new FaultSubject();
   function releaseOnClose(this: LimitedResponse): void {
     const accountSid = this[LIMITED_ACCOUNT];
@@ -95,6 +100,10 @@ export function guardRequests(app: FastifyInstance, core: EmulatorCore): void {
       return;
     }
     request.account = account;
+    if (account.testCredentials && !acceptsTestCredentials(request)) {
+      done(twilioError('TestCredentialsNotAccepted'));
+      return;
+    }
     if (core.limits.active) {
       if (!core.limits.admit(account.sid)) {
         reply.header('Retry-After', '1');

@@ -15,8 +15,11 @@ import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } 
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, TwilioError, twilioError } from '../wire/errors.js';
 import { pageMeta } from '../wire/page.js';
-import { e164Problem } from '../resources/participants/binding.js';
+import { newSid } from '../wire/sid.js';
 import { API_VERSION, representMessage } from './representation.js';
+import { channelAddress, validSender } from './addresses.js';
+import { SenderPools } from './senders.js';
+import { testSendError } from './test-credentials.js';
 
 export interface MessagingOptions {
   core: EmulatorCore;
@@ -30,7 +33,8 @@ const DAY_MS = 86_400_000;
 
 const MESSAGES = '/Accounts/:AccountSid/Messages.json';
 const MESSAGE = '/Accounts/:AccountSid/Messages/:Sid.json';
-const SERVED = [/^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/, /^\/2010-04-01\/Accounts\/[^/]+\/Messages\/[^/]+\.json$/];
+const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
+const SERVED = [MESSAGES_PATH, /^\/2010-04-01\/Accounts\/[^/]+\/Messages\/[^/]+\.json$/];
 
 type Params = Record<string, string | string[]>;
 
@@ -55,20 +59,6 @@ function one(params: Params, name: string): string | undefined {
 function many(params: Params, name: string): string[] {
   const v = params[name];
   return (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((s) => s !== '');
-}
-
-/** `+E164` is SMS, `whatsapp:+E164` WhatsApp; anything else is not an address the channel can reach. */
-function channelAddress(value: string): { channel: 'sms' | 'whatsapp'; problem?: string } {
-  const whatsapp = value.startsWith('whatsapp:');
-  const problem = value.length > 256 ? 'too long' : e164Problem(whatsapp ? value.slice('whatsapp:'.length) : value);
-  return { channel: whatsapp ? 'whatsapp' : 'sms', problem };
-}
-
-/** A sender: an E.164 number (or whatsapp: one), a short code, or an alphanumeric sender ID. */
-function validSender(from: string): boolean {
-  if (from.startsWith('whatsapp:') || from.startsWith('+')) return channelAddress(from).problem === undefined;
-  if (/^\d{5,6}$/.test(from)) return true;
-  return /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/.test(from);
 }
 
 function validUrl(value: string): boolean {
@@ -125,10 +115,12 @@ function integerParam(params: Params, name: string): number | undefined {
 
 export async function messagingPlugin(app: FastifyInstance, options: MessagingOptions): Promise<void> {
   const { core } = options;
+  const senderPools = new SenderPools(core.db);
 
   acceptFormBodies(app);
 
-  guardRequests(app, core);
+  // An account's test credentials may only send (twilio.com/docs/iam/test-credentials); the rest is 403 / 20008.
+  guardRequests(app, core, (request) => request.method === 'POST' && MESSAGES_PATH.test(request.url.split('?')[0]));
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
@@ -140,7 +132,8 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
   /** The authenticated account, when the path names it; another account's path is a 404 like any unknown one. */
   const accountOf = (request: FastifyRequest): Account => {
     const account = request.account as Account;
-    if ((request.params as { AccountSid: string }).AccountSid !== account.sid) throw twilioError('NotFound', { path: request.url.split('?')[0] });
+    const own = account.testCredentials ? account.testAccountSid : account.sid;
+    if ((request.params as { AccountSid: string }).AccountSid !== own) throw twilioError('NotFound', { path: request.url.split('?')[0] });
     return account;
   };
 
@@ -182,13 +175,21 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     if (messagingServiceSid !== undefined && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) throw invalidParameter(`Invalid MessagingServiceSid: ${messagingServiceSid}`);
     if (contentSid !== undefined && !/^HX[0-9a-fA-F]{32}$/.test(contentSid)) throw invalidParameter(`Invalid ContentSid: ${contentSid}`);
     if (statusCallback !== undefined && !validUrl(statusCallback)) throw invalidParameter(`Invalid StatusCallback: ${statusCallback}`);
+    if (account.testCredentials) {
+      const refused = testSendError({ to, from, messagingServiceSid });
+      if (refused) throw refused;
+      answer(reply, 201, representMessage(testMessageRow(account, { to, from: from as string, body, media, contentSid })));
+      return;
+    }
+    // A Messaging Service picks its sender (senders.ts) after answering; `from` shows it from `queued` on.
+    const sender = from ?? senderPools.pick(messagingServiceSid as string, to);
     // Twilio refuses a send to a handset that texted STOP to this sender, at once and without storing it.
-    if (from !== undefined && core.channel.optedOut(account.sid, to, from)) throw twilioError('MessagingUnsubscribed');
+    if (core.channel.optedOut(account.sid, to, sender)) throw twilioError('MessagingUnsubscribed');
 
     const row = core.channel.send(account, {
       to,
-      // A Messaging Service picks its sender from its pool; the emulator has no pool, so `from` stays null.
-      from: from ?? '',
+      from: sender,
+      accepted: from === undefined,
       body: body ?? null,
       media,
       contentSid: contentSid ?? null,
@@ -197,6 +198,27 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     });
     answer(reply, 201, representMessage(row));
   });
+
+  /** What a successful test-credential send describes: `queued`, under the test AccountSid, stored nowhere. */
+  const testMessageRow = (account: Account, input: { to: string; from: string; body: string | undefined; media: string[]; contentSid: string | undefined }): Row => {
+    const now = core.clock.now();
+    return {
+      sid: newSid(input.media.length ? 'MM' : 'SM', core.random),
+      account_sid: account.testAccountSid,
+      direction: 'outbound-api',
+      to_address: input.to,
+      from_address: input.from,
+      messaging_service_sid: null,
+      body: input.body ?? null,
+      media: input.media.length ? JSON.stringify(input.media) : null,
+      content_sid: input.contentSid ?? null,
+      status: 'queued',
+      error_code: null,
+      date_created: now,
+      date_updated: now,
+      date_sent: null,
+    };
+  };
 
   app.get(MESSAGE, (request, reply) => {
     const account = accountOf(request);

@@ -93,7 +93,8 @@ export function representMessage(row: Row): Record<string, unknown> {
     direction: row.direction as string,
     error_code: errorCode,
     error_message: errorMessageOf(errorCode),
-    from: (row.from_address as string) || null,
+    // a Messaging Service's sender shows once it is picked (`accepted` → `queued`)
+    from: row.status === 'accepted' ? null : (row.from_address as string) || null,
     messaging_service_sid: (row.messaging_service_sid as string | null) ?? null,
     num_media: String(mediaCount(row.media)),
     num_segments: String(segmentsOf((row.body as string | null) ?? null)),

@@ -121,6 +121,19 @@ DROP INDEX webhook_deliveries_pending;
 DROP INDEX webhook_deliveries_conversation;
 CREATE INDEX webhook_deliveries_unfinished ON webhook_deliveries (order_key, position) WHERE finished_at IS NULL;
 `,
+  6: `
+-- Every account's test credentials (twilio.com/docs/iam/test-credentials); filled for older accounts at start.
+ALTER TABLE accounts ADD COLUMN test_account_sid TEXT;
+ALTER TABLE accounts ADD COLUMN test_auth_token TEXT;
+CREATE UNIQUE INDEX accounts_test_account_sid ON accounts (test_account_sid);
+-- Messaging Service sender pools (PUT /_emulator/messaging-services/{MG}/senders), in the order given.
+CREATE TABLE messaging_service_senders (
+  service_sid TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  PRIMARY KEY (service_sid, position)
+);
+`,
 };
 
 export function resourceTableSql(d: ResourceDescriptor): string {

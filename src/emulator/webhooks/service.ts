@@ -403,9 +403,12 @@ export class WebhookService {
     this.running.add(run);
   }
 
-  /** The parameters an attempt sends: a post-event carries its RetryCount, a pre-event does not. */
+  /**
+   * The parameters an attempt sends: a post-event carries its RetryCount; a pre-event does not, nor does a
+   * Messaging StatusCallback (Twilio documents no RetryCount there).
+   */
   private paramsOf(d: Delivery): FormParams {
-    return d.kind === 'pre' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
+    return d.kind === 'pre' || d.eventType === 'StatusCallback' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
   }
 
   /** What an attempt sends, before framing: the URL without its overrides fragment, the parameters, the token. */

@@ -27,6 +27,7 @@ export const errorCatalogue = {
   TooManyRequests: { code: 20429, status: 429, message: 'Too Many Requests' },
   /** an injected REST fault: status, code and message come from the rule (this entry is the default) */
   InjectedFault: { code: 20500, status: 500, message: '{message}' },
+  TestCredentialsNotAccepted: { code: 20008, status: 403, message: 'Resource not accessible with Test Account Credentials' },
   PreWebhookRejected: { code: 20403, status: 403, message: 'The {eventType} pre-event webhook {url} refused the action (HTTP {status})' },
   // services (the Chat service range 500xx, whose length codes serve every resource)
   FriendlyNameTooLong: { code: 50003, status: 400, message: '{resource} FriendlyName is too long: {length} characters, the limit is {limit}' },
@@ -75,6 +76,12 @@ export const errorCatalogue = {
   MessagingUnsubscribed: { code: 21610, status: 400, message: 'Attempt to send to unsubscribed recipient' },
   MessagingBodyTooLong: { code: 21617, status: 400, message: 'The concatenated message body exceeds the {limit} character limit.' },
   MessagingInvalidMediaUrl: { code: 21620, status: 400, message: 'Invalid media URL(s)' },
+  // the magic numbers of test credentials (twilio.com/docs/iam/test-credentials)
+  MessagingFromNotOwned: { code: 21606, status: 400, message: "The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account." },
+  MessagingFromQueueFull: { code: 21611, status: 400, message: "This 'From' number has exceeded the maximum number of queued messages" },
+  MessagingToUnreachable: { code: 21612, status: 400, message: "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from} via SMS." },
+  MessagingRegionNotEnabled: { code: 21408, status: 400, message: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: {to}." },
+  MessagingToNotMobile: { code: 21614, status: 400, message: "'To' number {to} is not a valid mobile number" },
   MessagingChannelMismatch: { code: 21910, status: 400, message: 'Invalid From and To pair. From and To should be of the same channel' },
 } as const satisfies Record<string, CatalogueEntry>;
 
