@@ -14,6 +14,26 @@ export const MAX_PAGE_SIZE = 100;
 /** Parameters whose malformed values Twilio answers with a code of their own rather than 20001. */
 const PATTERN_ERRORS: Record<string, ErrorName> = { MediaSid: 'InvalidMediaSid' };
 
+/**
+ * Enums the spec states only in prose ("One of `GET` or `POST`") and in the response schema's enum: the account's
+ * and a service's webhook `Method`.
+ */
+const PROSE_ENUMS: Record<string, string[]> = { Method: ['GET', 'POST'] };
+
+/**
+ * The listed value an enum parameter names, whatever its case (decisions.md: Twilio's own samples send `GET`
+ * where the spec lists `get`), or undefined. The listed spelling is what is stored and answered.
+ */
+function listedValue(values: readonly string[], value: string): string | undefined {
+  const lower = value.toLowerCase();
+  return values.find((v) => v.toLowerCase() === lower);
+}
+
+/** Whether a request asks for webhooks: `X-Twilio-Webhook-Enabled: true`, any case; any other value is "no". */
+export function webhooksEnabled(value: string | string[] | undefined): boolean {
+  return value !== undefined && first(value).toLowerCase() === 'true';
+}
+
 type Checker = (raw: RawParams, headers: Record<string, string | string[] | undefined>) => Input;
 
 function first(value: string | string[]): string {
@@ -40,6 +60,8 @@ function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): str
         if (n < 1) throw twilioError('InvalidPageSize', { value });
         return Math.min(n, MAX_PAGE_SIZE);
       }
+      // beyond 2^53 a number is no longer that integer (and SQLite would see a float)
+      if (!Number.isSafeInteger(n)) throw invalidParameter(`Invalid ${p.name}: ${value.trim()} is out of range`);
       if (p.minimum !== undefined && n < p.minimum) throw invalidParameter(`Invalid ${p.name}: ${n} is below the minimum of ${p.minimum}`);
       if (p.maximum !== undefined && n > p.maximum) throw invalidParameter(`Invalid ${p.name}: ${n} is above the maximum of ${p.maximum}`);
       return n;
@@ -55,8 +77,11 @@ function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): str
       return lower === 'true';
     }
     default: {
-      if (p.enum && !p.enum.includes(value)) {
-        throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${p.enum.join(', ')}`);
+      const values = p.enum ?? PROSE_ENUMS[p.name];
+      if (values) {
+        const listed = listedValue(values, value);
+        if (listed === undefined) throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${values.join(', ')}`);
+        return listed;
       }
       if (p.pattern && value !== '' && !patternOf(p).test(value)) {
         const own = PATTERN_ERRORS[p.name];
@@ -105,7 +130,11 @@ function buildChecker(op: OperationSpec): Checker {
     }
     for (const h of headers) {
       const value = requestHeaders[h.name.toLowerCase()];
-      if (value !== undefined) input[h.name] = coerce(h, value);
+      if (value === undefined) continue;
+      // A header is a switch (X-Twilio-Webhook-Enabled): a value the spec does not list turns it off, silently.
+      const given = first(value);
+      const listed = h.enum ? listedValue(h.enum, given) : given;
+      if (listed !== undefined) input[h.name] = listed;
     }
     return input;
   };
