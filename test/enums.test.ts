@@ -134,6 +134,18 @@ describe('every enum follows the same rule', () => {
     expect(unknown.body).toMatchObject({ code: 20001, status: 400 });
   });
 
+  it('an enum stated only in prose follows it too: ListConfigurationAddress Type=WhatsApp', async () => {
+    const whatsapp = await v1().addressConfigurations.create({ type: 'whatsapp', address: 'whatsapp:+15017122661' });
+    await v1().addressConfigurations.create({ type: 'sms', address: '+15017122662' });
+    const r = await t.http('GET', '/v1/Configuration/Addresses?Type=WhatsApp');
+    expect(r.status).toBe(200);
+    expect(r.body.address_configurations.map((a: { sid: string }) => a.sid)).toEqual([whatsapp.sid]);
+    expect(r.body.meta.url).toBe(`${t.emulator.url}/v1/Configuration/Addresses?Type=whatsapp&PageSize=50&Page=0`);
+    const unknown = await t.http('GET', '/v1/Configuration/Addresses?Type=fax');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ code: 20001, message: expect.stringContaining('Type') });
+  });
+
   it('X-Twilio-Webhook-Enabled: True or TRUE enables webhooks; any other value disables them and fails nothing', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onConversationAdded'], method: 'POST' });
     const made: Record<string, string> = {};

@@ -15,10 +15,19 @@ export const MAX_PAGE_SIZE = 100;
 const PATTERN_ERRORS: Record<string, ErrorName> = { MediaSid: 'InvalidMediaSid' };
 
 /**
- * Enums the spec states only in prose ("One of `GET` or `POST`") and in the response schema's enum: the account's
- * and a service's webhook `Method`.
+ * Enums the spec states only in prose (a description's "One of `GET` or `POST`"), by operation and parameter,
+ * with the values of the enum it names elsewhere: the response schema's (webhook Method) or the create's (Type).
  */
-const PROSE_ENUMS: Record<string, string[]> = { Method: ['GET', 'POST'] };
+const PROSE_ENUMS: Record<string, string[]> = {
+  'UpdateConfigurationWebhook Method': ['GET', 'POST'],
+  'UpdateServiceWebhookConfiguration Method': ['GET', 'POST'],
+  'ListConfigurationAddress Type': ['sms', 'whatsapp', 'messenger', 'gbm', 'email', 'rcs', 'apple', 'chat'],
+};
+
+function withProseEnum(op: OperationSpec, p: ParamSpec): ParamSpec {
+  const values = p.enum ? undefined : PROSE_ENUMS[`${op.operationId} ${p.name}`];
+  return values ? { ...p, enum: values } : p;
+}
 
 /**
  * The listed value an enum parameter names, whatever its case (decisions.md: Twilio's own samples send `GET`
@@ -77,10 +86,9 @@ function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): str
       return lower === 'true';
     }
     default: {
-      const values = p.enum ?? PROSE_ENUMS[p.name];
-      if (values) {
-        const listed = listedValue(values, value);
-        if (listed === undefined) throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${values.join(', ')}`);
+      if (p.enum) {
+        const listed = listedValue(p.enum, value);
+        if (listed === undefined) throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${p.enum.join(', ')}`);
         return listed;
       }
       if (p.pattern && value !== '' && !patternOf(p).test(value)) {
@@ -115,7 +123,7 @@ export function compileParams(op: OperationSpec): Checker {
 
 function buildChecker(op: OperationSpec): Checker {
   const location = op.method === 'POST' ? 'body' : 'query';
-  const params = op.params.filter((p) => p.in === location);
+  const params = op.params.filter((p) => p.in === location).map((p) => withProseEnum(op, p));
   const headers = op.params.filter((p) => p.in === 'header');
   const where = location === 'body' ? 'post body' : 'query string';
   return (raw, requestHeaders) => {
