@@ -254,13 +254,13 @@ describe('Configuration/Addresses', () => {
     expect(a.type).toBe('sms');
     expect(a.address).toBe(SMS);
     expect(a.friendlyName).toBe('support line');
-    // the emulator stores the webhook method upper-cased (Twilio's casing here is unverified)
+    // answered in the spelling the spec lists (get/post)
     expect(a.autoCreation).toEqual({
       enabled: true,
       type: 'webhook',
       conversation_service_sid: t.emulator.defaultServiceSid,
       webhook_url: 'https://example.com/auto',
-      webhook_method: 'POST',
+      webhook_method: 'post',
       webhook_filters: ['onParticipantAdded', 'onMessageAdded'],
     });
     expect(a.url).toBe(`${t.emulator.url}/v1/Configuration/Addresses/${a.sid}`);

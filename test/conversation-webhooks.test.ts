@@ -33,8 +33,8 @@ describe('Conversation-scoped webhooks', () => {
     expect(w.toJSON()).not.toHaveProperty('chatServiceSid');
     expect(w.conversationSid).toBe(c.sid);
     expect(w.target).toBe('webhook');
-    // the emulator answers the method upper-cased; Twilio's casing in the answer is unverified
-    expect(w.configuration).toEqual({ url: 'https://example.com/hook', method: 'POST', filters: ['onMessageAdded', 'onParticipantAdded'] });
+    // answered in the spelling the spec lists (get/post), as its examples show
+    expect(w.configuration).toEqual({ url: 'https://example.com/hook', method: 'post', filters: ['onMessageAdded', 'onParticipantAdded'] });
     expect(w.url).toBe(`${t.emulator.url}/v1/Conversations/${c.sid}/Webhooks/${w.sid}`);
     const raw = await t.http('GET', `/v1/Conversations/${c.sid}/Webhooks/${w.sid}`);
     expect(raw.status).toBe(200);
@@ -50,7 +50,7 @@ describe('Conversation-scoped webhooks', () => {
       form: { Target: 'webhook', 'Configuration.Url': 'https://example.com/one', 'Configuration.Filters': 'onMessageAdded' },
     });
     expect(raw.status).toBe(201);
-    expect(raw.body.configuration).toEqual({ url: 'https://example.com/one', method: 'POST', filters: ['onMessageAdded'] });
+    expect(raw.body.configuration).toEqual({ url: 'https://example.com/one', method: 'post', filters: ['onMessageAdded'] });
   });
 
   it('creates trigger and studio targets', async () => {
@@ -62,7 +62,7 @@ describe('Conversation-scoped webhooks', () => {
       'configuration.triggers': ['help', 'agent'],
     });
     expect(trigger.target).toBe('trigger');
-    expect(trigger.configuration).toEqual({ url: 'https://example.com/trigger', method: 'GET', triggers: ['help', 'agent'] });
+    expect(trigger.configuration).toEqual({ url: 'https://example.com/trigger', method: 'get', triggers: ['help', 'agent'] });
     const studio = await hooksOf(c.sid).create({ target: 'studio', 'configuration.flowSid': FLOW, 'configuration.replayAfter': 3 });
     expect(studio.target).toBe('studio');
     expect(studio.configuration).toEqual({ flow_sid: FLOW, replay_after: 3 });
@@ -112,7 +112,7 @@ describe('Conversation-scoped webhooks', () => {
     });
     expect(u.sid).toBe(w.sid);
     expect(u.target).toBe('webhook');
-    expect(u.configuration).toEqual({ url: 'https://example.com/new', method: 'GET', filters: ['onConversationUpdated', 'onMessageRemoved'] });
+    expect(u.configuration).toEqual({ url: 'https://example.com/new', method: 'get', filters: ['onConversationUpdated', 'onMessageRemoved'] });
     expect((await hooksOf(c.sid)(w.sid).fetch()).configuration).toEqual(u.configuration);
     await expectTwilioError(hooksOf(c.sid)(w.sid).update({ 'configuration.url': 'nope' }), 400, 20001);
     expect((await hooksOf(c.sid)(w.sid).fetch()).configuration.url).toBe('https://example.com/new');

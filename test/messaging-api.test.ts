@@ -172,8 +172,35 @@ describe('send, fetch, list', () => {
     expect(p2).toMatchObject({ page: 2, start: 4, end: 4, next_page_uri: null });
     expect(p2.messages.map((m: any) => m.sid)).toEqual([sids[0]]);
     expect(p2.previous_page_uri).toMatch(/Page=1&PageToken=PB/);
-    expect((await listRaw('?PageToken=PAnotatoken')).body).toMatchObject({ status: 400, code: 20001 });
+    expect((await listRaw('?PageToken=PAnotatoken')).body).toMatchObject({ status: 400, code: 21481 });
     expect((await listRaw('?PageSize=0')).body).toMatchObject({ status: 400, code: 20001 });
+  });
+
+  it('pages by offset without a token; a Page past 2^53-1 or out of shape is 400/20001, a bad PageToken 400/21481', async () => {
+    const sids: string[] = [];
+    for (let i = 0; i < 5; i++) sids.push((await t.client.messages.create({ to: A, from: SENDER, body: `o${i}` })).sid);
+    const newestFirst = [...sids].reverse();
+    const p1 = checked(await listRaw('?PageSize=2&Page=1'), 200, 'list');
+    expect(p1.messages.map((m: any) => m.sid)).toEqual(newestFirst.slice(2, 4));
+    expect(p1).toMatchObject({ page: 1, start: 2, end: 3 });
+    expect((await t.client.messages.page({ pageSize: 2, pageNumber: 2 })).instances.map((m) => m.sid)).toEqual([sids[0]]);
+
+    for (const bad of ['99999999999999999999', '9223372036854775808', '9007199254740992', '-1', '1.5', 'x']) {
+      const r = await listRaw(`?Page=${bad}`);
+      expect(r.status, `Page=${bad}`).toBe(400);
+      expect(r.body, `Page=${bad}`).toMatchObject({ status: 400, code: 20001, message: expect.stringContaining('Page') });
+    }
+    const top = checked(await listRaw('?Page=9007199254740991'), 200, 'list');
+    expect(top).toMatchObject({ messages: [], page: 9007199254740991, next_page_uri: null });
+    expect(checked(await listRaw('?PageSize=99999999999999999999'), 200, 'list').page_size).toBe(1000);
+    for (const token of ['garbage', `PA${'SM' + '0'.repeat(32)}`]) {
+      expect((await listRaw(`?PageToken=${token}`)).body, token).toEqual({
+        code: 21481,
+        message: `Invalid PageToken: ${token}`,
+        more_info: 'https://www.twilio.com/docs/errors/21481',
+        status: 400,
+      });
+    }
   });
 
   it('deletes a message: 204, then 404; a token naming it still pages', async () => {

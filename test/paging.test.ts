@@ -102,16 +102,16 @@ describe('Page parameters and meta', () => {
     await expectTwilioError(conversations()(sid).messages.page({ pageSize: 0 }), 400, 20001);
   });
 
-  it('rejects a PageToken that is garbage or names a row that never existed (400/20001)', async () => {
+  it('rejects a PageToken that is garbage or names a row that never existed (400/21481)', async () => {
     const { sid } = await seeded(3);
     for (const token of ['garbage', 'PAIM' + '0'.repeat(32), 'PBIM' + '0'.repeat(32), 'PX' + 'IM' + 'a'.repeat(32)]) {
       const r = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageToken=${token}`);
       expect(r.status, token).toBe(400);
-      expect(r.body.code).toBe(20001);
-      expect(r.body.more_info).toBe('https://www.twilio.com/docs/errors/20001');
+      expect(r.body.code).toBe(21481);
+      expect(r.body.more_info).toBe('https://www.twilio.com/docs/errors/21481');
       expect(r.body.message).toContain(token);
     }
-    await expectTwilioError(conversations()(sid).messages.page({ pageToken: 'garbage' }), 400, 20001);
+    await expectTwilioError(conversations()(sid).messages.page({ pageToken: 'garbage' }), 400, 21481);
   });
 
   it('writes meta exactly like Twilio: absolute URLs, PA/PB tokens, previous null on the first page', async () => {
@@ -226,12 +226,13 @@ describe('Paging while the list changes', () => {
     expect(r.body.messages.map((m: any) => m.sid)).toEqual(b.sids.slice(0, 2));
   });
 
-  it('rejects a token naming a deleted row of another resource (400/20001)', async () => {
+  it('rejects a token naming a deleted row of another resource (400/21481)', async () => {
     const { sid } = await seeded(2);
     const gone = await conversations().create({});
     await conversations()(gone.sid).remove();
     const r = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageToken=PA${gone.sid}`);
     expect(r.status).toBe(400);
+    expect(r.body.code).toBe(21481);
   });
 });
 
@@ -276,5 +277,79 @@ describe('Conversations list paging', () => {
       page = (await page.nextPage()) as typeof page;
     }
     expect(pages).toEqual([[sids[4], sids[3]], [sids[2], sids[1]], [sids[0]]]);
+  });
+});
+
+describe('Page without a PageToken (offset paging, as on 2010 Messages)', () => {
+  it('Page=1 answers the second page with page: 1, and its links walk on by token', async () => {
+    const { sid, sids, base } = await seeded(5);
+    const r = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageSize=2&Page=1`);
+    expect(r.status).toBe(200);
+    expect(r.body.messages.map((m: any) => m.sid)).toEqual(sids.slice(2, 4));
+    expect(r.body.meta).toMatchObject({
+      page: 1,
+      url: `${base}?PageSize=2&Page=1`,
+      previous_page_url: `${base}?PageSize=2&Page=0&PageToken=PB${sids[2]}`,
+      next_page_url: `${base}?PageSize=2&Page=2&PageToken=PA${sids[3]}`,
+    });
+    expect((await follow(r.body.meta.previous_page_url)).messages.map((m: any) => m.sid)).toEqual(sids.slice(0, 2));
+    expect((await follow(r.body.meta.next_page_url)).messages.map((m: any) => m.sid)).toEqual([sids[4]]);
+
+    const desc = await t.http('GET', `/v1/Conversations/${sid}/Messages?Order=desc&PageSize=2&Page=1`);
+    expect(desc.body.messages.map((m: any) => m.sid)).toEqual([sids[2], sids[1]]);
+
+    const last = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageSize=2&Page=2`);
+    expect(last.body.messages.map((m: any) => m.sid)).toEqual([sids[4]]);
+    expect(last.body.meta.next_page_url).toBeNull();
+    const past = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageSize=2&Page=3`);
+    expect(past.status).toBe(200);
+    expect(past.body.messages).toEqual([]);
+    expect(past.body.meta).toMatchObject({ page: 3, next_page_url: null, previous_page_url: null });
+  });
+
+  it("twilio-node's page({pageNumber}) gets that page, on engine lists, ParticipantConversations and a user's conversations", async () => {
+    const { sid, sids } = await seeded(5);
+    const page = await conversations()(sid).messages.page({ pageSize: 2, pageNumber: 2 });
+    expect(page.instances.map((m) => m.sid)).toEqual([sids[4]]);
+    expect((await page.previousPage())!.instances.map((m) => m.sid)).toEqual(sids.slice(2, 4));
+
+    const rooms: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await conversations().create({ friendlyName: `room ${i}` });
+      await conversations()(c.sid).participants.create({ identity: 'pat' });
+      rooms.push(c.sid);
+    }
+    const byParticipant = await t.client.conversations.v1.participantConversations.page({ identity: 'pat', pageSize: 2, pageNumber: 1 });
+    expect(byParticipant.instances.map((p) => p.conversationSid)).toEqual([rooms[2]]);
+    const byUser = await t.client.conversations.v1.users('pat').userConversations.page({ pageSize: 2, pageNumber: 1 });
+    expect(byUser.instances.map((u) => u.conversationSid)).toEqual([rooms[2]]);
+  });
+});
+
+describe('Page and PageSize out of shape or range', () => {
+  it('a Page that is not a plain non-negative integer up to 2^53-1 is 400/20001, never a 500 or a float', async () => {
+    const { sid } = await seeded(1);
+    for (const bad of ['-1', '1.5', '1e3', 'abc', '0x10', '99999999999999999999', '9007199254740992']) {
+      const r = await t.http('GET', `/v1/Conversations/${sid}/Messages?Page=${bad}`);
+      expect(r.status, `Page=${bad}`).toBe(400);
+      expect(r.body, `Page=${bad}`).toMatchObject({ code: 20001, status: 400, message: expect.stringContaining('Page') });
+    }
+    const top = await t.http('GET', `/v1/Conversations/${sid}/Messages?Page=9007199254740991`);
+    expect(top.status).toBe(200);
+    expect(top.body.messages).toEqual([]);
+    expect(top.text).toContain('"page":9007199254740991,');
+    expect(top.body.meta.url).toContain('Page=9007199254740991');
+  });
+
+  it('a huge PageSize clamps to 100; a PageSize that is no positive integer is 400/20001', async () => {
+    const { sid } = await seeded(1);
+    const huge = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageSize=99999999999999999999`);
+    expect(huge.status).toBe(200);
+    expect(huge.body.meta.page_size).toBe(100);
+    for (const bad of ['1e2', '%2B5', '-0', '']) {
+      const r = await t.http('GET', `/v1/Conversations/${sid}/Messages?PageSize=${bad}`);
+      expect(r.status, `PageSize=${bad}`).toBe(400);
+      expect(r.body.code).toBe(20001);
+    }
   });
 });

@@ -14,6 +14,35 @@ export const MAX_PAGE_SIZE = 100;
 /** Parameters whose malformed values Twilio answers with a code of their own rather than 20001. */
 const PATTERN_ERRORS: Record<string, ErrorName> = { MediaSid: 'InvalidMediaSid' };
 
+/**
+ * Enums the spec states only in prose (a description's "One of `GET` or `POST`"), by operation and parameter,
+ * with the values of the enum it names elsewhere: the response schema's (webhook Method) or the create's (Type).
+ */
+const PROSE_ENUMS: Record<string, string[]> = {
+  'UpdateConfigurationWebhook Method': ['GET', 'POST'],
+  'UpdateServiceWebhookConfiguration Method': ['GET', 'POST'],
+  'ListConfigurationAddress Type': ['sms', 'whatsapp', 'messenger', 'gbm', 'email', 'rcs', 'apple', 'chat'],
+};
+
+function withProseEnum(op: OperationSpec, p: ParamSpec): ParamSpec {
+  const values = p.enum ? undefined : PROSE_ENUMS[`${op.operationId} ${p.name}`];
+  return values ? { ...p, enum: values } : p;
+}
+
+/**
+ * The listed value an enum parameter names, whatever its case (decisions.md: Twilio's own samples send `GET`
+ * where the spec lists `get`), or undefined. The listed spelling is what is stored and answered.
+ */
+function listedValue(values: readonly string[], value: string): string | undefined {
+  const lower = value.toLowerCase();
+  return values.find((v) => v.toLowerCase() === lower);
+}
+
+/** Whether a request asks for webhooks: `X-Twilio-Webhook-Enabled: true`, any case; any other value is "no". */
+export function webhooksEnabled(value: string | string[] | undefined): boolean {
+  return value !== undefined && first(value).toLowerCase() === 'true';
+}
+
 type Checker = (raw: RawParams, headers: Record<string, string | string[] | undefined>) => Input;
 
 function first(value: string | string[]): string {
@@ -40,6 +69,8 @@ function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): str
         if (n < 1) throw twilioError('InvalidPageSize', { value });
         return Math.min(n, MAX_PAGE_SIZE);
       }
+      // beyond 2^53 a number is no longer that integer (and SQLite would see a float)
+      if (!Number.isSafeInteger(n)) throw invalidParameter(`Invalid ${p.name}: ${value.trim()} is out of range`);
       if (p.minimum !== undefined && n < p.minimum) throw invalidParameter(`Invalid ${p.name}: ${n} is below the minimum of ${p.minimum}`);
       if (p.maximum !== undefined && n > p.maximum) throw invalidParameter(`Invalid ${p.name}: ${n} is above the maximum of ${p.maximum}`);
       return n;
@@ -55,8 +86,10 @@ function coerceScalar(p: ParamSpec, type: ParamSpec['type'], value: string): str
       return lower === 'true';
     }
     default: {
-      if (p.enum && !p.enum.includes(value)) {
-        throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${p.enum.join(', ')}`);
+      if (p.enum) {
+        const listed = listedValue(p.enum, value);
+        if (listed === undefined) throw invalidParameter(`Invalid ${p.name}: '${value}' is not one of ${p.enum.join(', ')}`);
+        return listed;
       }
       if (p.pattern && value !== '' && !patternOf(p).test(value)) {
         const own = PATTERN_ERRORS[p.name];
@@ -90,7 +123,7 @@ export function compileParams(op: OperationSpec): Checker {
 
 function buildChecker(op: OperationSpec): Checker {
   const location = op.method === 'POST' ? 'body' : 'query';
-  const params = op.params.filter((p) => p.in === location);
+  const params = op.params.filter((p) => p.in === location).map((p) => withProseEnum(op, p));
   const headers = op.params.filter((p) => p.in === 'header');
   const where = location === 'body' ? 'post body' : 'query string';
   return (raw, requestHeaders) => {
@@ -105,7 +138,11 @@ function buildChecker(op: OperationSpec): Checker {
     }
     for (const h of headers) {
       const value = requestHeaders[h.name.toLowerCase()];
-      if (value !== undefined) input[h.name] = coerce(h, value);
+      if (value === undefined) continue;
+      // A header is a switch (X-Twilio-Webhook-Enabled): a value the spec does not list turns it off, silently.
+      const given = first(value);
+      const listed = h.enum ? listedValue(h.enum, given) : given;
+      if (listed !== undefined) input[h.name] = listed;
     }
     return input;
   };

@@ -15,7 +15,7 @@ import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
 import { acceptFormBodies, type RawParams } from './form.js';
 import { guardRequests } from './auth.js';
-import { compileParams, pageSizeOf } from './params.js';
+import { compileParams, pageSizeOf, webhooksEnabled } from './params.js';
 import type { Route, RouteTable } from './routes.js';
 import FindMyWay from 'find-my-way';
 
@@ -169,7 +169,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
         requestPath: request.served.path,
         baseUrl,
         urlOf: (resource: string, row: Row) => core.routes.urlOf(route.scope, resource, row, baseUrl),
-        webhookEnabled: request.headers['x-twilio-webhook-enabled'] === 'true',
+        webhookEnabled: webhooksEnabled(request.headers['x-twilio-webhook-enabled']),
         source: 'API',
       };
       const resolveParents = () => {

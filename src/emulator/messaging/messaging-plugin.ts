@@ -262,6 +262,8 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     if (requested !== undefined && requested < 1) throw invalidParameter(`Invalid PageSize: ${requested}. PageSize must be an integer between 1 and ${MAX_PAGE_SIZE}`);
     const pageSize = Math.min(requested ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const page = integerParam(params, 'Page') ?? 0;
+    // beyond 2^53 a number is no longer that integer (and SQLite would see a float)
+    if (!Number.isSafeInteger(page)) throw invalidParameter(`Invalid Page: ${one(params, 'Page')}. Page must be at most ${Number.MAX_SAFE_INTEGER}`);
     const rawToken = one(params, 'PageToken');
 
     let token: PageToken | undefined;
@@ -270,14 +272,9 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       token = parsePageToken(rawToken);
       seq = token ? anchorSeq(core.db, 'channel_messages', token.sid) : undefined;
       if (!token || seq === undefined) throw twilioError('InvalidPageToken', { value: rawToken });
-    } else if (page > 0) {
-      // Page without a token (the old offset paging): start after the last row of the page before.
-      const anchor = core.db.get(`SELECT seq FROM channel_messages WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT 1 OFFSET ?`, ...args, page * pageSize - 1);
-      seq = anchor ? Number(anchor.seq) : 0;
-      token = { direction: 'after', sid: '' };
     }
-    // newest first, as Twilio lists messages
-    const result = readPage(core.db, { from: 'channel_messages', seqColumn: 'seq', anchorTable: 'channel_messages', where, args, order: 'desc', pageSize, token }, seq);
+    // newest first, as Twilio lists messages; Page without a token pages by offset (store/paging.ts)
+    const result = readPage(core.db, { from: 'channel_messages', seqColumn: 'seq', anchorTable: 'channel_messages', where, args, order: 'desc', pageSize, token, page }, seq);
     const first = result.rows[0];
     const last = result.rows[result.rows.length - 1];
     const meta = pageMeta({

@@ -9,7 +9,7 @@ import type { OperationContext } from './context.js';
 import type { ResourceDescriptor } from './descriptor.js';
 import type { Answer, Call, SpecialOperation } from './operation.js';
 import { timerDuration } from './conversations/timers.js';
-import { checkUrl, webhookMethod, webhookSettingsHooks } from './service-configuration.js';
+import { checkUrl, webhookSettingsHooks } from './service-configuration.js';
 import { parseAddress } from './participants/binding.js';
 
 function configuration(ctx: OperationContext, account: Account): Record<string, unknown> {
@@ -117,11 +117,9 @@ export const ConfigurationAddressResource: ResourceDescriptor = {
       if (ctx.db.get('SELECT 1 FROM address_configurations WHERE account_sid = ? AND address = ?', ctx.account.sid, values.address)) {
         throw twilioError('AddressConfigurationExists', { address: values.address as string });
       }
-      normalizeMethod(values);
       checkAutoCreation(ctx, values);
     },
     beforeUpdate(ctx, current, changes) {
-      normalizeMethod(changes);
       checkAutoCreation(ctx, { ...current, ...changes });
     },
     listFilter(_ctx, input) {
@@ -141,11 +139,6 @@ export const ConfigurationAddressResource: ResourceDescriptor = {
     wire.auto_creation = auto;
   },
 };
-
-function normalizeMethod(values: Record<string, unknown>): void {
-  const method = values.auto_creation_webhook_method;
-  if (method !== null && method !== undefined) values.auto_creation_webhook_method = webhookMethod(method, 'AutoCreation.WebhookMethod');
-}
 
 function checkAutoCreation(ctx: OperationContext, row: Record<string, unknown>): void {
   const service = row.auto_creation_conversation_service_sid;

@@ -267,6 +267,7 @@ export function list(ctx: OperationContext, d: ResourceDescriptor, input: Input,
       order: filter?.order ?? d.order ?? 'asc',
       pageSize,
       token,
+      page: input.Page as number | undefined,
     },
     seq,
   );

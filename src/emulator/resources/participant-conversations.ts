@@ -44,6 +44,7 @@ export function listParticipantConversations(call: Call): Answer {
       order: 'asc',
       pageSize: call.pageSize,
       token,
+      page: input.Page as number | undefined,
     },
     seq,
   );

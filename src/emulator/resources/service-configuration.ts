@@ -93,13 +93,6 @@ export const ServiceNotificationResource: ResourceDescriptor = {
   },
 };
 
-/** Method of a webhook configuration: GET or POST, any case in, upper case stored. */
-export function webhookMethod(value: unknown, param = 'Method'): string {
-  const method = String(value).toUpperCase();
-  if (method !== 'GET' && method !== 'POST') throw invalidParameter(`Invalid ${param}: '${String(value)}' is not one of GET, POST`);
-  return method;
-}
-
 export function checkUrl(value: unknown, param: string): void {
   if (value === null || value === undefined || value === '') return;
   let url: URL;
@@ -115,7 +108,6 @@ export function checkUrl(value: unknown, param: string): void {
 export function webhookSettingsHooks(): ResourceDescriptor['hooks'] {
   return {
     beforeUpdate(_ctx, _current, changes) {
-      if ('method' in changes) changes.method = webhookMethod(changes.method);
       if ('pre_webhook_url' in changes) checkUrl(changes.pre_webhook_url, 'PreWebhookUrl');
       if ('post_webhook_url' in changes) checkUrl(changes.post_webhook_url, 'PostWebhookUrl');
       for (const key of ['pre_webhook_url', 'post_webhook_url']) if (changes[key] === '') changes[key] = null;

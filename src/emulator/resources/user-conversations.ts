@@ -80,7 +80,7 @@ function listUserConversations(call: Call): Answer {
   ctx.descriptor('Conversation').hooks?.beforeRead?.(ctx);
   const { where, args } = scope(ctx);
   const { token, seq } = engine.resolveToken(ctx, ParticipantResource, call.input.PageToken as string | undefined);
-  const page = readPage(ctx.db, { from: JOIN, seqColumn: 'p.seq', anchorTable: 'participants', select: COLUMNS, where, args, order: 'asc', pageSize: call.pageSize, token }, seq);
+  const page = readPage(ctx.db, { from: JOIN, seqColumn: 'p.seq', anchorTable: 'participants', select: COLUMNS, where, args, order: 'asc', pageSize: call.pageSize, token, page: call.input.Page as number | undefined }, seq);
   return listAnswer(call, engine.pageTokens(page, 'participant_sid'), page.rows.map((row) => call.project(userConversation(ctx, row))));
 }
 

@@ -2,7 +2,7 @@
  * Keyset pagination. Rows are ordered by `seq` (insertion order); a page token names the SID of the row the
  * page starts after (`PA…`) or before (`PB…`), resolved to its seq through an index, so page 2,000 costs what
  * page one costs and rows added while paging never shift a page. Deleted rows leave an anchor behind so a
- * token naming one keeps working.
+ * token naming one keeps working. `Page=<n>` without a token pages by offset (decisions.md), as the 2010 API does.
  */
 import type { Database, FixedColumns, Row, SqlValue } from './database.js';
 
@@ -39,6 +39,8 @@ export interface PageRequest {
   order: 'asc' | 'desc';
   pageSize: number;
   token?: PageToken;
+  /** the `Page` asked for; without a token, the page read is the n-th of `pageSize` rows (offset paging) */
+  page?: number;
 }
 
 export interface PageResult {
@@ -53,7 +55,28 @@ export function anchorSeq(db: Database, table: string, sid: string): number | un
   return row ? Number(row.seq) : undefined;
 }
 
+/**
+ * The seq of the row just before page `page` (offset paging), or undefined when the list ends before it.
+ * Offsets past 2^53 are past any table (and SQLite would take them as floats).
+ */
+function offsetSeq(db: Database, req: PageRequest, page: number): number | undefined {
+  const offset = page * req.pageSize;
+  if (!Number.isSafeInteger(offset)) return undefined;
+  const where = req.where.length ? ` WHERE ${req.where.join(' AND ')}` : '';
+  const row = db.get(
+    `SELECT ${req.seqColumn} AS seq FROM ${req.from}${where} ORDER BY ${req.seqColumn} ${req.order === 'asc' ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`,
+    ...req.args,
+    offset - 1,
+  );
+  return row ? Number(row.seq) : undefined;
+}
+
 export function readPage(db: Database, req: PageRequest, seq: number | undefined): PageResult {
+  const byOffset = req.token === undefined && req.page !== undefined && req.page > 0;
+  if (byOffset) {
+    seq = offsetSeq(db, req, req.page as number);
+    if (seq === undefined) return { rows: [], hasNext: false, hasPrevious: false };
+  }
   const where = [...req.where];
   const args = [...req.args];
   // Walking backwards (a PB token) reads the page in reverse order, then flips it.
@@ -77,5 +100,5 @@ export function readPage(db: Database, req: PageRequest, seq: number | undefined
     rows.reverse();
     return { rows, hasNext: true, hasPrevious: more };
   }
-  return { rows, hasNext: more, hasPrevious: req.token !== undefined };
+  return { rows, hasNext: more, hasPrevious: req.token !== undefined || byOffset };
 }

@@ -17,7 +17,7 @@ export const errorCatalogue = {
   InvalidParameter: { code: 20001, status: 400, message: '{message}' },
   MissingParameter: { code: 20001, status: 400, message: 'Missing required parameter {name} in the {where}' },
   InvalidPageSize: { code: 20001, status: 400, message: 'Invalid PageSize: {value}. PageSize must be an integer between 1 and 100' },
-  InvalidPageToken: { code: 20001, status: 400, message: 'Invalid PageToken: {value}' },
+  InvalidPageToken: { code: 21481, status: 400, message: 'Invalid PageToken: {value}' },
   Unauthenticated: { code: 20003, status: 401, message: 'Authenticate' },
   NotFound: { code: 20404, status: 404, message: 'The requested resource {path} was not found' },
   MethodNotAllowed: { code: 20004, status: 405, message: 'Method {method} not allowed on {path}' },

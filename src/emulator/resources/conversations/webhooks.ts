@@ -69,7 +69,8 @@ export const ConversationWebhookResource: ResourceDescriptor = {
       if (row.configuration_replay_after !== null) configuration.replay_after = row.configuration_replay_after;
     } else {
       configuration.url = row.configuration_url;
-      configuration.method = String(row.configuration_method).toUpperCase();
+      // as stored: the spec's spelling (`get`/`post`), which http/params.ts gives any case sent
+      configuration.method = row.configuration_method;
       if (row.configuration_filters !== null) configuration.filters = JSON.parse(row.configuration_filters as string);
       if (row.configuration_triggers !== null) configuration.triggers = JSON.parse(row.configuration_triggers as string);
     }
