@@ -6,6 +6,7 @@
  */
 import type { Row } from '../../store/database.js';
 import { twilioError } from '../../wire/errors.js';
+import { jsonTooDeep, jsonTooDeepError } from '../../wire/json-depth.js';
 import { assertOpen, ConversationResource, recordActivity } from '../conversations/index.js';
 import { updateRow } from '../engine.js';
 import type { OperationContext } from '../context.js';
@@ -58,6 +59,7 @@ function media(mediaSid: unknown): string | null {
 
 function checkContentVariables(value: unknown): void {
   if (value === null || value === undefined) return;
+  if (jsonTooDeep(String(value))) throw jsonTooDeepError('ContentVariables');
   let parsed: unknown;
   try {
     parsed = JSON.parse(String(value));
