@@ -41,7 +41,8 @@ function lazyFactory(module: string): Factory {
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
-  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // node wants whole milliseconds; 0 turns the deadline off
+  const requestTimeout = Math.max(0, Math.round(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
   const app = Fastify({
     logger: options.logger ?? false,
     // Twilio SIDs and unique names are case-sensitive; paths are matched as sent.
@@ -50,7 +51,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // One deadline for headers and body. node checks it every connectionsCheckingInterval (30 s by default: too
     // rarely for short deadlines), and swaps the two timeouts when headersTimeout (60 s) exceeds requestTimeout.
     requestTimeout,
-    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, requestTimeout / 4)) },
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, requestTimeout / 4 || 1000)) },
     clientErrorHandler: clientErrorAnswer(requestTimeout),
     frameworkErrors,
     // Twilio serves no HEAD; not registering them halves route set-up.
