@@ -2,6 +2,7 @@
  * `tce`: one binary. The CLI only parses flags and calls the library (createEmulator, …).
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
+ *             [--unsafe-open-control-plane] [--request-timeout 30s]
  *             [--webhook-transport worker|inline] [--validate-responses] [--log]
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { createEmulator, type EmulatorOptions } from './emulator/create-emulator.js';
 import { parseRateLimitFlag } from './emulator/http/limits.js';
+import { isLoopback } from './emulator/http/bind.js';
 import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/spec.js';
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
@@ -35,7 +37,11 @@ serve options:
   --public-url <url>      base of every url, links and page URL (default: the request's origin)
   --seed <s>              deterministic SIDs and random draws
   --clock <real|manual>   start with a manual clock (advance it with POST /_emulator/clock)
-  --control-token <t>     require "Authorization: Bearer <t>" on /_emulator/*
+  --control-token <t>     require "Authorization: Bearer <t>" on /_emulator/* (health stays open);
+                          needed to bind a --host other than loopback
+  --unsafe-open-control-plane
+                          bind a non-loopback --host without --control-token anyway
+  --request-timeout <d>   deadline for a request's headers and body (default 30s; 408 past it)
   --rate-limit <r[,b[,c]]> per-account limits: r requests/s, burst b, c concurrent (429/20429 past them)
   --webhook-transport <worker|inline>
                           send webhooks from a thread of their own (default worker) or the main thread
@@ -74,6 +80,8 @@ async function serve(argv: string[]): Promise<void> {
       seed: { type: 'string' },
       clock: { type: 'string', default: 'real' },
       'control-token': { type: 'string' },
+      'unsafe-open-control-plane': { type: 'boolean', default: false },
+      'request-timeout': { type: 'string' },
       'rate-limit': { type: 'string' },
       'webhook-transport': { type: 'string', default: 'worker' },
       'validate-responses': { type: 'boolean', default: false },
@@ -91,6 +99,12 @@ async function serve(argv: string[]): Promise<void> {
   if (values.clock !== 'real' && values.clock !== 'manual') throw new Error(`--clock must be real or manual, got ${values.clock}`);
   const webhookTransport = values['webhook-transport'];
   if (webhookTransport !== 'worker' && webhookTransport !== 'inline') throw new Error(`--webhook-transport must be worker or inline, got ${webhookTransport}`);
+  const openControlPlane = !values['control-token'] && !(await isLoopback(values.host));
+  if (openControlPlane && !values['unsafe-open-control-plane']) {
+    throw new Error(`--host ${values.host} exposes the control plane (/_emulator: API keys, reset) to the network: pass --control-token <t>, or --unsafe-open-control-plane`);
+  }
+  const requestTimeoutMs = values['request-timeout'] === undefined ? undefined : parseDuration(values['request-timeout'], '--request-timeout');
+  if (requestTimeoutMs !== undefined && !(requestTimeoutMs >= 1)) throw new Error(`--request-timeout must be at least 1ms, got ${values['request-timeout']}`);
   const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
   const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
@@ -104,14 +118,19 @@ async function serve(argv: string[]): Promise<void> {
     seed: values.seed,
     clock: values.clock,
     controlToken: values['control-token'],
+    unsafeOpenControlPlane: values['unsafe-open-control-plane'],
+    requestTimeoutMs,
     rateLimit: values['rate-limit'] ? parseRateLimitFlag(values['rate-limit']) : undefined,
     logger: values.log,
     webhookTransport,
     onAnswer,
   });
   const generated = !authToken;
+  // the address really bound; when that is every interface, also the URL to use from this machine
+  const bound = `http://${values.host.includes(':') && !values.host.startsWith('[') ? `[${values.host}]` : values.host}:${emulator.port}`;
+  if (openControlPlane) process.stderr.write(`tce: warning: the control plane ${bound}/_emulator is open to anyone who reaches the port\n`);
   process.stdout.write(
-    `tce ${version} listening on ${emulator.url} (db ${values.db})\n` +
+    `tce ${version} listening on ${bound}${bound === emulator.url ? '' : ` (from this machine: ${emulator.url})`} (db ${values.db})\n` +
       `  TWILIO_ACCOUNT_SID=${emulator.accountSid}\n` +
       `  TWILIO_AUTH_TOKEN=${generated ? emulator.authToken : '(as given)'}\n` +
       `  TWILIO_TEST_ACCOUNT_SID=${emulator.testAccountSid}\n` +

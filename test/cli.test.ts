@@ -1,11 +1,12 @@
 /** `tce serve` as a child process, driven by the SDK: what a CI pipeline does. Needs dist/ (npm test builds it). */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import twilio from 'twilio';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
+import { createEmulator } from '../src/index.js';
 import { SID } from './support/spec.js';
 
 const BIN = new URL('../bin/tce.js', import.meta.url).pathname;
@@ -135,5 +136,65 @@ describe('tce serve', () => {
     const port = spawnSync(process.execPath, [BIN, 'serve', '--port', 'eighty'], { encoding: 'utf8' });
     expect(port.status).toBe(1);
     expect(port.stderr).toMatch(/--port/);
+  });
+});
+
+describe('tce serve beyond loopback', () => {
+  /** a non-internal IPv4 address of this machine, if it has one (a LAN address) */
+  const lan = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+  it('refuses a non-loopback --host without --control-token: one line naming both flags, exit 1, nothing bound', () => {
+    for (const host of ['0.0.0.0', '::', ...(lan ? [lan] : [])]) {
+      const refused = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--db', ':memory:', '--host', host], { encoding: 'utf8', timeout: 10_000 });
+      expect({ host, status: refused.status, stdout: refused.stdout }).toEqual({ host, status: 1, stdout: '' });
+      expect(refused.stderr).toBe(
+        `tce: --host ${host} exposes the control plane (/_emulator: API keys, reset) to the network: pass --control-token <t>, or --unsafe-open-control-plane\n`,
+      );
+    }
+  });
+
+  it('binds 0.0.0.0 with --control-token, prints the real bind address, and keeps health open', async () => {
+    const s = await serve(['--db', ':memory:', '--host', '0.0.0.0', '--control-token', 'lan-secret']);
+    const port = /listening on http:\/\/0\.0\.0\.0:(\d+) \(from this machine: http:\/\/127\.0\.0\.1:(\d+)\)/.exec(s.output);
+    expect(port?.[1]).toBeDefined();
+    expect(port?.[2]).toBe(port?.[1]);
+    const local = `http://127.0.0.1:${port?.[1]}`;
+    const health = await fetch(`${local}/_emulator/health`);
+    expect(health.status).toBe(200);
+    expect((await health.json()).status).toBe('ok');
+    const mint = (authorization?: string) =>
+      fetch(`${local}/_emulator/accounts`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: '{}' });
+    const denied = await mint();
+    expect(denied.status).toBe(401);
+    expect((await denied.json()).code).toBe(20003);
+    expect((await mint('Bearer wrong-secret')).status).toBe(401);
+    expect((await mint('Bearer lan-secret')).status).toBe(201);
+    await stopped(s.child, 'SIGTERM');
+  });
+
+  it('binds 0.0.0.0 without a token only with --unsafe-open-control-plane, and says so', async () => {
+    const s = await serve(['--db', ':memory:', '--host', '0.0.0.0', '--unsafe-open-control-plane']);
+    expect(s.output).toMatch(/tce: warning: the control plane http:\/\/0\.0\.0\.0:\d+\/_emulator is open to anyone who reaches the port/);
+    const port = /listening on http:\/\/0\.0\.0\.0:(\d+)/.exec(s.output)?.[1];
+    expect((await fetch(`http://127.0.0.1:${port}/_emulator/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(201);
+    await stopped(s.child, 'SIGTERM');
+  });
+
+  it('applies the same rule to createEmulator({ host })', async () => {
+    await expect(createEmulator({ host: '0.0.0.0' })).rejects.toThrow(/refusing to bind 0\.0\.0\.0 .*controlToken.*unsafeOpenControlPlane/);
+    await expect(createEmulator({ host: '::' })).rejects.toThrow(/refusing to bind ::/);
+    for (const options of [{ controlToken: 't' }, { unsafeOpenControlPlane: true }]) {
+      const e = await createEmulator({ host: '0.0.0.0', ...options });
+      expect(e.url).toBe(`http://127.0.0.1:${e.port}`);
+      await e.close();
+    }
+    // loopback, spelt any way, needs neither
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const e = await createEmulator({ host });
+      expect((await fetch(`${e.url}/_emulator/health`)).status).toBe(200);
+      await e.close();
+    }
   });
 });

@@ -81,14 +81,19 @@ describe('Control plane /_emulator', () => {
 });
 
 describe('Control token', () => {
-  it('requires Authorization: Bearer <token> on /_emulator when configured', async () => {
+  it('requires Authorization: Bearer <token> on /_emulator when configured, but on health', async () => {
     const secured = await startEmulator({ controlToken: 's3cret' });
     try {
-      const denied = await secured.http('GET', '/_emulator/health', { auth: null });
+      const denied = await secured.http('GET', '/_emulator/accounts', { auth: null });
       expect(denied.status).toBe(401);
       expect(denied.body.code).toBe(20003);
-      const allowed = await secured.http('GET', '/_emulator/health', { auth: null, headers: { authorization: 'Bearer s3cret' } });
+      expect((await secured.http('GET', '/_emulator/accounts', { auth: null, headers: { authorization: 'Bearer s3cre' } })).status).toBe(401);
+      const allowed = await secured.http('GET', '/_emulator/accounts', { auth: null, headers: { authorization: 'Bearer s3cret' } });
       expect(allowed.status).toBe(200);
+      // container health checks carry no token
+      const health = await secured.http('GET', '/_emulator/health', { auth: null });
+      expect(health.status).toBe(200);
+      expect(health.body.status).toBe('ok');
       // the Twilio API keeps its own Basic auth
       expect((await secured.client.conversations.v1.conversations.list()).length).toBe(0);
     } finally {

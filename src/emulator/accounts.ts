@@ -55,9 +55,17 @@ export function derivedTestCredentials(accountSid: string, authToken: string): {
 
 export class AccountError extends Error {}
 
+/** bounds of the credential cache: ~1,000 × 1 KB at most */
+const AUTH_CACHE_ENTRIES = 1000;
+const AUTH_CACHE_HEADER_LENGTH = 1024;
+
 export class Accounts {
-  /** `Authorization` header value → account; cleared whenever credentials change */
-  private readonly byAuthorization = new Map<string, Account | null>();
+  /**
+   * Verified `Authorization` header values → their account, cleared whenever credentials change. Only verified
+   * ones, and at most AUTH_CACHE_ENTRIES of at most AUTH_CACHE_HEADER_LENGTH characters: unauthenticated callers
+   * sending distinct headers once pinned every one of them.
+   */
+  private readonly byAuthorization = new Map<string, Account>();
 
   constructor(
     private readonly db: Database,
@@ -153,10 +161,13 @@ export class Accounts {
   authenticate(authorization: string | undefined): Account | undefined {
     if (!authorization) return undefined;
     const cached = this.byAuthorization.get(authorization);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) return cached;
     const account = this.verify(authorization);
-    if (this.byAuthorization.size > 10_000) this.byAuthorization.clear();
-    this.byAuthorization.set(authorization, account ?? null);
+    if (account && authorization.length <= AUTH_CACHE_HEADER_LENGTH) {
+      // the oldest entry goes (a Map iterates in insertion order)
+      if (this.byAuthorization.size >= AUTH_CACHE_ENTRIES) this.byAuthorization.delete(this.byAuthorization.keys().next().value as string);
+      this.byAuthorization.set(authorization, account);
+    }
     return account;
   }
 

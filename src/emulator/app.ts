@@ -3,9 +3,13 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createRequire } from 'node:module';
 import { controlPlugin } from './control/control-plugin.js';
 import type { EmulatorCore } from './core.js';
-import { installErrorHandling } from './http/error-handler.js';
-import { restPlugin, type RestOptions } from './http/rest-plugin.js';
+import { clientErrorAnswer, frameworkErrors, installErrorHandling } from './http/error-handler.js';
+import { MAX_PARAM_LENGTH, restPlugin, type RestOptions } from './http/rest-plugin.js';
 import { messagingPlugin } from './messaging/messaging-plugin.js';
+import { jsonTooDeep, jsonTooDeepError } from './wire/json-depth.js';
+
+/** How long a request's headers and body may take to arrive (a slow client would hold its socket forever). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AppOptions {
   core: EmulatorCore;
@@ -14,6 +18,8 @@ export interface AppOptions {
   controlToken?: string;
   logger?: boolean;
   onAnswer?: RestOptions['onAnswer'];
+  /** deadline for a request's headers and body, in ms (default 30 s); past it 408 and the connection closes */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -35,11 +41,19 @@ function lazyFactory(module: string): Factory {
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
+  // node wants whole milliseconds; 0 turns the deadline off
+  const requestTimeout = Math.max(0, Math.round(options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS));
   const app = Fastify({
     logger: options.logger ?? false,
     // Twilio SIDs and unique names are case-sensitive; paths are matched as sent.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     bodyLimit: 1024 * 1024,
+    // One deadline for headers and body. node checks it every connectionsCheckingInterval (30 s by default: too
+    // rarely for short deadlines), and swaps the two timeouts when headersTimeout (60 s) exceeds requestTimeout.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(50, requestTimeout / 4 || 1000)) },
+    clientErrorHandler: clientErrorAnswer(requestTimeout),
+    frameworkErrors,
     // Twilio serves no HEAD; not registering them halves route set-up.
     exposeHeadRoutes: false,
     schemaController: {
@@ -47,6 +61,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
   });
   installErrorHandling(app);
+  // JSON bodies, on every route: nesting is bounded before parsing (wire/json-depth.ts).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonTooDeep(body as string)) return done(jsonTooDeepError('The JSON body'), undefined);
+    parseJson(request, body as string, done);
+  });
 
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
   app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core });

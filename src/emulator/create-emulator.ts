@@ -12,6 +12,7 @@ import { preloadPhoneNumbers } from './resources/participants/binding.js';
 import type { DeliveryView } from './webhooks/service.js';
 import { parseRules } from './webhooks/faults.js';
 import { parseLimits } from './http/limits.js';
+import { isLoopback } from './http/bind.js';
 
 export interface EmulatorOptions {
   /** TCP port; 0 (default) picks a free one */
@@ -29,8 +30,15 @@ export interface EmulatorOptions {
   seed?: string | number;
   /** 'manual' freezes the emulator clock until advanced */
   clock?: ClockMode | { mode: ClockMode; start?: number };
-  /** require `Authorization: Bearer <token>` on /_emulator/* */
+  /** require `Authorization: Bearer <token>` on /_emulator/* (GET /_emulator/health stays open) */
   controlToken?: string;
+  /**
+   * Bind a non-loopback `host` with no `controlToken` anyway: anyone who reaches the port can then mint keys
+   * and reset data. Without it, createEmulator refuses such a host.
+   */
+  unsafeOpenControlPlane?: boolean;
+  /** deadline for a request's headers and body, in ms (default 30 000); past it 408 and the connection closes */
+  requestTimeoutMs?: number;
   /** per-account REST rate limits (default: none) */
   rateLimit?: { rps?: number | null; burst?: number | null; concurrency?: number | null };
   /** where webhook requests are sent from: a thread of their own (default) or the main thread */
@@ -79,6 +87,12 @@ export interface EmulatorHandle {
 }
 
 export async function createEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  const host = options.host ?? '127.0.0.1';
+  if (!options.controlToken && !options.unsafeOpenControlPlane && !(await isLoopback(host))) {
+    throw new Error(
+      `refusing to bind ${host} with an open control plane: pass controlToken, or unsafeOpenControlPlane: true to accept that anyone reaching the port can mint API keys and reset data`,
+    );
+  }
   const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock, webhookTransport: options.webhookTransport });
   try {
     const wanted = options.accountSid;
@@ -94,15 +108,16 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       controlToken: options.controlToken,
       logger: options.logger,
       onAnswer: options.onAnswer,
+      requestTimeoutMs: options.requestTimeoutMs,
     });
     if (options.rateLimit) core.limits.set(parseLimits(options.rateLimit));
-    const host = options.host ?? '127.0.0.1';
     await app.listen({ port: options.port ?? 0, host });
     // Warm the phone-number library off the start-up path, before the first participant needs it.
     setTimeout(preloadPhoneNumbers, 50).unref();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
-    const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    // every interface includes this machine's loopback: the URL to call is that one
+    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const first = account;
     return {
       url: `http://${urlHost}:${port}`,

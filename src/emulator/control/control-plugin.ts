@@ -1,8 +1,9 @@
 /**
  * The control plane, `/_emulator/*`: the emulator's own API (../shared/reference/control-plane.md). JSON in and
- * out (form bodies too), no Twilio auth; `--control-token` requires `Authorization: Bearer <token>`.
+ * out (form bodies too), no Twilio auth; `--control-token` requires `Authorization: Bearer <token>` (but on health).
  * It calls the same core as the REST API, never SQL of its own.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AccountError, type Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
@@ -41,9 +42,15 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   acceptFormBodies(app);
 
   if (options.controlToken) {
-    const expected = `Bearer ${options.controlToken}`;
+    const expected = Buffer.from(`Bearer ${options.controlToken}`);
+    const presented = (header: string | undefined) => {
+      const given = Buffer.from(header ?? '');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    };
     app.addHook('onRequest', async (request, reply) => {
-      if (request.headers.authorization !== expected) {
+      // health stays open: container health checks carry no token
+      if (request.routeOptions.url === '/_emulator/health') return;
+      if (!presented(request.headers.authorization)) {
         reply.header('WWW-Authenticate', 'Bearer');
         throw twilioError('Unauthenticated');
       }

@@ -76,8 +76,10 @@ class FaultSubject {
 }
 
 /**
- * Authenticate, limit and fault every request of this plugin (a callback-style hook: every request is
- * synchronous work, so no promise is made per request). Sets `request.account`.
+ * Authenticate every request of this plugin as soon as its headers arrive; then, once its body has arrived too,
+ * limit and fault it (callback-style hooks: every request is synchronous work, so no promise is made per request).
+ * A request counts against the concurrency limit only from then on: a client trickling its body (until the
+ * request deadline of app.ts) holds no slot. Sets `request.account`.
  */
 const LIMITED_ACCOUNT = Symbol('tce.limitedAccount');
 type LimitedResponse = ServerResponse & { [LIMITED_ACCOUNT]?: string };
@@ -104,6 +106,10 @@ export function guardRequests(app: FastifyInstance, core: EmulatorCore, acceptsT
       done(twilioError('TestCredentialsNotAccepted'));
       return;
     }
+    done();
+  });
+  app.addHook('preHandler', (request, reply, done) => {
+    const account = request.account as Account;
     if (core.limits.active) {
       if (!core.limits.admit(account.sid)) {
         reply.header('Retry-After', '1');
@@ -112,9 +118,14 @@ export function guardRequests(app: FastifyInstance, core: EmulatorCore, acceptsT
       }
       // Only a concurrency limit needs to see the end of the request; no per-request hook otherwise.
       if (core.limits.current.concurrency !== null) {
-        // one shared listener reading the account from the response: no closure or once-wrapper per request
-        (reply.raw as LimitedResponse)[LIMITED_ACCOUNT] = account.sid;
-        reply.raw.on('close', releaseOnClose);
+        if (reply.raw.destroyed) {
+          // the client is gone already: 'close' has fired, nothing would release the slot
+          core.limits.release(account.sid);
+        } else {
+          // one shared listener reading the account from the response: no closure or once-wrapper per request
+          (reply.raw as LimitedResponse)[LIMITED_ACCOUNT] = account.sid;
+          reply.raw.on('close', releaseOnClose);
+        }
       }
     }
     const forced = request.headers['x-emulator-fault'];

@@ -8,6 +8,7 @@
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
 import { drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
+import { compileGlob, type Glob } from '../wire/glob.js';
 
 export type RestFaultAction =
   | { type: 'error'; status: number; code: number; message?: string }
@@ -86,13 +87,9 @@ export function parseFaultHeader(header: string): RestFaultAction {
   throw invalidParameter(`X-Emulator-Fault: ${header} is not understood; try status=503;code=20503, delay=200, reset or empty`);
 }
 
-function glob(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^?]*')}$`);
-}
-
 export class RestFaults {
   private rulesList: RestFaultRule[] = [];
-  private patterns: (RegExp | undefined)[] = [];
+  private patterns: (Glob | undefined)[] = [];
 
   constructor(private readonly random: RandomSource) {}
 
@@ -102,7 +99,7 @@ export class RestFaults {
 
   set rules(rules: RestFaultRule[]) {
     this.rulesList = rules;
-    this.patterns = rules.map((r) => (r.match.path ? glob(r.match.path) : undefined));
+    this.patterns = rules.map((r) => (r.match.path ? compileGlob(r.match.path) : undefined));
   }
 
   /** The first matching rule's action; path and operation are read only when a rule asks for them (hot path). */
@@ -115,7 +112,7 @@ export class RestFaults {
       if (m.accountSid && m.accountSid !== subject.accountSid) continue;
       if (m.operation && m.operation !== subject.operation()) continue;
       const pattern = this.patterns[i];
-      if (pattern && !pattern.test((path ??= subject.path()))) continue;
+      if (pattern && !pattern((path ??= subject.path()))) continue;
       if (rule.times !== undefined && rule.times <= 0) continue;
       if (rule.probability < 1 && this.random.next() >= rule.probability) return undefined;
       if (rule.times !== undefined) rule.times--;

@@ -20,6 +20,8 @@ import type { Route, RouteTable } from './routes.js';
 import FindMyWay from 'find-my-way';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** the longest path segment routed (find-my-way's maxParamLength); a longer one names nothing: 404 */
+export const MAX_PARAM_LENGTH = 512;
 
 export interface RestOptions {
   core: EmulatorCore;
@@ -60,7 +62,7 @@ const servedPathPatterns = new WeakMap<RouteTable, RegExp[]>();
 function servedPathsOf(table: RouteTable): RegExp[] {
   let patterns = servedPathPatterns.get(table);
   if (!patterns) {
-    patterns = table.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, '[^/]+')}/?$`));
+    patterns = table.routes.map((r) => new RegExp(`^${r.op.path.replace(/\{\w+\}/g, `[^/]{1,${MAX_PARAM_LENGTH}}`)}/?$`));
     servedPathPatterns.set(table, patterns);
   }
   return patterns;
@@ -86,7 +88,7 @@ const routers = new WeakMap<RouteTable, SharedRouter>();
 function routerFor(table: RouteTable): SharedRouter {
   let router = routers.get(table);
   if (!router) {
-    router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 512 });
+    router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH });
     for (const route of table.routes) {
       const served: Served = {
         route,

@@ -10,6 +10,7 @@ import type { EmulatorCore } from '../core.js';
 import { notFound } from '../http/error-handler.js';
 import { acceptFormBodies, type RawParams } from '../http/form.js';
 import { guardRequests } from '../http/auth.js';
+import { isHttpUrl } from '../wire/url.js';
 import type { Row, SqlValue } from '../store/database.js';
 import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { parseDateTime } from '../wire/dates.js';
@@ -61,14 +62,8 @@ function many(params: Params, name: string): string[] {
   return (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((s) => s !== '');
 }
 
-function validUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
+/** every URL the emulator calls is checked by wire/url.ts */
+const validUrl = isHttpUrl;
 
 /**
  * DateSent filters. A bare date means that whole GMT day (`DateSent<` on and before it, `DateSent>` on and

@@ -5,6 +5,7 @@
  * (`attributes`, `role_sid` and `messaging_binding.projected_address` too).
  */
 import { twilioError } from '../wire/errors.js';
+import { jsonTooDeep, jsonTooDeepError } from '../wire/json-depth.js';
 import { create, represent } from './engine.js';
 import type { Input } from './descriptor.js';
 import type { Answer, Call } from './operation.js';
@@ -14,6 +15,7 @@ import { ParticipantResource } from './participants/index.js';
 const MAX_PARTICIPANTS = 10;
 
 function participantInput(raw: string): Input {
+  if (jsonTooDeep(raw)) throw jsonTooDeepError('Participant');
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);

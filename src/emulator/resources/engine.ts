@@ -8,6 +8,7 @@ import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } 
 import { isoSeconds, parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError, type ErrorName } from '../wire/errors.js';
 import { newSid } from '../wire/sid.js';
+import { jsonTooDeep, jsonTooDeepError } from '../wire/json-depth.js';
 import { changeEvent, type OperationContext } from './context.js';
 import type { ColumnDef, Input, ResourceDescriptor } from './descriptor.js';
 
@@ -63,6 +64,7 @@ export function columnValue(d: ResourceDescriptor, c: ColumnDef, value: Input[st
     } catch {
       throw twilioError('AttributesNotJson', { resource: label(d) });
     }
+    if (jsonTooDeep(text)) throw jsonTooDeepError(`${label(d)} ${c.param}`);
   }
   return text;
 }

@@ -5,6 +5,7 @@
  */
 import type { Row } from '../store/database.js';
 import { invalidParameter } from '../wire/errors.js';
+import { checkUrl } from '../wire/url.js';
 import type { ResourceDescriptor } from './descriptor.js';
 import { requireRole } from './roles.js';
 import { IN_SERVICE } from './scopes.js';
@@ -93,16 +94,8 @@ export const ServiceNotificationResource: ResourceDescriptor = {
   },
 };
 
-export function checkUrl(value: unknown, param: string): void {
-  if (value === null || value === undefined || value === '') return;
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw invalidParameter(`Invalid ${param}: '${String(value)}' is not an absolute URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidParameter(`Invalid ${param}: only http and https URLs are called`);
-}
+/** every webhook URL parameter is checked by wire/url.ts */
+export { checkUrl };
 
 /** Pre/post webhook settings, shared by the account-level and the service-level configuration. */
 export function webhookSettingsHooks(): ResourceDescriptor['hooks'] {

@@ -23,6 +23,11 @@ export const errorCatalogue = {
   MethodNotAllowed: { code: 20004, status: 405, message: 'Method {method} not allowed on {path}' },
   UnsupportedMediaType: { code: 20001, status: 415, message: 'Unsupported Content-Type: {contentType}' },
   PayloadTooLarge: { code: 20001, status: 413, message: 'Request body too large' },
+  MalformedUrl: { code: 20001, status: 400, message: 'Invalid URL {path}: malformed percent-encoding' },
+  JsonTooDeep: { code: 20001, status: 400, message: '{what}: arrays and objects nested deeper than {limit} levels' },
+  MalformedRequest: { code: 20001, status: 400, message: 'Malformed HTTP request' },
+  RequestTimeout: { code: 20001, status: 408, message: 'The request (headers and body) did not arrive within {seconds} seconds' },
+  HeadersTooLarge: { code: 20001, status: 431, message: 'Request headers too large' },
   InternalError: { code: 20500, status: 500, message: 'Internal Server Error' },
   TooManyRequests: { code: 20429, status: 429, message: 'Too Many Requests' },
   /** an injected REST fault: status, code and message come from the rule (this entry is the default) */

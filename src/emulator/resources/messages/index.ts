@@ -7,6 +7,7 @@
  */
 import type { Database, Row } from '../../store/database.js';
 import { twilioError } from '../../wire/errors.js';
+import { jsonTooDeep, jsonTooDeepError } from '../../wire/json-depth.js';
 import { assertOpen, ConversationResource, recordActivity } from '../conversations/index.js';
 import { updateRow } from '../engine.js';
 import { changeEvent, type OperationContext } from '../context.js';
@@ -73,6 +74,7 @@ function wake(ctx: OperationContext, conversation: Row, now: number): Row {
 
 function checkContentVariables(value: unknown): void {
   if (value === null || value === undefined) return;
+  if (jsonTooDeep(String(value))) throw jsonTooDeepError('ContentVariables');
   let parsed: unknown;
   try {
     parsed = JSON.parse(String(value));
