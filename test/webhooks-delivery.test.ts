@@ -119,9 +119,17 @@ describe('retries and connection overrides', () => {
     return finished((d) => d.eventType === 'onMessageAdded' && d.params.MessageSid === m.sid);
   }
 
-  it('a 500 is retried once with the same idempotency token and RetryCount=1', async () => {
+  it('a 500 is not retried by default: Twilio\'s retry policy is #rp=ct,rt', async () => {
     rx.respond = (r) => ({ status: r.n === 0 ? 500 : 200 });
     const d = await postOne(rx.url('/flaky'));
+    expect(d.state).toBe('failed');
+    expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, 500]]);
+    expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0']);
+  });
+
+  it('#rp=5xx: a 500 is retried once with the same idempotency token and RetryCount=1', async () => {
+    rx.respond = (r) => ({ status: r.n === 0 ? 500 : 200 });
+    const d = await postOne(`${rx.url('/flaky')}#rp=5xx`);
     expect(d.state).toBe('delivered');
     expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([
       [0, 500],
@@ -136,9 +144,9 @@ describe('retries and connection overrides', () => {
     expect(second).toEqual(first);
   });
 
-  it('#rc=3 against an always-500 consumer: 4 attempts, then failed', async () => {
+  it('#rc=3&rp=5xx against an always-500 consumer: 4 attempts, then failed', async () => {
     rx.respond = () => ({ status: 500 });
-    const d = await postOne(`${rx.url('/down')}#rc=3`);
+    const d = await postOne(`${rx.url('/down')}#rc=3&rp=5xx`);
     expect(d.state).toBe('failed');
     expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, 500], [1, 500], [2, 500], [3, 500]]);
     expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0', '1', '2', '3']);

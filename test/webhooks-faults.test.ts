@@ -106,8 +106,17 @@ describe('actions', () => {
     expect(rx.requests[0].params.RetryCount).toBe('0');
   });
 
-  it('fail {status: 503}: an injected failed attempt, then the real delivery with RetryCount=1', async () => {
+  it('fail {status: 503}: final by default (a 5xx is not retried unless #rp says so)', async () => {
     await configure(t);
+    const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'fail-default' });
+    await putRules([{ action: { type: 'fail', status: 503 } }]);
+    await sendAll(t, c.sid, ['not retried']);
+    expect(t.emulator.control.deliveries({ conversationSid: c.sid }).map((d) => [d.state, d.attempts.map((a) => a.status)])).toEqual([['failed', [503]]]);
+    expect(rx.requests).toEqual([]);
+  });
+
+  it('fail {status: 503} with #rp=5xx: an injected failed attempt, then the real delivery with RetryCount=1', async () => {
+    await configure(t, ['onMessageAdded'], `${rx.url()}#rp=5xx`);
     const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'fail' });
     await putRules([{ action: { type: 'fail', status: 503 } }]);
     const [sid] = await sendAll(t, c.sid, ['second time lucky']);
@@ -118,7 +127,7 @@ describe('actions', () => {
   });
 
   it('fail with #rc=0: the injected failure is final', async () => {
-    await configure(t, ['onMessageAdded'], `${rx.url('/no-retry')}#rc=0`);
+    await configure(t, ['onMessageAdded'], `${rx.url('/no-retry')}#rc=0&rp=5xx`);
     const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'fail-final' });
     await putRules([{ action: { type: 'fail', status: 500 } }]);
     await sendAll(t, c.sid, ['never']);
