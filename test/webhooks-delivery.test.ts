@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
-import { expectTwilioError, useEmulator } from './support/emulator.js';
+import { expectTwilioError, startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { closedPort, startReceiver, useReceiver } from './support/webhook-receiver.js';
 
 const t = useEmulator();
@@ -255,6 +255,95 @@ describe('ordering and the journal', () => {
     expect((await t.http('DELETE', '/_emulator/webhooks/deliveries', { auth: null })).status).toBe(204);
     const left = await get('');
     expect(left.map((d) => [d.state, d.params.Body])).toEqual([['pending', 'later']]);
+  });
+});
+
+describe('the backlog lives in SQLite; memory holds a bounded window of it', () => {
+  const pendingRows = (e: TestEmulator) => Number(e.emulator.core.db.get("SELECT count(*) AS n FROM webhook_deliveries WHERE state = 'pending'")?.n);
+
+  /** a consumer that answers nothing until `open()` */
+  async function gatedConsumer(e: () => TestEmulator) {
+    const consumer = await startReceiver(() => e().emulator.authToken);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    consumer.respond = async () => {
+      await gate;
+      return { status: 200 };
+    };
+    return { consumer, open };
+  }
+
+  async function sendRounds(e: TestEmulator, url: string, conversations: number, rounds: number, onRound?: () => void) {
+    const v = e.client.conversations.v1;
+    await v.services(e.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: url, filters: ['onMessageAdded'], method: 'POST' });
+    const sids: string[] = [];
+    for (let i = 0; i < conversations; i++) sids.push((await v.conversations.create({ friendlyName: `backlog ${i}` })).sid);
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all(sids.map((sid) => v.conversations(sid).messages.create({ body: `r${round}`, ...ON })));
+      onRound?.();
+    }
+    return sids;
+  }
+
+  const indexesBy = (requests: { params: Record<string, unknown> }[], sid: string) =>
+    requests.filter((r) => r.params.ConversationSid === sid).map((r) => Number(r.params.Index));
+
+  it('a consumer that never answers: the window stays bounded; every delivery goes out, in order, once it answers', { timeout: 40_000 }, async () => {
+    const e = await startEmulator();
+    const { consumer, open } = await gatedConsumer(() => e);
+    try {
+      const webhooks = e.emulator.core.webhooks;
+      webhooks.window.perKey = 4;
+      webhooks.window.total = 24;
+      let peak = 0;
+      const sids = await sendRounds(e, `${consumer.url('/backlog')}#rt=15000`, 8, 15, () => (peak = Math.max(peak, webhooks.inMemory)));
+      expect(pendingRows(e)).toBe(120);
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(24);
+      open();
+      const deadline = Date.now() + 30_000;
+      while (pendingRows(e) > 0 && Date.now() < deadline) {
+        peak = Math.max(peak, webhooks.inMemory);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(pendingRows(e)).toBe(0);
+      expect(peak).toBeLessThanOrEqual(24);
+      expect(webhooks.inMemory).toBe(0);
+      expect(e.emulator.control.deliveries({ state: 'delivered', limit: 10_000 })).toHaveLength(120);
+      // each delivered once, a conversation's events in Index order
+      for (const sid of sids) expect(indexesBy(consumer.requests, sid)).toEqual([...Array(15).keys()]);
+      expect(consumer.invalid()).toEqual([]);
+    } finally {
+      open();
+      await e.emulator.close();
+      await consumer.close();
+    }
+  });
+
+  it('a backlog left pending by close() goes out after a restart, in order', { timeout: 40_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tce-backlog-'));
+    const db = join(dir, 'backlog.sqlite');
+    let e = await startEmulator({ db });
+    const { consumer, open } = await gatedConsumer(() => e);
+    try {
+      e.emulator.core.webhooks.window.perKey = 2;
+      e.emulator.core.webhooks.window.total = 6;
+      const sids = await sendRounds(e, `${consumer.url('/resume')}#rt=15000`, 3, 10);
+      await e.emulator.close();
+      consumer.clear();
+      open();
+      e = await startEmulator({ db });
+      const deadline = Date.now() + 30_000;
+      while (pendingRows(e) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(pendingRows(e)).toBe(0);
+      expect(e.emulator.control.deliveries({ state: 'delivered' })).toHaveLength(30);
+      for (const sid of sids) expect(indexesBy(consumer.requests, sid)).toEqual([...Array(10).keys()]);
+    } finally {
+      open();
+      await e.emulator.close();
+      await consumer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
