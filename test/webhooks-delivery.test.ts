@@ -293,13 +293,13 @@ describe('the backlog lives in SQLite; memory holds a bounded window of it', () 
     const { consumer, open } = await gatedConsumer(() => e);
     try {
       const webhooks = e.emulator.core.webhooks;
-      webhooks.window.perKey = 4;
-      webhooks.window.total = 24;
+      // more conversations than the window holds (some have nothing loaded), and more events per conversation
+      webhooks.window.perKey = 3;
+      webhooks.window.total = 10;
       let peak = 0;
-      const sids = await sendRounds(e, `${consumer.url('/backlog')}#rt=15000`, 8, 15, () => (peak = Math.max(peak, webhooks.inMemory)));
+      const sids = await sendRounds(e, `${consumer.url('/backlog')}#rt=15000`, 12, 10, () => (peak = Math.max(peak, webhooks.inMemory)));
       expect(pendingRows(e)).toBe(120);
-      expect(peak).toBeGreaterThan(0);
-      expect(peak).toBeLessThanOrEqual(24);
+      expect(peak).toBe(10);
       open();
       const deadline = Date.now() + 30_000;
       while (pendingRows(e) > 0 && Date.now() < deadline) {
@@ -307,11 +307,11 @@ describe('the backlog lives in SQLite; memory holds a bounded window of it', () 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(pendingRows(e)).toBe(0);
-      expect(peak).toBeLessThanOrEqual(24);
+      expect(peak).toBeLessThanOrEqual(10);
       expect(webhooks.inMemory).toBe(0);
       expect(e.emulator.control.deliveries({ state: 'delivered', limit: 10_000 })).toHaveLength(120);
       // each delivered once, a conversation's events in Index order
-      for (const sid of sids) expect(indexesBy(consumer.requests, sid)).toEqual([...Array(15).keys()]);
+      for (const sid of sids) expect(indexesBy(consumer.requests, sid)).toEqual([...Array(10).keys()]);
       expect(consumer.invalid()).toEqual([]);
     } finally {
       open();

@@ -428,6 +428,15 @@ export class WebhookService {
     for (const key of this.low) {
       this.low.delete(key);
       if (!this.spilled.has(key)) continue;
+      if (this.backlog) {
+        // keys outside the window are waiting: a drained key joins them, and the backlog refill takes the oldest
+        // rows first, so a busy conversation cannot starve the others
+        if (!this.queues.get(key)?.length) {
+          this.queues.delete(key);
+          this.spilled.delete(key);
+        }
+        continue;
+      }
       // its loaded rows are the first ones this returns: what follows them is next
       const rows = this.db.all(KEY_SQL, key, this.window.perKey);
       let room = true;
