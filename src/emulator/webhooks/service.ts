@@ -170,9 +170,10 @@ export class WebhookService {
   private stopped = false;
   /** set when stop() drops the attempts still in flight: they are not recorded, the rows stay pending */
   private abandoning = false;
-  private halt!: () => void;
-  /** resolves when the service stops: a pre-event in flight stops waiting for its consumer */
-  private readonly halted = new Promise<void>((resolve) => (this.halt = resolve));
+  /** once set, a pre-event stops waiting for its consumer */
+  private halted = false;
+  /** the pre-events waiting: each one's way to stop waiting */
+  private readonly haltWaiters = new Set<() => void>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -213,7 +214,7 @@ export class WebhookService {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.halt();
+    this.stopPreEvents();
     this.unsubscribe?.();
     for (const timer of this.timers.values()) clearTimeout(timer);
     for (const group of this.held.values()) if (group.timer) clearTimeout(group.timer);
@@ -227,7 +228,26 @@ export class WebhookService {
 
   /** Pre-events in flight stop waiting for their consumer (the first step of shutting down). */
   stopPreEvents(): void {
-    this.halt();
+    this.halted = true;
+    for (const stop of this.haltWaiters) stop();
+  }
+
+  /** `sent`'s answer, unless `guardMs` pass first or the service halts: then a timeout or a shutdown error. */
+  private untilHalted<T>(sent: Promise<T>, guardMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (message: string, code: string) => () => done(Object.assign(new Error(message), { code }));
+      const stop = fail('the emulator is shutting down', 'SHUTDOWN');
+      const guard = setTimeout(fail(`no answer within ${guardMs} ms`, 'UND_ERR_HEADERS_TIMEOUT'), guardMs);
+      const done = (error: Error | null, value?: T) => {
+        clearTimeout(guard);
+        this.haltWaiters.delete(stop);
+        if (error) reject(error);
+        else resolve(value as T);
+      };
+      this.haltWaiters.add(stop);
+      sent.then((value) => done(null, value), (error: Error) => done(error));
+      if (this.halted) stop();
+    });
   }
 
   /** Forget cached configuration, and the deliveries of one account (or all): the control plane's reset. */
@@ -695,15 +715,7 @@ export class WebhookService {
         totalTimeoutMs: PRE_EVENT_TIMEOUT_MS,
         maxBody: 1 << 20,
       });
-      sent.catch(() => undefined);
-      let guard: NodeJS.Timeout | undefined;
-      const res = await Promise.race([
-        sent,
-        new Promise<never>((_, reject) => {
-          guard = setTimeout(() => reject(Object.assign(new Error(`no answer within ${PRE_EVENT_TIMEOUT_MS} ms`), { code: 'UND_ERR_HEADERS_TIMEOUT' })), PRE_EVENT_TIMEOUT_MS + 250);
-        }),
-        this.halted.then(() => Promise.reject(Object.assign(new Error('the emulator is shutting down'), { code: 'SHUTDOWN' }))),
-      ]).finally(() => clearTimeout(guard));
+      const res = await this.untilHalted(sent, PRE_EVENT_TIMEOUT_MS + 250);
       status = res.status;
       text = res.text;
     } catch (e) {
