@@ -23,7 +23,7 @@ function nonNegative(value: unknown, name: string): number {
 }
 
 /** A delay in milliseconds, 0..MAX_DELAY_MS; `name` is the field the message names. */
-export function delayMs(value: unknown, name: string): number {
+export function parseDelayMs(value: unknown, name: string): number {
   const n = Number(value);
   if (typeof value === 'boolean' || value === null || value === '' || !Number.isFinite(n) || n < 0 || n > MAX_DELAY_MS) {
     throw invalidParameter(`${name} must be a delay in milliseconds from 0 to ${MAX_DELAY_MS}, got ${String(value)}`);
@@ -33,15 +33,15 @@ export function delayMs(value: unknown, name: string): number {
 
 /** Validate the delay fields of an action (`action.ms`, `action.uniform`, `action.lognormal`). */
 export function parseDelay(a: Record<string, unknown>): DelaySpec {
-  if (a.ms !== undefined) return { ms: delayMs(a.ms, 'action.ms') };
+  if (a.ms !== undefined) return { ms: parseDelayMs(a.ms, 'action.ms') };
   if (Array.isArray(a.uniform) && a.uniform.length === 2) {
-    const [lo, hi] = a.uniform.map((v, i) => delayMs(v, `action.uniform[${i}]`));
+    const [lo, hi] = a.uniform.map((v, i) => parseDelayMs(v, `action.uniform[${i}]`));
     if (hi < lo) throw invalidParameter('action.uniform must be [low, high]');
     return { uniform: [lo, hi] };
   }
   if (a.lognormal && typeof a.lognormal === 'object') {
     const l = a.lognormal as Record<string, unknown>;
-    return { lognormal: { medianMs: delayMs(l.medianMs, 'action.lognormal.medianMs'), sigma: nonNegative(l.sigma, 'action.lognormal.sigma') } };
+    return { lognormal: { medianMs: parseDelayMs(l.medianMs, 'action.lognormal.medianMs'), sigma: nonNegative(l.sigma, 'action.lognormal.sigma') } };
   }
   throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
 }

@@ -7,7 +7,7 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
-import { delayMs, drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
+import { drawDelayMs, parseDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
 
 export type RestFaultAction =
   | { type: 'error'; status: number; code: number; message?: string }
@@ -80,7 +80,7 @@ export function parseFaultHeader(header: string): RestFaultAction {
   }
   if (fields.has('reset')) return { type: 'reset' };
   if (fields.has('empty')) return { type: 'empty', status: status(fields.get('empty') || undefined, 'X-Emulator-Fault: empty', 200, 200, 599) };
-  if (fields.has('delay')) return { type: 'delay', ms: delayMs(fields.get('delay'), 'X-Emulator-Fault: delay') };
+  if (fields.has('delay')) return { type: 'delay', ms: parseDelayMs(fields.get('delay'), 'X-Emulator-Fault: delay') };
   if (fields.has('status') || fields.has('code')) {
     return parseRestAction({ type: 'error', status: fields.get('status'), code: fields.get('code'), message: fields.get('message') });
   }

@@ -5,7 +5,7 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
-import { delayMs, drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
+import { drawDelayMs, parseDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
 
 export type FaultAction =
   | { type: 'duplicate'; count: number }
@@ -53,7 +53,7 @@ function parseAction(raw: unknown): FaultAction {
     case 'duplicate':
       return { type: 'duplicate', count: Math.max(1, Math.round(positiveNumber(a.count, 'action.count', 1))) };
     case 'reorder':
-      return { type: 'reorder', window: reorderWindow(a.window), ms: a.ms === undefined ? 1000 : delayMs(a.ms, 'action.ms') };
+      return { type: 'reorder', window: reorderWindow(a.window), ms: a.ms === undefined ? 1000 : parseDelayMs(a.ms, 'action.ms') };
     case 'delay':
       return { type: 'delay', ...parseDelay(a) };
     case 'drop':
