@@ -125,6 +125,14 @@ describe('retries and connection overrides', () => {
     expect(d.state).toBe('failed');
     expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, 500]]);
     expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0']);
+    // a conversation-scoped webhook follows the same default
+    rx.clear();
+    rx.respond = () => ({ status: 503 });
+    const c = await v1().conversations.create({ friendlyName: 'scoped retries' });
+    await v1().conversations(c.sid).webhooks.create({ target: 'webhook', 'configuration.url': rx.url('/scoped'), 'configuration.filters': ['onMessageAdded'] });
+    const m = await v1().conversations(c.sid).messages.create({ body: 'scoped', ...ON });
+    const scoped = await finished((x) => x.kind === 'scoped' && x.params.MessageSid === m.sid);
+    expect([scoped.state, scoped.attempts.map((a) => a.status)]).toEqual(['failed', [503]]);
   });
 
   it('#rp=5xx: a 500 is retried once with the same idempotency token and RetryCount=1', async () => {
