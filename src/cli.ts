@@ -142,6 +142,11 @@ async function serve(argv: string[]): Promise<void> {
     if (closing) return;
     closing = true;
     process.stdout.write(`tce: ${signal}, closing\n`);
+    // close() is bounded (about 2 s); this is the backstop that keeps the promise of 5 s
+    setTimeout(() => {
+      process.stderr.write('tce: shutdown took over 4.5 s, exiting now\n');
+      process.exit(1);
+    }, 4500).unref();
     emulator.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -135,6 +135,33 @@ describe('REST fault rules', () => {
     expect(bad.body.code).toBe(20001);
   });
 
+  it('refuses a header delay past the 10-minute maximum with a 400 naming it (it used to apply none)', async () => {
+    for (const delay of ['3000000000', '600001', '-5', 'soon']) {
+      const r = await t.http('POST', '/v1/Conversations', { form: { FriendlyName: 'never' }, headers: { 'X-Emulator-Fault': `delay=${delay}` } });
+      expect(r.status, delay).toBe(400);
+      expect(r.body).toMatchObject({ code: 20001, status: 400 });
+      expect(r.body.message).toMatch(/X-Emulator-Fault: delay must be a delay in milliseconds from 0 to 600000/);
+    }
+    expect(await t.client.conversations.v1.conversations.list()).toEqual([]);
+    const rule = await t.http('PUT', '/_emulator/faults/rest', json({ rules: [{ action: { type: 'delay', ms: 3_000_000_000 } }] }));
+    expect(rule.status).toBe(400);
+    expect(rule.body.message).toMatch(/action\.ms must be a delay in milliseconds from 0 to 600000/);
+  });
+
+  it('refuses an empty reply with a 1xx status (not a final answer: the client would hang) with a 400 naming it', async () => {
+    for (const status of ['100', '101', '103']) {
+      const r = await t.http('GET', '/v1/Conversations', { headers: { 'X-Emulator-Fault': `empty=${status}` } });
+      expect(r.status, status).toBe(400);
+      expect(r.body).toMatchObject({ code: 20001, status: 400 });
+      expect(r.body.message).toMatch(/X-Emulator-Fault: empty must be between 200 and 599/);
+    }
+    const rule = await t.http('PUT', '/_emulator/faults/rest', json({ rules: [{ action: { type: 'empty', status: 101 } }] }));
+    expect(rule.status).toBe(400);
+    expect(rule.body.message).toMatch(/action\.status must be between 200 and 599/);
+    const ok = await t.http('GET', '/v1/Conversations', { headers: { 'X-Emulator-Fault': 'empty=204' } });
+    expect([ok.status, ok.text]).toEqual([204, '']);
+  });
+
   it('repeats the same random draws with the same seed', async () => {
     const pattern = async () => {
       const e = await startEmulator({ seed: 'rest-faults' });

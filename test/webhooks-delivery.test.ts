@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
-import { expectTwilioError, useEmulator } from './support/emulator.js';
+import { expectTwilioError, startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { closedPort, startReceiver, useReceiver } from './support/webhook-receiver.js';
 
 const t = useEmulator();
@@ -119,9 +119,25 @@ describe('retries and connection overrides', () => {
     return finished((d) => d.eventType === 'onMessageAdded' && d.params.MessageSid === m.sid);
   }
 
-  it('a 500 is retried once with the same idempotency token and RetryCount=1', async () => {
+  it('a 500 is not retried by default: Twilio\'s retry policy is #rp=ct,rt', async () => {
     rx.respond = (r) => ({ status: r.n === 0 ? 500 : 200 });
     const d = await postOne(rx.url('/flaky'));
+    expect(d.state).toBe('failed');
+    expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, 500]]);
+    expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0']);
+    // a conversation-scoped webhook follows the same default
+    rx.clear();
+    rx.respond = () => ({ status: 503 });
+    const c = await v1().conversations.create({ friendlyName: 'scoped retries' });
+    await v1().conversations(c.sid).webhooks.create({ target: 'webhook', 'configuration.url': rx.url('/scoped'), 'configuration.filters': ['onMessageAdded'] });
+    const m = await v1().conversations(c.sid).messages.create({ body: 'scoped', ...ON });
+    const scoped = await finished((x) => x.kind === 'scoped' && x.params.MessageSid === m.sid);
+    expect([scoped.state, scoped.attempts.map((a) => a.status)]).toEqual(['failed', [503]]);
+  });
+
+  it('#rp=5xx: a 500 is retried once with the same idempotency token and RetryCount=1', async () => {
+    rx.respond = (r) => ({ status: r.n === 0 ? 500 : 200 });
+    const d = await postOne(`${rx.url('/flaky')}#rp=5xx`);
     expect(d.state).toBe('delivered');
     expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([
       [0, 500],
@@ -136,9 +152,9 @@ describe('retries and connection overrides', () => {
     expect(second).toEqual(first);
   });
 
-  it('#rc=3 against an always-500 consumer: 4 attempts, then failed', async () => {
+  it('#rc=3&rp=5xx against an always-500 consumer: 4 attempts, then failed', async () => {
     rx.respond = () => ({ status: 500 });
-    const d = await postOne(`${rx.url('/down')}#rc=3`);
+    const d = await postOne(`${rx.url('/down')}#rc=3&rp=5xx`);
     expect(d.state).toBe('failed');
     expect(d.attempts.map((a) => [a.retryCount, a.status])).toEqual([[0, 500], [1, 500], [2, 500], [3, 500]]);
     expect(rx.requests.map((r) => r.params.RetryCount)).toEqual(['0', '1', '2', '3']);
@@ -247,6 +263,95 @@ describe('ordering and the journal', () => {
     expect((await t.http('DELETE', '/_emulator/webhooks/deliveries', { auth: null })).status).toBe(204);
     const left = await get('');
     expect(left.map((d) => [d.state, d.params.Body])).toEqual([['pending', 'later']]);
+  });
+});
+
+describe('the backlog lives in SQLite; memory holds a bounded window of it', () => {
+  const pendingRows = (e: TestEmulator) => Number(e.emulator.core.db.get("SELECT count(*) AS n FROM webhook_deliveries WHERE state = 'pending'")?.n);
+
+  /** a consumer that answers nothing until `open()` */
+  async function gatedConsumer(e: () => TestEmulator) {
+    const consumer = await startReceiver(() => e().emulator.authToken);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    consumer.respond = async () => {
+      await gate;
+      return { status: 200 };
+    };
+    return { consumer, open };
+  }
+
+  async function sendRounds(e: TestEmulator, url: string, conversations: number, rounds: number, onRound?: () => void) {
+    const v = e.client.conversations.v1;
+    await v.services(e.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: url, filters: ['onMessageAdded'], method: 'POST' });
+    const sids: string[] = [];
+    for (let i = 0; i < conversations; i++) sids.push((await v.conversations.create({ friendlyName: `backlog ${i}` })).sid);
+    for (let round = 0; round < rounds; round++) {
+      await Promise.all(sids.map((sid) => v.conversations(sid).messages.create({ body: `r${round}`, ...ON })));
+      onRound?.();
+    }
+    return sids;
+  }
+
+  const indexesBy = (requests: { params: Record<string, unknown> }[], sid: string) =>
+    requests.filter((r) => r.params.ConversationSid === sid).map((r) => Number(r.params.Index));
+
+  it('a consumer that never answers: the window stays bounded; every delivery goes out, in order, once it answers', { timeout: 40_000 }, async () => {
+    const e = await startEmulator();
+    const { consumer, open } = await gatedConsumer(() => e);
+    try {
+      const webhooks = e.emulator.core.webhooks;
+      // more conversations than the window holds (some have nothing loaded), and more events per conversation
+      webhooks.window.perKey = 3;
+      webhooks.window.total = 10;
+      let peak = 0;
+      const sids = await sendRounds(e, `${consumer.url('/backlog')}#rt=15000`, 12, 10, () => (peak = Math.max(peak, webhooks.inMemory)));
+      expect(pendingRows(e)).toBe(120);
+      expect(peak).toBe(10);
+      open();
+      const deadline = Date.now() + 30_000;
+      while (pendingRows(e) > 0 && Date.now() < deadline) {
+        peak = Math.max(peak, webhooks.inMemory);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(pendingRows(e)).toBe(0);
+      expect(peak).toBeLessThanOrEqual(10);
+      expect(webhooks.inMemory).toBe(0);
+      expect(e.emulator.control.deliveries({ state: 'delivered', limit: 10_000 })).toHaveLength(120);
+      // each delivered once, a conversation's events in Index order
+      for (const sid of sids) expect(indexesBy(consumer.requests, sid)).toEqual([...Array(10).keys()]);
+      expect(consumer.invalid()).toEqual([]);
+    } finally {
+      open();
+      await e.emulator.close();
+      await consumer.close();
+    }
+  });
+
+  it('a backlog left pending by close() goes out after a restart, in order', { timeout: 40_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tce-backlog-'));
+    const db = join(dir, 'backlog.sqlite');
+    let e = await startEmulator({ db });
+    const { consumer, open } = await gatedConsumer(() => e);
+    try {
+      e.emulator.core.webhooks.window.perKey = 2;
+      e.emulator.core.webhooks.window.total = 6;
+      const sids = await sendRounds(e, `${consumer.url('/resume')}#rt=15000`, 3, 10);
+      await e.emulator.close();
+      consumer.clear();
+      open();
+      e = await startEmulator({ db });
+      const deadline = Date.now() + 30_000;
+      while (pendingRows(e) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(pendingRows(e)).toBe(0);
+      expect(e.emulator.control.deliveries({ state: 'delivered' })).toHaveLength(30);
+      for (const sid of sids) expect(indexesBy(consumer.requests, sid)).toEqual([...Array(10).keys()]);
+    } finally {
+      open();
+      await e.emulator.close();
+      await consumer.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

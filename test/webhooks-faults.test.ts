@@ -59,6 +59,12 @@ describe('the rules API', () => {
     ['a delay without a duration', { rules: [{ action: { type: 'delay' } }] }, /delay action needs/],
     ['a fail status that is not 4xx/5xx', { rules: [{ action: { type: 'fail', status: 200 } }] }, /status/],
     ['a negative count', { rules: [{ action: { type: 'duplicate', count: -1 } }] }, /count/],
+    // setTimeout cannot wait past 2^31 ms: such a delay used to spin at 1 ms forever
+    ['a delay past 2^31 ms', { rules: [{ action: { type: 'delay', ms: 3_000_000_000 } }] }, /action\.ms must be a delay in milliseconds from 0 to 600000/],
+    ['a delay past the 10-minute maximum', { rules: [{ action: { type: 'delay', ms: 600_001 } }] }, /action\.ms .*600000/],
+    ['a uniform bound past the maximum', { rules: [{ action: { type: 'delay', uniform: [0, 1e12] } }] }, /action\.uniform\[1\] .*600000/],
+    ['a lognormal median past the maximum', { rules: [{ action: { type: 'delay', lognormal: { medianMs: 1e10, sigma: 1 } } }] }, /action\.lognormal\.medianMs .*600000/],
+    ['a reorder hold past the maximum', { rules: [{ action: { type: 'reorder', window: 3, ms: 3_000_000_000 } }] }, /action\.ms .*600000/],
   ])('refuses %s with 400 and the Twilio envelope, keeping the old rules', async (_name, body, message) => {
     expect((await putRules([{ action: { type: 'drop' } }])).status).toBe(200);
     const res = await t.http('PUT', '/_emulator/faults/webhooks', json(body));
@@ -106,8 +112,27 @@ describe('actions', () => {
     expect(rx.requests[0].params.RetryCount).toBe('0');
   });
 
-  it('fail {status: 503}: an injected failed attempt, then the real delivery with RetryCount=1', async () => {
+  it('delay {ms: 600000}, the maximum, is accepted; the delivery waits, pending', async () => {
     await configure(t);
+    const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'longest delay' });
+    expect((await putRules([{ action: { type: 'delay', ms: 600_000 } }])).status).toBe(200);
+    await t.client.conversations.v1.conversations(c.sid).messages.create({ body: 'in ten minutes', ...ON });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(t.emulator.control.deliveries({ conversationSid: c.sid }).map((d) => [d.state, d.attempts.length])).toEqual([['pending', 0]]);
+    expect(rx.requests).toEqual([]);
+  });
+
+  it('fail {status: 503}: final by default (a 5xx is not retried unless #rp says so)', async () => {
+    await configure(t);
+    const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'fail-default' });
+    await putRules([{ action: { type: 'fail', status: 503 } }]);
+    await sendAll(t, c.sid, ['not retried']);
+    expect(t.emulator.control.deliveries({ conversationSid: c.sid }).map((d) => [d.state, d.attempts.map((a) => a.status)])).toEqual([['failed', [503]]]);
+    expect(rx.requests).toEqual([]);
+  });
+
+  it('fail {status: 503} with #rp=5xx: an injected failed attempt, then the real delivery with RetryCount=1', async () => {
+    await configure(t, ['onMessageAdded'], `${rx.url()}#rp=5xx`);
     const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'fail' });
     await putRules([{ action: { type: 'fail', status: 503 } }]);
     const [sid] = await sendAll(t, c.sid, ['second time lucky']);
@@ -118,7 +143,7 @@ describe('actions', () => {
   });
 
   it('fail with #rc=0: the injected failure is final', async () => {
-    await configure(t, ['onMessageAdded'], `${rx.url('/no-retry')}#rc=0`);
+    await configure(t, ['onMessageAdded'], `${rx.url('/no-retry')}#rc=0&rp=5xx`);
     const c = await t.client.conversations.v1.conversations.create({ friendlyName: 'fail-final' });
     await putRules([{ action: { type: 'fail', status: 500 } }]);
     await sendAll(t, c.sid, ['never']);

@@ -37,7 +37,8 @@ describe.each(['worker', 'inline'] as const)('webhookTransport %s', (transport) 
   it('delivers signed post-events in order, with a retry after a 500 carrying the same token', async () => {
     await withEmulator(async () => {
       const v1 = t.client.conversations.v1;
-      await v1.services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url('/post'), filters: ['onMessageAdded'], method: 'POST' });
+      // a 5xx is retried only when #rp says so (Twilio's default policy is ct,rt)
+      await v1.services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: `${rx.url('/post')}#rp=ct,rt,5xx`, filters: ['onMessageAdded'], method: 'POST' });
       let failedOnce = false;
       rx.respond = (r) => {
         if (r.params.Body === 'm1' && !failedOnce) {

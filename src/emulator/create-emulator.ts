@@ -14,6 +14,9 @@ import { parseRules } from './webhooks/faults.js';
 import { parseLimits } from './http/limits.js';
 import { isLoopback } from './http/bind.js';
 
+/** on close, how long REST requests in flight may take before their connections are cut */
+const CLOSE_GRACE_MS = 1000;
+
 export interface EmulatorOptions {
   /** TCP port; 0 (default) picks a free one */
   port?: number;
@@ -131,7 +134,13 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       },
       reset: (accountSid) => core.reset(accountSid),
       close: async () => {
+        // Bounded whatever consumers and clients do: pre-events in flight stop waiting (their calls go ahead as
+        // unanswered), delayed requests go ahead, and connections still open after the grace are cut.
+        core.webhooks.stopPreEvents();
+        core.restFaults.release();
+        const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
         await app.close();
+        clearTimeout(cut);
         // Node 20 keeps a closed http.Server that never had a connection reachable from its TCP wrap; its 'request'
         // listener would keep the whole fastify app (router, 200 route handlers) alive: ~1 MB per such emulator.
         app.server.removeAllListeners();

@@ -1,7 +1,8 @@
 /**
  * What webhook and REST fault rules share: the rule envelope (`match`, `probability`, `times`, `action`) and
  * latency as rules describe it — a fixed `ms`, `uniform: [lo, hi]` or `lognormal: {medianMs, sigma}` — drawn
- * from the emulator's seeded random source so a `--seed` repeats them.
+ * from the emulator's seeded random source so a `--seed` repeats them. Every delay is at most MAX_DELAY_MS:
+ * a larger `ms`, bound or median is refused (400 naming the field), a lognormal draw is capped at it.
  */
 import type { RandomSource } from './random.js';
 import { invalidParameter } from './wire/errors.js';
@@ -12,23 +13,35 @@ export interface DelaySpec {
   lognormal?: { medianMs: number; sigma: number };
 }
 
+/** The longest injected delay: 10 minutes (setTimeout itself cannot wait past 2^31 ms). */
+export const MAX_DELAY_MS = 600_000;
+
 function nonNegative(value: unknown, name: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw invalidParameter(`${name} must be a number >= 0`);
   return n;
 }
 
+/** A delay in milliseconds, 0..MAX_DELAY_MS; `name` is the field the message names. */
+export function parseDelayMs(value: unknown, name: string): number {
+  const n = Number(value);
+  if (typeof value === 'boolean' || value === null || value === '' || !Number.isFinite(n) || n < 0 || n > MAX_DELAY_MS) {
+    throw invalidParameter(`${name} must be a delay in milliseconds from 0 to ${MAX_DELAY_MS}, got ${String(value)}`);
+  }
+  return n;
+}
+
 /** Validate the delay fields of an action (`action.ms`, `action.uniform`, `action.lognormal`). */
 export function parseDelay(a: Record<string, unknown>): DelaySpec {
-  if (a.ms !== undefined) return { ms: nonNegative(a.ms, 'action.ms') };
+  if (a.ms !== undefined) return { ms: parseDelayMs(a.ms, 'action.ms') };
   if (Array.isArray(a.uniform) && a.uniform.length === 2) {
-    const [lo, hi] = a.uniform.map((v, i) => nonNegative(v, `action.uniform[${i}]`));
+    const [lo, hi] = a.uniform.map((v, i) => parseDelayMs(v, `action.uniform[${i}]`));
     if (hi < lo) throw invalidParameter('action.uniform must be [low, high]');
     return { uniform: [lo, hi] };
   }
   if (a.lognormal && typeof a.lognormal === 'object') {
     const l = a.lognormal as Record<string, unknown>;
-    return { lognormal: { medianMs: nonNegative(l.medianMs, 'action.lognormal.medianMs'), sigma: nonNegative(l.sigma, 'action.lognormal.sigma') } };
+    return { lognormal: { medianMs: parseDelayMs(l.medianMs, 'action.lognormal.medianMs'), sigma: nonNegative(l.sigma, 'action.lognormal.sigma') } };
   }
   throw invalidParameter('a delay action needs ms, uniform [low, high] or lognormal {medianMs, sigma}');
 }
@@ -40,7 +53,7 @@ export function drawDelayMs(random: RandomSource, spec: DelaySpec): number {
   // Box-Muller from two seeded draws
   const u = Math.max(random.next(), 1e-12);
   const v = random.next();
-  return medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v));
+  return Math.min(MAX_DELAY_MS, medianMs * Math.exp(sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)));
 }
 
 export interface RuleEnvelope {

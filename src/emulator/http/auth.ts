@@ -34,7 +34,7 @@ function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyR
       done(new TwilioError('InjectedFault', fault.code, fault.status, fault.message ?? `Injected fault: HTTP ${fault.status}`));
       return;
     case 'delay':
-      setTimeout(() => done(), core.restFaults.delayMs(fault));
+      core.restFaults.wait(fault, done);
       return;
     case 'reset':
       reply.hijack();

@@ -7,7 +7,7 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
-import { drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
+import { drawDelayMs, parseDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
 import { compileGlob, type Glob } from '../wire/glob.js';
 
 export type RestFaultAction =
@@ -50,7 +50,8 @@ export function parseRestAction(raw: unknown): RestFaultAction {
     case 'reset':
       return { type: 'reset' };
     case 'empty':
-      return { type: 'empty', status: status(a.status, 'action.status', 200, 100, 599) };
+      // a 1xx is not a final answer: the client would wait for one forever
+      return { type: 'empty', status: status(a.status, 'action.status', 200, 200, 599) };
     default:
       throw invalidParameter(`unknown action type ${String(a.type)}: error, delay, reset or empty`);
   }
@@ -79,8 +80,8 @@ export function parseFaultHeader(header: string): RestFaultAction {
     if (key.trim()) fields.set(key.trim().toLowerCase(), rest.join('=').trim());
   }
   if (fields.has('reset')) return { type: 'reset' };
-  if (fields.has('empty')) return { type: 'empty', status: status(fields.get('empty') || undefined, 'empty', 200, 100, 599) };
-  if (fields.has('delay')) return { type: 'delay', ms: number(fields.get('delay'), 'delay') };
+  if (fields.has('empty')) return { type: 'empty', status: status(fields.get('empty') || undefined, 'X-Emulator-Fault: empty', 200, 200, 599) };
+  if (fields.has('delay')) return { type: 'delay', ms: parseDelayMs(fields.get('delay'), 'X-Emulator-Fault: delay') };
   if (fields.has('status') || fields.has('code')) {
     return parseRestAction({ type: 'error', status: fields.get('status'), code: fields.get('code'), message: fields.get('message') });
   }
@@ -123,5 +124,26 @@ export class RestFaults {
 
   delayMs(action: Extract<RestFaultAction, { type: 'delay' }>): number {
     return drawDelayMs(this.random, action);
+  }
+
+  private readonly waiting = new Map<NodeJS.Timeout, () => void>();
+
+  /** Hold a request for the action's delay, then `done`; release() ends every hold at once. */
+  wait(action: Extract<RestFaultAction, { type: 'delay' }>, done: () => void): void {
+    const timer = setTimeout(() => {
+      this.waiting.delete(timer);
+      done();
+    }, this.delayMs(action));
+    this.waiting.set(timer, done);
+  }
+
+  /** Shutting down: delayed requests go ahead now rather than keep the server open. */
+  release(): void {
+    const held = [...this.waiting];
+    this.waiting.clear();
+    for (const [timer, done] of held) {
+      clearTimeout(timer);
+      done();
+    }
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Twilio's webhook connection overrides, written as a URL fragment: `https://x.example/hook#ct=1000&rt=2000&rc=3&rp=5xx`.
  * ct: connect timeout, rt: read timeout, tt: total time including retries (ms); rc: retries; rp: retry policy.
- * Conversations caps a webhook at 5 s, so the read timeout defaults to 5000 ms here (decisions.md: `#rc`
- * defaults to 1 retry, on connect or read timeout and on 5xx).
+ * Conversations caps a webhook at 5 s, so the read timeout defaults to 5000 ms here. Retries follow Twilio's
+ * documented defaults: `#rc=1`, on connect or read timeout only (`#rp=ct,rt`); a 5xx is retried only when `#rp`
+ * says so. Timeouts are absolute deadlines (send.ts), not idle timers.
  */
 export type RetryClass = '4xx' | '5xx' | 'ct' | 'rt';
 
@@ -19,7 +20,7 @@ export interface ConnectionOptions {
 
 const DEFAULTS = { ct: 5000, rt: 5000, tt: 15000, rc: 1 };
 const RANGES: Record<'ct' | 'rt' | 'tt' | 'rc', [number, number]> = { ct: [100, 10000], rt: [100, 15000], tt: [100, 15000], rc: [0, 5] };
-const DEFAULT_POLICY: RetryClass[] = ['ct', 'rt', '5xx'];
+const DEFAULT_POLICY: RetryClass[] = ['ct', 'rt'];
 
 /** parsed per configured URL: every attempt asks, and a process sees few distinct webhook URLs */
 const parsed = new Map<string, ConnectionOptions>();

@@ -5,7 +5,7 @@
  */
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
-import { drawDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
+import { drawDelayMs, parseDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
 
 export type FaultAction =
   | { type: 'duplicate'; count: number }
@@ -38,13 +38,22 @@ function positiveNumber(value: unknown, name: string, fallback?: number): number
   return n;
 }
 
+/** a reorder window is held in memory: at most this many deliveries */
+const MAX_REORDER_WINDOW = 1000;
+
+function reorderWindow(value: unknown): number {
+  const n = Math.max(2, Math.round(positiveNumber(value, 'action.window', 5)));
+  if (n > MAX_REORDER_WINDOW) throw invalidParameter(`action.window must be from 2 to ${MAX_REORDER_WINDOW}, got ${String(value)}`);
+  return n;
+}
+
 function parseAction(raw: unknown): FaultAction {
   const a = (raw ?? {}) as Json;
   switch (a.type) {
     case 'duplicate':
       return { type: 'duplicate', count: Math.max(1, Math.round(positiveNumber(a.count, 'action.count', 1))) };
     case 'reorder':
-      return { type: 'reorder', window: Math.max(2, Math.round(positiveNumber(a.window, 'action.window', 5))), ms: positiveNumber(a.ms, 'action.ms', 1000) };
+      return { type: 'reorder', window: reorderWindow(a.window), ms: a.ms === undefined ? 1000 : parseDelayMs(a.ms, 'action.ms') };
     case 'delay':
       return { type: 'delay', ...parseDelay(a) };
     case 'drop':

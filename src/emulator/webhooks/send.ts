@@ -1,12 +1,14 @@
 /**
- * One webhook HTTP exchange with a precise read timeout.
+ * One webhook HTTP exchange with absolute deadlines, as Twilio's timeouts are totals, not idle timers: a consumer
+ * that sends its headers and then one byte a second must not hold a delivery (or a pre-event's REST call) open.
  *
- * undici's own `headersTimeout` / `bodyTimeout` run on its coarse "fast timers" (a ~500 ms tick), so a `#rt=200`
- * fired anywhere up to a second late and a consumer answering in 500 ms beat it; the 5 s pre-event cap could also
- * slip by up to a second. Here a native timer is armed when the request goes out on a connected socket (undici's
- * onConnect: the connect timeout is separate) and re-armed on each sign of life (headers, body data); when it
- * fires the request is aborted with undici's own timeout error, so callers classify it as a read timeout.
- * undici's timeouts stay on as a backstop.
+ * - `readTimeoutMs` runs from the moment the request goes out on a connected socket (undici's onConnect: the
+ *   connect timeout is separate) to the end of the answer; it is never re-armed by signs of life.
+ * - `totalTimeoutMs` runs from the call to the end of the answer: connecting, and waiting for a pooled
+ *   connection, included. Fired before the request went out, it fails like a connect timeout; after, like a read
+ *   timeout. A request still queued in the pool is aborted as soon as it gets its connection.
+ * Both are native timers: undici's own `headersTimeout` / `bodyTimeout` run on its coarse "fast timers" (a ~500 ms
+ * tick) and are idle timers; they stay on as a backstop.
  */
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
@@ -17,44 +19,64 @@ export interface Exchange {
   text: string;
 }
 
-export function send(
-  dispatcher: Dispatcher,
-  url: string,
-  options: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; readTimeoutMs: number; maxBody?: number },
-): Promise<Exchange> {
+export interface SendOptions {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  readTimeoutMs: number;
+  /** the whole exchange's deadline, connect included; default: none beyond the connect and read timeouts */
+  totalTimeoutMs?: number;
+  maxBody?: number;
+}
+
+/** setTimeout's limit: a longer delay fires at once (with a TimeoutOverflowWarning) */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function send(dispatcher: Dispatcher, url: string, options: SendOptions): Promise<Exchange> {
   const target = new URL(url);
   const maxBody = options.maxBody ?? 0;
   return new Promise<Exchange>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
+    const timers: NodeJS.Timeout[] = [];
     let abort: ((reason?: Error) => void) | undefined;
     let status = 0;
     let size = 0;
     let done = false;
+    let connected = false;
     const chunks: Buffer[] = [];
-    const arm = (phase: 'headers' | 'body') => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        const error = phase === 'headers'
-          ? new (undici().errors.HeadersTimeoutError)(`no response headers within ${options.readTimeoutMs} ms`)
-          : new (undici().errors.BodyTimeoutError)(`response body stalled for ${options.readTimeoutMs} ms`);
-        abort?.(error);
-      }, options.readTimeoutMs);
-    };
     const finish = (error: Error | null) => {
       if (done) return;
       done = true;
-      if (timer) clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
       if (error) reject(error);
       else resolve({ status, text: Buffer.concat(chunks).toString('utf8') });
     };
+    const timeout = (what: string, ms: number): Error => {
+      const errors = undici().errors;
+      if (!connected) return new errors.ConnectTimeoutError(`no connection within ${what} ${ms} ms`);
+      return status === 0
+        ? new errors.HeadersTimeoutError(`no response headers within ${what} ${ms} ms`)
+        : new errors.BodyTimeoutError(`response not complete within ${what} ${ms} ms`);
+    };
+    /** end the exchange now: the caller gets `error`; undici drops the request (at once, or when it connects) */
+    const expire = (error: Error) => {
+      finish(error);
+      abort?.(error);
+    };
+    if (options.totalTimeoutMs !== undefined) {
+      const ms = options.totalTimeoutMs;
+      timers.push(setTimeout(() => expire(timeout('the total', ms)), Math.min(ms, MAX_TIMER_MS)));
+    }
     const handler: Dispatcher.DispatchHandler = {
       onConnect(abortRequest) {
         abort = abortRequest as (reason?: Error) => void;
-        arm('headers');
+        // the total deadline passed while the request waited for a connection: it never goes out
+        if (done) return abort(new (undici().errors.RequestAbortedError)('webhook deadline passed before the request went out'));
+        connected = true;
+        const ms = options.readTimeoutMs;
+        timers.push(setTimeout(() => expire(timeout('the read timeout', ms)), Math.min(ms, MAX_TIMER_MS)));
       },
       onHeaders(statusCode) {
         status = statusCode;
-        arm('body');
         return true;
       },
       onData(chunk) {
@@ -62,7 +84,6 @@ export function send(
           chunks.push(chunk.subarray(0, maxBody - size));
           size += Math.min(chunk.length, maxBody - size);
         }
-        arm('body');
         return true;
       },
       onComplete() {

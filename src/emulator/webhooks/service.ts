@@ -4,7 +4,10 @@
  * - Outbox: a delivery row is written in the same SQLite transaction as the change that causes it, so an
  *   acknowledged change never loses its webhook, across a crash or a restart (pending rows are resumed at start).
  * - Dispatcher: an undici pool; one delivery at a time per (URL, conversation) so each consumer sees a
- *   conversation's events in order; Twilio's timeouts and retries with the `#ct #rt #tt #rc #rp` overrides.
+ *   conversation's events in order; Twilio's timeouts (absolute deadlines) and retries with the
+ *   `#ct #rt #tt #rc #rp` overrides.
+ * - Window: the backlog lives in SQLite; memory holds a bounded window of it (per order key and overall), topped
+ *   up from the table, oldest first, as deliveries finish. A consumer that never answers costs rows, not RAM.
  * - Faults: rules decided at enqueue from the seeded random source (faults.ts).
  * - Journal: every delivery with its attempts, for `/_emulator/webhooks/deliveries` and `waitForDelivery`.
  * Network timing is real time (performance.now / Date.now), not the emulator clock: a manual clock must not
@@ -22,6 +25,7 @@ import { connectionOptions, type RetryClass } from './connection-overrides.js';
 import { FaultRules, type FaultAction } from './faults.js';
 import { form, postEvents, preEventFields, type EventPayload } from './payloads.js';
 import { signedRequest, type FormParams, type SignedRequest, type WebhookRequest } from './signing.js';
+import { MAX_TIMER_MS } from './send.js';
 import { createTransport, type DeliveryTransport } from './transport.js';
 import { TargetResolver, type Target } from './targets.js';
 
@@ -86,7 +90,26 @@ export interface PreEventResult {
 
 const FINAL: DeliveryState[] = ['delivered', 'failed', 'dropped', 'studio'];
 const MAX_CONCURRENCY = 256;
+/** Twilio's limit for the whole pre-event exchange: no answer within it lets the change through */
 const PRE_EVENT_TIMEOUT_MS = 5000;
+/** on stop, how long attempts in flight may take to finish (and be recorded) before they are dropped */
+const STOP_GRACE_MS = 1000;
+
+/** How much of the backlog stays in memory (the rest waits in SQLite). */
+export interface DeliveryWindow {
+  /** deliveries per order key (URL, conversation): they leave one at a time anyway */
+  perKey: number;
+  /** deliveries overall */
+  total: number;
+}
+
+/** the first `perKey` pending rows of every order key, oldest first: what a window refill may load */
+const WINDOW_SQL = `SELECT * FROM (
+  SELECT *, row_number() OVER (PARTITION BY order_key ORDER BY position) AS rn FROM webhook_deliveries WHERE state = 'pending'
+) WHERE rn <= ? ORDER BY position LIMIT ?`;
+const KEY_SQL = "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND order_key = ? ORDER BY position LIMIT ?";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 function toDelivery(row: Row): Delivery {
   return {
@@ -123,7 +146,17 @@ function classify(error: unknown): { retry: RetryClass; message: string } {
 export class WebhookService {
   readonly targets: TargetResolver;
   readonly faults: FaultRules;
+  /** the window: per order key, a prefix (by position) of its pending rows */
   private readonly queues = new Map<string, Delivery[]>();
+  private readonly loaded = new Set<number>();
+  /** keys in the window with more pending rows in SQLite */
+  private readonly spilled = new Set<string>();
+  /** spilled keys whose window ran low: topped up at the next refill */
+  private readonly low = new Set<string>();
+  /** pending rows in SQLite whose key has nothing in the window */
+  private backlog = false;
+  private refillQueued = false;
+  readonly window: DeliveryWindow = { perKey: 100, total: 10_000 };
   private readonly inFlight = new Set<string>();
   private readonly waiting = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -135,6 +168,12 @@ export class WebhookService {
   private nextPosition = 1;
   private groups = 0;
   private stopped = false;
+  /** set when stop() drops the attempts still in flight: they are not recorded, the rows stay pending */
+  private abandoning = false;
+  /** once set, a pre-event stops waiting for its consumer */
+  private halted = false;
+  /** the pre-events waiting: each one's way to stop waiting */
+  private readonly haltWaiters = new Set<() => void>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -155,23 +194,60 @@ export class WebhookService {
     this.unsubscribe = this.events.onWrite((event) => this.onWrite(event));
     const max = this.db.get('SELECT max(position) AS p FROM webhook_deliveries');
     this.nextPosition = Number(max?.p ?? 0) + 1;
-    for (const row of this.db.all("SELECT * FROM webhook_deliveries WHERE finished_at IS NULL AND state IN ('pending', 'held') ORDER BY order_key, position")) {
-      const d = toDelivery(row);
-      // Held (reorder) deliveries of a previous run are released in their original order.
-      if (d.state === 'held') d.state = 'pending';
-      this.queue(d);
-    }
+    // Held (reorder) deliveries of a previous run are released in their original order.
+    this.db.transaction(() => this.db.run("UPDATE webhook_deliveries SET state = 'pending' WHERE state = 'held' AND finished_at IS NULL"));
+    this.backlog = true;
+    this.refillSoon();
   }
 
+  /** Deliveries held in memory (the window, reorder holds included): bounded whatever the backlog. */
+  get inMemory(): number {
+    let held = 0;
+    for (const group of this.held.values()) held += group.members.length;
+    return this.loaded.size + held;
+  }
+
+  /**
+   * Stop within a bounded time whatever consumers do: pre-events in flight stop waiting at once (their REST calls
+   * go ahead as if unanswered), attempts in flight get STOP_GRACE_MS, then are dropped and stay pending in SQLite
+   * for the next start (the same idempotency token: a consumer may see one twice, as with Twilio's retries).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopPreEvents();
     this.unsubscribe?.();
     for (const timer of this.timers.values()) clearTimeout(timer);
     for (const group of this.held.values()) if (group.timer) clearTimeout(group.timer);
     this.timers.clear();
+    await Promise.race([Promise.allSettled([...this.running]), sleep(STOP_GRACE_MS)]);
+    this.abandoning = true;
+    await this.transport.close(0);
     await Promise.allSettled([...this.running]);
     this.db.flush();
-    await this.transport.close();
+  }
+
+  /** Pre-events in flight stop waiting for their consumer (the first step of shutting down). */
+  stopPreEvents(): void {
+    this.halted = true;
+    for (const stop of this.haltWaiters) stop();
+  }
+
+  /** `sent`'s answer, unless `guardMs` pass first or the service halts: then a timeout or a shutdown error. */
+  private untilHalted<T>(sent: Promise<T>, guardMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (message: string, code: string) => () => done(Object.assign(new Error(message), { code }));
+      const stop = fail('the emulator is shutting down', 'SHUTDOWN');
+      const guard = setTimeout(fail(`no answer within ${guardMs} ms`, 'UND_ERR_HEADERS_TIMEOUT'), guardMs);
+      const done = (error: Error | null, value?: T) => {
+        clearTimeout(guard);
+        this.haltWaiters.delete(stop);
+        if (error) reject(error);
+        else resolve(value as T);
+      };
+      this.haltWaiters.add(stop);
+      sent.then((value) => done(null, value), (error: Error) => done(error));
+      if (this.halted) stop();
+    });
   }
 
   /** Forget cached configuration, and the deliveries of one account (or all): the control plane's reset. */
@@ -184,8 +260,14 @@ export class WebhookService {
       // In place: the attempt in flight shifts this very array when it finishes (kick); a new array would keep
       // its head there, and the delivery would be sent a second time.
       q.splice(0, q.length, ...kept);
-      if (!kept.length) this.queues.delete(key);
+      if (!kept.length) {
+        this.queues.delete(key);
+        this.spilled.delete(key);
+        this.low.delete(key);
+      }
     }
+    this.loaded.clear();
+    for (const q of this.queues.values()) for (const d of q) this.loaded.add(d.id);
     for (const [key, group] of this.held) {
       group.members = group.members.filter((d) => !gone(d));
       if (group.members.length === 0) {
@@ -322,11 +404,100 @@ export class WebhookService {
     else if (d.state === 'held' && d.holdGroup && action?.type === 'reorder') this.hold(d, action);
   }
 
+  /** A delivery to send: into the window when it fits behind its key's loaded rows, else left to SQLite. */
   private queue(d: Delivery): void {
+    if (this.loaded.has(d.id)) return;
+    const key = d.orderKey;
+    const q = this.queues.get(key);
+    // a key with nothing loaded may have older rows waiting in SQLite while there is a backlog
+    const behind = q ? this.spilled.has(key) : this.backlog;
+    if (behind || (q?.length ?? 0) >= this.window.perKey || this.loaded.size >= this.window.total) {
+      if (q) this.spilled.add(key);
+      else this.backlog = true;
+      this.refillSoon();
+      return;
+    }
+    this.load(d);
+    this.kick(key);
+  }
+
+  private load(d: Delivery): void {
     let q = this.queues.get(d.orderKey);
     if (!q) this.queues.set(d.orderKey, (q = []));
     q.push(d);
-    this.kick(d.orderKey);
+    this.loaded.add(d.id);
+  }
+
+  /** Top the window up once what is being written now is committed (a refill must not see uncommitted rows). */
+  private refillSoon(): void {
+    if (this.refillQueued || this.stopped) return;
+    if (this.low.size === 0 && !(this.backlog && this.loaded.size <= this.window.total / 2)) return;
+    this.refillQueued = true;
+    this.db.afterCommit(() => {
+      // calls made while it runs (its own kicks) are folded in; keys that ran low meanwhile get the next turn
+      this.refill();
+      this.refillQueued = false;
+      if (this.low.size) setImmediate(() => this.refillSoon());
+    });
+  }
+
+  /** Load the next rows of spilled keys that ran low, then (below half full) the oldest rows of keys not loaded. */
+  private refill(): void {
+    if (this.stopped) return;
+    const touched = new Set<string>();
+    for (const key of this.low) {
+      this.low.delete(key);
+      if (!this.spilled.has(key)) continue;
+      if (this.backlog) {
+        // keys outside the window are waiting: a drained key joins them, and the backlog refill takes the oldest
+        // rows first, so a busy conversation cannot starve the others
+        if (!this.queues.get(key)?.length) {
+          this.queues.delete(key);
+          this.spilled.delete(key);
+        }
+        continue;
+      }
+      // its loaded rows are the first ones this returns: what follows them is next
+      const rows = this.db.all(KEY_SQL, key, this.window.perKey);
+      let room = true;
+      for (const row of rows) {
+        if (this.loaded.has(Number(row.id))) continue;
+        if (this.loaded.size >= this.window.total) {
+          room = false;
+          break;
+        }
+        this.load(toDelivery(row));
+      }
+      if (room && rows.length < this.window.perKey) this.spilled.delete(key);
+      else if (!room && !this.queues.get(key)?.length) {
+        // no room overall and nothing loaded: the key leaves the window, the backlog refill brings it back in order
+        this.queues.delete(key);
+        this.spilled.delete(key);
+        this.backlog = true;
+      }
+      touched.add(key);
+    }
+    if (this.backlog && this.loaded.size <= this.window.total / 2) {
+      const limit = this.window.total;
+      const rows = this.db.all(WINDOW_SQL, this.window.perKey, limit);
+      let cut = rows.length >= limit;
+      const fresh = new Set<string>();
+      for (const row of rows) {
+        if (this.loaded.has(Number(row.id))) continue;
+        if (this.loaded.size >= this.window.total) {
+          cut = true;
+          break;
+        }
+        // in position order, after the key's loaded rows (they are its first ones): the key's order holds
+        const d = toDelivery(row);
+        this.load(d);
+        fresh.add(d.orderKey);
+        touched.add(d.orderKey);
+      }
+      for (const key of fresh) if (cut || (this.queues.get(key)?.length ?? 0) >= this.window.perKey) this.spilled.add(key);
+      this.backlog = cut;
+    }
+    for (const key of touched) this.kick(key);
   }
 
   private hold(d: Delivery, action: Extract<FaultAction, { type: 'reorder' }>): void {
@@ -364,7 +535,13 @@ export class WebhookService {
     if (this.stopped || this.inFlight.has(key)) return;
     const q = this.queues.get(key);
     if (!q || q.length === 0) {
-      this.queues.delete(key);
+      // a spilled key keeps its (empty) place until the refill brings its next rows
+      if (q && this.spilled.has(key)) {
+        this.low.add(key);
+        this.refillSoon();
+      } else {
+        this.queues.delete(key);
+      }
       return;
     }
     const head = q[0];
@@ -374,7 +551,7 @@ export class WebhookService {
         this.timers.set(key, setTimeout(() => {
           this.timers.delete(key);
           this.kick(key);
-        }, wait));
+        }, Math.min(wait, MAX_TIMER_MS)));
       }
       return;
     }
@@ -386,7 +563,11 @@ export class WebhookService {
     this.active++;
     const run = this.attempt(head).then(
       (final) => {
-        if (final && q[0] === head) q.shift();
+        if (!final || q[0] !== head) return;
+        q.shift();
+        this.loaded.delete(head.id);
+        if (this.spilled.has(key) && q.length <= this.window.perKey / 2) this.low.add(key);
+        this.refillSoon();
       },
       () => undefined,
     ).finally(() => {
@@ -432,6 +613,10 @@ export class WebhookService {
     let error: string | null = null;
     let retryClass: RetryClass | undefined;
     const t0 = performance.now();
+    // Absolute deadlines: the attempt gets its connect and read timeouts, and no more than what `#tt` has left
+    // (a delivery resumed after a restart, past its total, gets one full attempt).
+    const perAttempt = conn.connectTimeoutMs + conn.readTimeoutMs;
+    const left = (d.attempts.length ? Date.parse(d.attempts[0].at) : started) + conn.totalTimeoutMs - started;
     if (!account) error = 'account no longer exists';
     else {
       try {
@@ -439,12 +624,15 @@ export class WebhookService {
           ...this.webhookRequest(d, account.authToken),
           connectTimeoutMs: conn.connectTimeoutMs,
           readTimeoutMs: conn.readTimeoutMs,
+          totalTimeoutMs: left > 0 ? Math.min(perAttempt, left) : perAttempt,
         });
         status = res.status;
         if (status >= 500) retryClass = '5xx';
         else if (status >= 400) retryClass = '4xx';
         else if (status >= 300) retryClass = '4xx';
       } catch (e) {
+        // dropped by stop(): not the consumer's doing; the row stays pending for the next start
+        if (this.abandoning) return false;
         const c = classify(e);
         error = c.message;
         retryClass = c.retry;
@@ -521,12 +709,16 @@ export class WebhookService {
     let error: string | null = null;
     let text = '';
     try {
-      const res = await this.transport.send({
+      // 5 s for the whole exchange, connect included (send.ts enforces it where the request leaves); the
+      // guard here also holds if the webhook thread is slow to answer, and stop() ends the wait at once
+      const sent = this.transport.send({
         ...this.webhookRequest(d, account?.authToken ?? ''),
-        connectTimeoutMs: conn.connectTimeoutMs,
+        connectTimeoutMs: Math.min(conn.connectTimeoutMs, PRE_EVENT_TIMEOUT_MS),
         readTimeoutMs: Math.min(conn.readTimeoutMs, PRE_EVENT_TIMEOUT_MS),
+        totalTimeoutMs: PRE_EVENT_TIMEOUT_MS,
         maxBody: 1 << 20,
       });
+      const res = await this.untilHalted(sent, PRE_EVENT_TIMEOUT_MS + 250);
       status = res.status;
       text = res.text;
     } catch (e) {

@@ -21,7 +21,10 @@ export type { Exchange } from './send.js';
 /** A webhook with its timeouts; the transport frames and signs it (signing.ts), off the main thread when it can. */
 export interface OutboundRequest extends WebhookRequest {
   connectTimeoutMs: number;
+  /** from the request going out to the end of the answer (send.ts) */
   readTimeoutMs: number;
+  /** the whole exchange, connect included (send.ts) */
+  totalTimeoutMs?: number;
   /** keep up to this many bytes of the answer's body (pre-event webhooks read it); default 0 */
   maxBody?: number;
 }
@@ -29,8 +32,17 @@ export interface OutboundRequest extends WebhookRequest {
 export interface DeliveryTransport {
   readonly kind: 'inline' | 'worker';
   send(request: OutboundRequest): Promise<Exchange>;
-  close(): Promise<void>;
+  /**
+   * Stop: requests in flight get up to `graceMs` to finish, then they are dropped (they reject, like a lost
+   * connection). Shutdown must not wait on a consumer.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** how long close() lets requests in flight finish by default */
+export const CLOSE_GRACE_MS = 1000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** connection pools kept (one per connect timeout and origin); the oldest is closed beyond this */
 const MAX_POOLS = 256;
@@ -46,14 +58,18 @@ export class InlineTransport implements DeliveryTransport {
       headers: framed.headers,
       body: framed.body,
       readTimeoutMs: request.readTimeoutMs,
+      totalTimeoutMs: request.totalTimeoutMs,
       maxBody: request.maxBody,
     });
   }
 
-  async close(): Promise<void> {
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.allSettled(pools.map((p) => p.close()));
+    const closed = Promise.allSettled(pools.map((p) => p.close()));
+    if (graceMs > 0) await Promise.race([closed, sleep(graceMs)]);
+    // what is still in flight after the grace is dropped: its callers see UND_ERR_DESTROYED
+    await Promise.allSettled(pools.filter((p) => !p.destroyed).map((p) => p.destroy()));
   }
 
   /**
@@ -168,20 +184,21 @@ export class WorkerTransport implements DeliveryTransport {
     });
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
+    this.closing ??= this.shutdown(graceMs);
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(graceMs: number): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     this.flush();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.ref();
     worker.postMessage({ type: 'close' } satisfies ToWorker);
-    // its requests in flight finish first (the pools close gracefully); a wedged thread is ended
-    const timer = setTimeout(() => void worker.terminate(), 10_000);
+    // its requests in flight get the grace to finish (the pools close gracefully); then the thread is ended, and
+    // what it still had in flight fails like a dropped connection (thread(): lost)
+    const timer = setTimeout(() => void worker.terminate(), graceMs);
     await exited;
     clearTimeout(timer);
   }
