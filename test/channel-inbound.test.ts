@@ -53,7 +53,7 @@ async function sendTo(c: Awaited<ReturnType<typeof conversationWith>>, options: 
 }
 
 describe('routing', () => {
-  it('routes to the conversation holding the address/proxy pair (JSON and form), firing onMessageAdded with Source SMS', async () => {
+  it('routes to the conversation holding the address/proxy pair (JSON and form), firing onMessageAdded with Source SMS (a recorded real payload says SMS; the docs list only SDK|API: real Twilio wins)', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onMessageAdded'], method: 'POST' });
     const c = await conversationWith(A, PROXY);
     const r = await inbound(A, PROXY, 'hello from the phone');
