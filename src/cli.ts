@@ -2,7 +2,7 @@
  * `tce`: one binary. The CLI only parses flags and calls the library (createEmulator, …).
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
- *             [--webhook-transport worker|inline] [--validate-responses] [--log]
+ *             [--webhook-transport worker|inline] [--durability off|normal|full] [--validate-responses] [--log]
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
@@ -15,6 +15,7 @@ import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/s
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
+import { DURABILITY_LEVELS, type Durability } from './emulator/store/database.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
 
@@ -30,6 +31,8 @@ serve options:
   --port <n>              port to listen on (default 4510)
   --host <addr>           address to bind (default 127.0.0.1)
   --db <file|:memory:>    SQLite database (default .tce/emulator.sqlite)
+  --durability <off|normal|full>
+                          what an acknowledged write survives (default off; README "Durability")
   --account-sid <AC…>     first account's SID (default: TWILIO_ACCOUNT_SID, else generated)
   --auth-token <token>    first account's auth token (default: TWILIO_AUTH_TOKEN, else generated)
   --public-url <url>      base of every url, links and page URL (default: the request's origin)
@@ -76,6 +79,7 @@ async function serve(argv: string[]): Promise<void> {
       'control-token': { type: 'string' },
       'rate-limit': { type: 'string' },
       'webhook-transport': { type: 'string', default: 'worker' },
+      durability: { type: 'string', default: 'off' },
       'validate-responses': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -91,6 +95,8 @@ async function serve(argv: string[]): Promise<void> {
   if (values.clock !== 'real' && values.clock !== 'manual') throw new Error(`--clock must be real or manual, got ${values.clock}`);
   const webhookTransport = values['webhook-transport'];
   if (webhookTransport !== 'worker' && webhookTransport !== 'inline') throw new Error(`--webhook-transport must be worker or inline, got ${webhookTransport}`);
+  const durability = values.durability as Durability;
+  if (!DURABILITY_LEVELS.includes(durability)) throw new Error(`--durability must be off, normal or full, got ${values.durability}`);
   const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
   const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
@@ -107,11 +113,12 @@ async function serve(argv: string[]): Promise<void> {
     rateLimit: values['rate-limit'] ? parseRateLimitFlag(values['rate-limit']) : undefined,
     logger: values.log,
     webhookTransport,
+    durability,
     onAnswer,
   });
   const generated = !authToken;
   process.stdout.write(
-    `tce ${version} listening on ${emulator.url} (db ${values.db})\n` +
+    `tce ${version} listening on ${emulator.url} (db ${values.db}, durability ${durability})\n` +
       `  TWILIO_ACCOUNT_SID=${emulator.accountSid}\n` +
       `  TWILIO_AUTH_TOKEN=${generated ? emulator.authToken : '(as given)'}\n` +
       `  default Conversation Service ${emulator.defaultServiceSid}\n`,

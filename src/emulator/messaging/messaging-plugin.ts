@@ -185,7 +185,8 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     // Twilio refuses a send to a handset that texted STOP to this sender, at once and without storing it.
     if (from !== undefined && core.channel.optedOut(account.sid, to, from)) throw twilioError('MessagingUnsubscribed');
 
-    const row = core.channel.send(account, {
+    // the send and its answer are one transaction: an answer that cannot be built stores no message
+    const sent = core.db.transaction(() => representMessage(core.channel.send(account, {
       to,
       // A Messaging Service picks its sender from its pool; the emulator has no pool, so `from` stays null.
       from: from ?? '',
@@ -194,8 +195,8 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       contentSid: contentSid ?? null,
       messagingServiceSid: messagingServiceSid ?? null,
       statusCallback: statusCallback ?? null,
-    });
-    answer(reply, 201, representMessage(row));
+    })));
+    answer(reply, 201, sent);
   });
 
   app.get(MESSAGE, (request, reply) => {
