@@ -46,7 +46,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       compilersFactory: { buildValidator: lazyFactory('@fastify/ajv-compiler'), buildSerializer: lazyFactory('@fastify/fast-json-stringify-compiler') },
     },
   });
-  installErrorHandling(app);
+  installErrorHandling(app, options.core.db);
 
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
   app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core });

@@ -1,8 +1,10 @@
 /** One error handler for the whole app: Twilio's envelope for everything, never a stack trace. */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TwilioError, twilioError } from '../wire/errors.js';
+import type { Database } from '../store/database.js';
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** `store`: a failure of its file (full disk, I/O error, …) is said on stderr, once, naming the file. */
+export function installErrorHandling(app: FastifyInstance, store?: Database): void {
   app.setErrorHandler((error: FastifyError | TwilioError, request, reply) => {
     let answer: TwilioError;
     if (error instanceof TwilioError) answer = error;
@@ -12,6 +14,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       answer = twilioError('InvalidParameter', { message: error.message });
     } else {
       request.log.error({ err: error }, 'unexpected error');
+      store?.noteFailure(error);
       answer = twilioError('InternalError');
     }
     reply.code(answer.status).send(answer.toJSON());
