@@ -84,6 +84,8 @@ export class Database {
   /** callers waiting for the open batch to commit */
   private waiting: ((error?: Error) => void)[] = [];
   private batchOpen = false;
+  /** the failure of a batch SQLite rolled back in this event-loop turn: its late `whenCommitted` callers hear it too */
+  private lostBatch: Error | undefined;
   private depth = 0;
 
   constructor(
@@ -300,6 +302,8 @@ export class Database {
     const waiting = this.waiting;
     this.pendingAfterCommit = [];
     this.waiting = [];
+    this.lostBatch = failure;
+    setImmediate(() => (this.lostBatch = undefined));
     for (const done of waiting) done(failure);
   }
 
@@ -348,7 +352,7 @@ export class Database {
   /** Call `done` once everything written so far is committed (at once when nothing is pending). */
   whenCommitted(done: (error?: Error) => void): void {
     if (this.batchOpen) this.waiting.push(done);
-    else done();
+    else done(this.lostBatch);
   }
 
   /** Run `task` after the current writes commit, or now when none is pending; never after a rollback. */
