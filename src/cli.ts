@@ -3,7 +3,7 @@
  *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
  *             [--unsafe-open-control-plane] [--request-timeout 30s]
- *             [--webhook-transport worker|inline] [--validate-responses] [--log]
+ *             [--webhook-transport worker|inline] [--durability off|normal|full] [--validate-responses] [--log]
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
@@ -17,6 +17,7 @@ import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/s
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
+import { DURABILITY_LEVELS, type Durability } from './emulator/store/database.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
 
@@ -32,6 +33,8 @@ serve options:
   --port <n>              port to listen on (default 4510)
   --host <addr>           address to bind (default 127.0.0.1)
   --db <file|:memory:>    SQLite database (default .tce/emulator.sqlite)
+  --durability <off|normal|full>
+                          what an acknowledged write survives (default off; README "Durability")
   --account-sid <AC…>     first account's SID (default: TWILIO_ACCOUNT_SID, else generated)
   --auth-token <token>    first account's auth token (default: TWILIO_AUTH_TOKEN, else generated)
   --public-url <url>      base of every url, links and page URL (default: the request's origin)
@@ -84,6 +87,7 @@ async function serve(argv: string[]): Promise<void> {
       'request-timeout': { type: 'string' },
       'rate-limit': { type: 'string' },
       'webhook-transport': { type: 'string', default: 'worker' },
+      durability: { type: 'string', default: 'off' },
       'validate-responses': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -105,6 +109,8 @@ async function serve(argv: string[]): Promise<void> {
   }
   const requestTimeoutMs = values['request-timeout'] === undefined ? undefined : parseDuration(values['request-timeout'], '--request-timeout');
   if (requestTimeoutMs !== undefined && !(requestTimeoutMs >= 1)) throw new Error(`--request-timeout must be at least 1ms, got ${values['request-timeout']}`);
+  const durability = values.durability as Durability;
+  if (!DURABILITY_LEVELS.includes(durability)) throw new Error(`--durability must be off, normal or full, got ${values.durability}`);
   const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
   const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
@@ -123,6 +129,7 @@ async function serve(argv: string[]): Promise<void> {
     rateLimit: values['rate-limit'] ? parseRateLimitFlag(values['rate-limit']) : undefined,
     logger: values.log,
     webhookTransport,
+    durability,
     onAnswer,
   });
   const generated = !authToken;
@@ -130,7 +137,7 @@ async function serve(argv: string[]): Promise<void> {
   const bound = `http://${values.host.includes(':') && !values.host.startsWith('[') ? `[${values.host}]` : values.host}:${emulator.port}`;
   if (openControlPlane) process.stderr.write(`tce: warning: the control plane ${bound}/_emulator is open to anyone who reaches the port\n`);
   process.stdout.write(
-    `tce ${version} listening on ${bound}${bound === emulator.url ? '' : ` (from this machine: ${emulator.url})`} (db ${values.db})\n` +
+    `tce ${version} listening on ${bound}${bound === emulator.url ? '' : ` (from this machine: ${emulator.url})`} (db ${values.db}, durability ${durability})\n` +
       `  TWILIO_ACCOUNT_SID=${emulator.accountSid}\n` +
       `  TWILIO_AUTH_TOKEN=${generated ? emulator.authToken : '(as given)'}\n` +
       `  TWILIO_TEST_ACCOUNT_SID=${emulator.testAccountSid}\n` +

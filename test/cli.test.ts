@@ -1,6 +1,7 @@
 /** `tce serve` as a child process, driven by the SDK: what a CI pipeline does. Needs dist/ (npm test builds it). */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import twilio from 'twilio';
@@ -196,5 +197,90 @@ describe('tce serve beyond loopback', () => {
       expect((await fetch(`${e.url}/_emulator/health`)).status).toBe(200);
       await e.close();
     }
+  });
+});
+
+/** `tce serve` that must refuse to start: its exit status, stderr and how long it took. */
+function refused(args: string[]): { status: number | null; stderr: string; ms: number } {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', ...args], { encoding: 'utf8', timeout: 15_000 });
+  return { status: r.status, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+describe('tce serve: operator messages about the database file', () => {
+  it('a second tce on a file in use fails at once, naming the file and the other tce', async () => {
+    const db = join(dir, 'in-use.sqlite');
+    const first = await serve(['--db', db]);
+    const second = refused(['--db', db]);
+    expect(second.status).toBe(1);
+    expect(second.stderr).toContain(db);
+    expect(second.stderr).toMatch(/in use by another process \(another tce serving it\?\)/);
+    expect(second.stderr).not.toMatch(/\n\s+at /);
+    expect(second.ms).toBeLessThan(3_000);
+    await stopped(first.child, 'SIGTERM');
+  });
+
+  it('a path that cannot be opened names the path and why', () => {
+    const asDirectory = refused(['--db', dir]);
+    expect(asDirectory.status).toBe(1);
+    expect(asDirectory.stderr).toContain(`database ${dir}: cannot open the file: the path is a directory`);
+    const blocked = refused(['--db', '/dev/null/tce.sqlite']);
+    expect(blocked.status).toBe(1);
+    expect(blocked.stderr).toContain('database /dev/null/tce.sqlite: cannot create its directory /dev/null');
+  });
+
+  it('a corrupted database refuses to start (PRAGMA quick_check) instead of answering 500 later', async () => {
+    const db = join(dir, 'corrupt.sqlite');
+    const first = await serve(['--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN]);
+    const client = twilio(ACCOUNT, TOKEN, { httpClient: emulatorHttpClient(first.url) });
+    const c = await client.conversations.v1.conversations.create({});
+    for (let i = 0; i < 50; i++) await client.conversations.v1.conversations(c.sid).messages.create({ body: `message ${i} `.repeat(20) });
+    await stopped(first.child, 'SIGTERM');
+    // scribble over the messages table's pages, not the schema tce reads at start
+    const file = new BetterSqlite3(db, { readonly: true });
+    const pageSize = file.pragma('page_size', { simple: true }) as number;
+    const root = (file.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'messages'").pluck().get() as number);
+    file.close();
+    const fd = openSync(db, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (root - 1) * pageSize);
+    closeSync(fd);
+    const r = refused(['--db', db]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`database ${db} is corrupted (PRAGMA quick_check:`);
+  });
+
+  it('a non-empty SQLite file that is not tce\'s is refused and left as it was', () => {
+    const db = join(dir, 'foreign.sqlite');
+    const foreign = new BetterSqlite3(db);
+    foreign.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('ada')");
+    foreign.close();
+    const r = refused(['--db', db]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`database ${db} is not a tce database (it holds other tables: customers)`);
+    const after = new BetterSqlite3(db, { readonly: true });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual(['customers']);
+    after.close();
+  });
+
+  it('a database of an older tce (no application_id yet) still starts', async () => {
+    const db = join(dir, 'older.sqlite');
+    const first = await serve(['--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN]);
+    await stopped(first.child, 'SIGTERM');
+    const file = new BetterSqlite3(db);
+    file.pragma('application_id = 0');
+    file.close();
+    const again = await serve(['--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN]);
+    expect(again.output).toContain(`TWILIO_ACCOUNT_SID=${ACCOUNT}`);
+    await stopped(again.child, 'SIGTERM');
+  });
+
+  it('--durability is shown in the banner and /_emulator/health, and a bad level names the flag', async () => {
+    const s = await serve(['--db', join(dir, 'full.sqlite'), '--durability', 'full']);
+    expect(s.output).toContain('durability full');
+    expect((await (await fetch(`${s.url}/_emulator/health`)).json()).durability).toBe('full');
+    await stopped(s.child, 'SIGTERM');
+    const bad = refused(['--db', ':memory:', '--durability', 'fast']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('--durability must be off, normal or full, got fast');
   });
 });

@@ -10,7 +10,7 @@ describe('Control plane /_emulator', () => {
   it('reports health with version, uptime and where webhooks are sent from', async () => {
     const r = await t.http('GET', '/_emulator/health', { auth: null });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/), uptimeSeconds: expect.any(Number), webhookTransport: 'worker' });
+    expect(r.body).toEqual({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/), uptimeSeconds: expect.any(Number), webhookTransport: 'worker', durability: 'off' });
   });
 
   it('reset empties every table but keeps accounts, keys and default services', async () => {

@@ -60,7 +60,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       compilersFactory: { buildValidator: lazyFactory('@fastify/ajv-compiler'), buildSerializer: lazyFactory('@fastify/fast-json-stringify-compiler') },
     },
   });
-  installErrorHandling(app);
+  installErrorHandling(app, options.core.db);
   // JSON bodies, on every route: nesting is bounded before parsing (wire/json-depth.ts).
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

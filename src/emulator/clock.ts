@@ -32,6 +32,13 @@ export class Clock {
     this.mode = mode;
   }
 
+  /** Back to wall time: real mode, no offset (what `set`, `advance` and a manual spell added is dropped). */
+  reset(): void {
+    this.mode = 'real';
+    this.offset = 0;
+    this.notify();
+  }
+
   /** Move time forward (either mode); listeners run so due timers fire before this returns. */
   advance(seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError('advanceSeconds must be a number >= 0');

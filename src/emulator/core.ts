@@ -6,7 +6,7 @@ import { loadManifest } from '../contracts/spec.js';
 import { Accounts, type Account } from './accounts.js';
 import { Clock, type ClockMode } from './clock.js';
 import { createRandom, type RandomSource } from './random.js';
-import { Database } from './store/database.js';
+import { Database, type Durability } from './store/database.js';
 import { indexSql, migrations, undeclaredIndexes } from './store/schema.js';
 import type { EventSink, OperationContext, ResourceEvent, Services } from './resources/context.js';
 import { descendantsOf, descriptorNamed, descriptors } from './resources/registry.js';
@@ -32,6 +32,8 @@ export interface CoreOptions {
   clock?: ClockMode | { mode: ClockMode; start?: number };
   /** where webhook requests are sent from: a thread of their own (default) or the main thread */
   webhookTransport?: 'worker' | 'inline';
+  /** how hard each commit is pushed to disk (store/database.ts); default 'off' */
+  durability?: Durability;
 }
 
 /**
@@ -91,7 +93,7 @@ export class EmulatorCore implements Services {
     this.clock = new Clock(clock);
     this.startedAt = Date.now();
     this.random = createRandom(options.seed);
-    this.db = new Database(options.db ?? ':memory:');
+    this.db = new Database(options.db ?? ':memory:', options.durability);
     const indexes = descriptors.map(indexSql).join('\n');
     this.db.migrate(migrations(descriptors), indexes);
     const existing = this.db.all("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'") as { name: string; tbl_name: string }[];
@@ -196,14 +198,14 @@ export class EmulatorCore implements Services {
     if (!credential) throw twilioError('NotFound', { path: `/Credentials/${input.credentialSid}` });
     const ctx = { ...this.systemContext(account, baseUrl), parents: { Service: service } };
     const d = this.descriptor('ServiceBinding');
-    const row = create(ctx, d, {}, {
+    // the binding and its answer are one transaction: an answer that cannot be built stores nothing
+    return this.db.transaction(() => represent(ctx, d, create(ctx, d, {}, {
       identity: input.identity as string,
       binding_type: input.bindingType as string,
       endpoint: input.address as string,
       credential_sid: input.credentialSid as string,
       ...(input.messageTypes ? { message_types: JSON.stringify(input.messageTypes) } : {}),
-    });
-    return represent(ctx, d, row);
+    })));
   }
 
   /** Stop delivering (pending deliveries stay in the outbox for the next start) and close the store. */

@@ -6,6 +6,7 @@ import type { Account } from './accounts.js';
 import { buildApp } from './app.js';
 import type { ClockMode } from './clock.js';
 import { EmulatorCore } from './core.js';
+import type { Durability } from './store/database.js';
 import type { RestOptions } from './http/rest-plugin.js';
 import { version } from '../version.js';
 import { preloadPhoneNumbers } from './resources/participants/binding.js';
@@ -46,6 +47,8 @@ export interface EmulatorOptions {
   rateLimit?: { rps?: number | null; burst?: number | null; concurrency?: number | null };
   /** where webhook requests are sent from: a thread of their own (default) or the main thread */
   webhookTransport?: 'worker' | 'inline';
+  /** how hard each commit is pushed to disk: 'off' (default), 'normal' or 'full' (README "Durability") */
+  durability?: Durability;
   /** fastify request logging */
   logger?: boolean;
   /** inspect every REST answer (used by response validation) */
@@ -57,6 +60,8 @@ export interface ClockHandle {
   advance(seconds: number): void;
   set(date: Date | string): void;
   setMode(mode: ClockMode): void;
+  /** back to wall time: real mode, no offset */
+  reset(): void;
 }
 
 export interface EmulatorHandle {
@@ -96,7 +101,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       `refusing to bind ${host} with an open control plane: pass controlToken, or unsafeOpenControlPlane: true to accept that anyone reaching the port can mint API keys and reset data`,
     );
   }
-  const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock, webhookTransport: options.webhookTransport });
+  const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock, webhookTransport: options.webhookTransport, durability: options.durability });
   try {
     const wanted = options.accountSid;
     let account = wanted ? core.accounts.get(wanted) : core.accounts.list()[0];
@@ -151,6 +156,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         advance: (seconds) => core.clock.advance(seconds),
         set: (date) => core.clock.set(new Date(date).getTime()),
         setMode: (mode) => core.clock.setMode(mode),
+        reset: () => core.clock.reset(),
       },
       control: {
         createAccount: (o) => core.accounts.create(o),

@@ -64,6 +64,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Test
       exercised.add(route.op.operationId);
       const violation = checker.validate(route.op.operationId, status, body);
       if (violation) violations.push(violation);
+      // a test's own hook runs after the check (it may throw, as a validator that vetoes an answer does)
+      options.onAnswer?.(route, status, body);
     },
   });
   const close = emulator.close;

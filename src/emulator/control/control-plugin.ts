@@ -72,6 +72,7 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     version: options.version,
     uptimeSeconds: Math.round((Date.now() - core.startedAt) / 100) / 10,
     webhookTransport: core.webhooks.transport.kind,
+    durability: core.db.durability,
   }));
 
   app.post('/reset', async (request, reply) => {
@@ -219,6 +220,11 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
 
   app.post('/clock', async (request) => {
     const b = body(request.body);
+    // {"reset": true}: wall time again (real mode, no offset), before any other field of the body applies
+    if (b.reset !== undefined) {
+      if (b.reset !== true && b.reset !== 'true') throw invalidParameter('reset must be true');
+      core.clock.reset();
+    }
     const mode = b.mode;
     if (mode !== undefined) {
       if (mode !== 'real' && mode !== 'manual') throw invalidParameter("mode must be 'real' or 'manual'");

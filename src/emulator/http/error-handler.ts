@@ -3,8 +3,10 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TwilioError, twilioError } from '../wire/errors.js';
+import type { Database } from '../store/database.js';
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** `store`: a failure of its file (full disk, I/O error, …) is said on stderr, once, naming the file. */
+export function installErrorHandling(app: FastifyInstance, store?: Database): void {
   app.setErrorHandler((error: FastifyError | TwilioError, request, reply) => {
     let answer: TwilioError;
     if (error instanceof TwilioError) answer = error;
@@ -14,6 +16,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       answer = twilioError('InvalidParameter', { message: error.message });
     } else {
       request.log.error({ err: error }, 'unexpected error');
+      store?.noteFailure(error);
       answer = twilioError('InternalError');
     }
     reply.code(answer.status).send(answer.toJSON());

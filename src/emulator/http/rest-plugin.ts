@@ -184,23 +184,27 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
           ctx.parents[parent.resource] = engine.fetch(ctx, core.descriptor(parent.resource), path[parent.pathParam]);
         }
       };
-      const perform = () => {
+      const answerOf = (): { status: number; body: unknown; json: boolean } => {
         const answer = route.handler({ ctx, op: route.op, input, path, pageSize: pageSizeOf(input), project: projectAnswer });
-        let body: unknown;
         if (answer.json !== undefined) {
           // validation checks the text that goes out, parsed again
           if (options.onAnswer) options.onAnswer(route, answer.status, JSON.parse(answer.json));
-          // the content type fastify gives a serialized object; with it, fastify sends the text as it is
-          reply.header('content-type', JSON_CONTENT_TYPE);
-          body = answer.json;
-        } else {
-          options.onAnswer?.(route, answer.status, answer.body);
-          body = answer.status === 204 ? undefined : answer.body;
+          return { status: answer.status, body: answer.json, json: true };
         }
+        options.onAnswer?.(route, answer.status, answer.body);
+        return { status: answer.status, body: answer.status === 204 ? undefined : answer.body, json: false };
+      };
+      const perform = () => {
+        // A write, its answer and the answer's check are one transaction: whatever throws before the answer is
+        // final (a representation that cannot be built, a validator's veto) rolls the whole write back, so a
+        // refused request stores nothing. Reads skip it: a savepoint would open a write batch for nothing.
+        const { status, body, json } = route.op.method === 'GET' ? answerOf() : core.db.transaction(answerOf);
+        // the content type fastify gives a serialized object; with it, fastify sends the text as it is
+        if (json) reply.header('content-type', JSON_CONTENT_TYPE);
         // An acknowledged write is a stored write: with writes pending in this turn's group commit
         // (store/database.ts), answer once it is done; otherwise (most reads) answer now.
-        if (!core.db.pending) reply.code(answer.status).send(body);
-        else core.db.whenCommitted((error) => (error ? reply.send(error) : reply.code(answer.status).send(body)));
+        if (!core.db.pending) reply.code(status).send(body);
+        else core.db.whenCommitted((error) => (error ? reply.send(error) : reply.code(status).send(body)));
       };
       resolveParents();
       // A pre-event webhook decides first (asynchronously); the change then runs on freshly read parents.

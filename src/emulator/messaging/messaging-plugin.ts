@@ -181,7 +181,8 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     // Twilio refuses a send to a handset that texted STOP to this sender, at once and without storing it.
     if (core.channel.optedOut(account.sid, to, sender)) throw twilioError('MessagingUnsubscribed');
 
-    const row = core.channel.send(account, {
+    // the send and its answer are one transaction: an answer that cannot be built stores no message
+    const sent = core.db.transaction(() => representMessage(core.channel.send(account, {
       to,
       from: sender,
       accepted: from === undefined,
@@ -190,8 +191,8 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       contentSid: contentSid ?? null,
       messagingServiceSid: messagingServiceSid ?? null,
       statusCallback: statusCallback ?? null,
-    });
-    answer(reply, 201, representMessage(row));
+    })));
+    answer(reply, 201, sent);
   });
 
   /** What a successful test-credential send describes: `queued`, under the test AccountSid, stored nowhere. */

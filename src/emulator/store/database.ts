@@ -3,8 +3,9 @@
  * every write atomic (a savepoint), writes group-committed per event-loop turn. The schema is versioned with PRAGMA user_version. Nothing here knows HTTP.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { describeStoreFailure, StoreError } from './failures.js';
 
 export type SqlValue = string | number | bigint | Buffer | null;
 export type Row = Record<string, SqlValue>;
@@ -45,8 +46,34 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * How hard a commit (one group of writes, store/database.ts `transaction`) is pushed to disk:
+ *   off     no fsync: a crash or kill of tce loses nothing (the OS holds every committed write); an OS crash or
+ *           power loss can lose recent writes and can corrupt the file.
+ *   normal  WAL, fsync at checkpoints: a process crash loses nothing; an OS crash or power loss can lose the last
+ *           commits but never corrupts the file.
+ *   full    fsync of the WAL on every commit: nothing acknowledged is lost, even to a power loss.
+ * The default is off: normal costs far more than 5 % of create throughput (bench/durability.js, README).
+ */
+export type Durability = 'off' | 'normal' | 'full';
+export const DURABILITY_LEVELS: readonly Durability[] = ['off', 'normal', 'full'];
+const SYNCHRONOUS: Record<Durability, string> = { off: 'OFF', normal: 'NORMAL', full: 'FULL' };
+
+/** `PRAGMA application_id` of a tce database ('TCE1'): a non-empty file without it is someone else's. */
+export const TCE_APPLICATION_ID = 0x54434531;
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 export class Database {
   readonly raw: BetterSqlite3.Database;
+  /** SQLite codes already reported on stderr (a full disk is said once, not once per request) */
+  private readonly reported = new Set<string>();
   private readonly statements = new Map<string, Statement>();
   /** read statements in raw mode, kept apart from `statements` so raw mode never leaks to other callers */
   private readonly readers = new Map<string, Reader>();
@@ -57,26 +84,79 @@ export class Database {
   /** callers waiting for the open batch to commit */
   private waiting: ((error?: Error) => void)[] = [];
   private batchOpen = false;
+  /** the failure of a batch SQLite rolled back in this event-loop turn: its late `whenCommitted` callers hear it too */
+  private lostBatch: Error | undefined;
   private depth = 0;
 
-  constructor(readonly path: string) {
-    if (path !== ':memory:' && path !== '') mkdirSync(dirname(path), { recursive: true });
-    this.raw = new BetterSqlite3(path);
-    // One process owns the file: EXCLUSIVE skips the shared-memory lock calls every transaction would make
-    // (syscalls are the cost of a write here), and a second tce on the same file fails fast instead of sharing.
-    if (path !== ':memory:' && path !== '') this.raw.pragma('locking_mode = EXCLUSIVE');
-    this.raw.pragma('journal_mode = WAL');
-    // OFF: SQLite hands each commit to the OS without fsync. A crash or kill of tce loses nothing (the OS holds
-    // every committed write); only a power loss or OS crash can. That trade buys ~2x on every write, and an
-    // emulator's data is reproducible. (bench/: 128 µs per create with NORMAL's checkpoint fsyncs, ~55 µs with OFF.)
-    this.raw.pragma('synchronous = OFF');
-    this.raw.pragma('foreign_keys = OFF');
-    this.raw.pragma('temp_store = MEMORY');
-    this.raw.pragma('cache_size = -32000');
+  constructor(
+    readonly path: string,
+    readonly durability: Durability = 'off',
+  ) {
+    const onDisk = path !== ':memory:' && path !== '';
+    if (onDisk) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way of it' : (error as Error).message;
+        throw new StoreError(`database ${path}: cannot create its directory ${dirname(path)}: ${why}`, 'DIRECTORY');
+      }
+    }
+    const existed = onDisk && fileSize(path) > 0;
+    try {
+      // timeout 0: a file another process holds fails at once, not after SQLite's busy wait
+      this.raw = new BetterSqlite3(path, { timeout: 0 });
+    } catch (error) {
+      throw describeStoreFailure(path, error) ?? error;
+    }
+    try {
+      // One process owns the file: EXCLUSIVE skips the shared-memory lock calls every transaction would make
+      // (syscalls are the cost of a write here), and a second tce on the same file fails fast instead of sharing.
+      if (onDisk) this.raw.pragma('locking_mode = EXCLUSIVE');
+      this.raw.pragma('journal_mode = WAL');
+      // What each level survives: see Durability above and README "Durability".
+      this.raw.pragma(`synchronous = ${SYNCHRONOUS[durability]}`);
+      // A checkpoint costs two fsyncs (normal, full): every 10,000 pages (~40 MB of WAL) rather than SQLite's
+      // 1,000 makes them rare enough under a write load (bench/durability.js).
+      this.raw.pragma('wal_autocheckpoint = 10000');
+      this.raw.pragma('foreign_keys = OFF');
+      this.raw.pragma('temp_store = MEMORY');
+      this.raw.pragma('cache_size = -32000');
+      if (existed) this.checkIntegrity();
+    } catch (error) {
+      this.raw.close();
+      throw describeStoreFailure(path, error) ?? error;
+    }
+  }
+
+  /** A damaged file refuses to start, rather than answering 500s later (quick_check: O(file size), no index cross-check). */
+  private checkIntegrity(): void {
+    const problems = (this.raw.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+    if (problems.length === 1 && problems[0] === 'ok') return;
+    throw new StoreError(
+      `database ${this.path} is corrupted (PRAGMA quick_check: ${problems.join('; ')}); move it away (or restore a copy) and start again`,
+      'SQLITE_CORRUPT',
+    );
+  }
+
+  /** Refuse a non-empty file that is not tce's, rather than adding tce's tables to it; mark ours. */
+  private claimFile(): void {
+    const applicationId = this.raw.pragma('application_id', { simple: true }) as number;
+    if (applicationId === TCE_APPLICATION_ID) return;
+    const tables = (this.raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
+    const version = this.raw.pragma('user_version', { simple: true }) as number;
+    // tce before application_id: a schema version and tce's accounts table
+    const olderTce = applicationId === 0 && version > 0 && tables.includes('accounts');
+    if (tables.length > 0 && !olderTce) {
+      const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+      throw new StoreError(`database ${this.path} is not a tce database (it holds other tables: ${shown}); pass another --db`, 'FOREIGN');
+    }
+    this.raw.pragma(`application_id = ${TCE_APPLICATION_ID}`);
   }
 
   /** Apply pending migrations, then (outside them) the idempotent DDL every start runs, such as indexes. */
   migrate(migrations: Migration[], everyStart = ''): void {
+    this.claimFile();
     this.applyMigrations(migrations);
     if (everyStart) this.raw.exec(everyStart);
   }
@@ -203,11 +283,39 @@ export class Database {
       return result;
     } catch (error) {
       this.depth--;
-      this.prepare('ROLLBACK TO write').run();
-      this.prepare('RELEASE write').run();
-      this.pendingAfterCommit.length = tasksBefore;
+      this.noteFailure(error);
+      if (this.raw.inTransaction) {
+        this.prepare('ROLLBACK TO write').run();
+        this.prepare('RELEASE write').run();
+        this.pendingAfterCommit.length = tasksBefore;
+      } else {
+        // SQLite rolled the whole batch back itself (a full disk, an I/O error): every write of it is lost
+        this.abandonBatch(error instanceof Error ? error : new Error(String(error)));
+      }
       throw error;
     }
+  }
+
+  /** The open batch is gone: its writers hear the failure now, and its after-commit work never runs. */
+  private abandonBatch(failure: Error): void {
+    this.batchOpen = false;
+    const waiting = this.waiting;
+    this.pendingAfterCommit = [];
+    this.waiting = [];
+    this.lostBatch = failure;
+    setImmediate(() => (this.lostBatch = undefined));
+    for (const done of waiting) done(failure);
+  }
+
+  /**
+   * Say on stderr, once per kind, when the file itself fails (full disk, I/O error, …), naming the path and the
+   * cause: the client only gets a 500, and an operator must learn why.
+   */
+  noteFailure(error: unknown): void {
+    const failure = describeStoreFailure(this.path, error);
+    if (!failure || this.reported.has(failure.code)) return;
+    this.reported.add(failure.code);
+    process.stderr.write(`tce: ${failure.message}\n`);
   }
 
   private openBatch(): void {
@@ -225,6 +333,7 @@ export class Database {
       this.prepare('COMMIT').run();
     } catch (error) {
       failure = error instanceof Error ? error : new Error(String(error));
+      this.noteFailure(error);
       if (this.raw.inTransaction) this.prepare('ROLLBACK').run();
     }
     const tasks = this.pendingAfterCommit;
@@ -243,7 +352,7 @@ export class Database {
   /** Call `done` once everything written so far is committed (at once when nothing is pending). */
   whenCommitted(done: (error?: Error) => void): void {
     if (this.batchOpen) this.waiting.push(done);
-    else done();
+    else done(this.lostBatch);
   }
 
   /** Run `task` after the current writes commit, or now when none is pending; never after a rollback. */
