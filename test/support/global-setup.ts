@@ -1,6 +1,28 @@
-/** Runs once before the suite: a fresh directory for the operations the tests exercise (tce contracts coverage). */
+/**
+ * Runs once before the suite:
+ * - builds dist/ from the sources, so the code the tests reach through dist (the webhook worker thread,
+ *   `node bin/tce.js` in the CLI tests) is the code in src/, never a stale build. `tsc -b` compares sources and
+ *   outputs (a deleted or outdated output is rebuilt) and is a no-op when nothing changed;
+ * - clears the operations the tests exercise (tce contracts coverage).
+ */
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { clearExercised } from '../../src/contracts/coverage.js';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export function buildDist(): void {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  try {
+    execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`building dist/ from src/ failed (tsc -b tsconfig.build.json):\n${e.stdout || e.stderr || e.message}`);
+  }
+}
+
 export default function setup(): void {
+  buildDist();
   clearExercised();
 }
