@@ -5,10 +5,11 @@ import BetterSqlite3 from 'better-sqlite3';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import twilio from 'twilio';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { createEmulator } from '../src/index.js';
 import { SID } from './support/spec.js';
+import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
 
 const BIN = new URL('../bin/tce.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tce-cli-'));
@@ -18,6 +19,7 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
+afterEach(expectNoSpawnedViolations);
 
 interface Served {
   child: ChildProcessWithoutNullStreams;
@@ -26,9 +28,10 @@ interface Served {
 }
 
 function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', VALIDATE_RESPONSES, ...args], {
     env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', ...env },
   });
+  watchViolations(child);
   children.add(child);
   child.on('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {

@@ -104,19 +104,18 @@ describe('Control token', () => {
 
 describe('lifecycle', () => {
   it('closes cleanly right after starting, with nothing left running against the closed store', async () => {
-    const { createEmulator } = await import('../src/index.js');
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'tce-life-'));
     try {
       for (let i = 0; i < 3; i++) {
-        const e = await createEmulator({ db: join(dir, `e${i}.sqlite`) });
+        const { emulator: e } = await startEmulator({ db: join(dir, `e${i}.sqlite`) });
         await e.close();
       }
       // start-up work scheduled for later (the channel's resume sweep) must not run against a closed store
       await new Promise((r) => setTimeout(r, 300));
-      const again = await createEmulator({ db: join(dir, 'e0.sqlite') });
+      const { emulator: again } = await startEmulator({ db: join(dir, 'e0.sqlite') });
       expect((await fetch(`${again.url}/_emulator/health`)).status).toBe(200);
       await again.close();
     } finally {

@@ -32,6 +32,17 @@ describe('rate limits', () => {
     }
   });
 
+  it('burst is the bucket depth: {rps: 1, burst: 3} admits three back-to-back requests, then refuses', async () => {
+    await limits({ rps: 1, burst: 3 });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await t.http('GET', '/v1/Conversations')).status);
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    } finally {
+      await limits({ rps: null, burst: null, concurrency: null });
+    }
+  });
+
   it('lets the SDK recover with its own autoRetry, and a plain client that honours Retry-After', async () => {
     await limits({ rps: 4, burst: 1 });
     try {

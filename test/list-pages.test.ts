@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../src/contracts/spec.js';
 import { Database } from '../src/emulator/store/database.js';
 import { jsonString, jsonValue, UnusualJsonValue } from '../src/emulator/wire/json.js';
-import { createEmulator } from '../src/index.js';
 import { startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { buildWorld, pathOf } from './support/world.js';
 
@@ -141,7 +140,7 @@ describe('List pages written as text', () => {
 
   it('escapes a public URL that JSON must escape, in url and links, as JSON.stringify does', async () => {
     const publicUrl = 'https://h.example/a"b\\c';
-    const emulator = await createEmulator({ db: ':memory:', publicUrl });
+    const { emulator, violations } = await startEmulator({ db: ':memory:', publicUrl });
     try {
       const authorization = `Basic ${Buffer.from(`${emulator.accountSid}:${emulator.authToken}`).toString('base64')}`;
       const call = async (method: string, path: string, form?: Record<string, string>) => {
@@ -161,6 +160,10 @@ describe('List pages written as text', () => {
       expect(JSON.stringify(page.messages[0])).toBe(await call('GET', `/v1/Conversations/${c}/Messages/${created.sid}`));
       const conversations = await call('GET', '/v1/Conversations');
       expect(JSON.stringify(JSON.parse(conversations).conversations[0])).toBe(await call('GET', `/v1/Conversations/${c}`));
+      // `"` and `\` make no valid URI: the answers break their `format: "uri"` fields, and nothing else
+      const errors = violations.splice(0).flatMap((v) => v.errors);
+      expect(errors.length).toBeGreaterThan(0);
+      expect(errors.filter((e) => !/^\/\S*(url|links\/\w+) must match format "uri"$/.test(e))).toEqual([]);
     } finally {
       await emulator.close();
     }

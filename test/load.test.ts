@@ -1,7 +1,7 @@
 /**
  * `tce load` against real consumers on 127.0.0.1: every request checked with the official SDK's validateRequest,
  * duplicates counted by idempotency token, reorders by a conversation's Index going backwards. The CLI cases spawn
- * bin/tce.js, so they need dist/ (npm test builds it).
+ * bin/tce.js, which runs dist/ (the suite's global setup builds it from src/).
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -29,6 +29,8 @@ interface Consumer {
   duplicates: number;
   reorders: number;
   tokens: Set<string>;
+  /** how many times each idempotency token arrived */
+  sends: Map<string, number>;
   eventTypes: Record<string, number>;
   samples: Record<string, Record<string, string>>;
   /** added to the unique count the check URL reports */
@@ -37,7 +39,7 @@ interface Consumer {
 
 async function consumer(answer: { delayMs?: number; status?: number } = {}): Promise<Consumer> {
   const maxIndex = new Map<string, number>();
-  const state: Consumer = { url: '', checkUrl: '', requests: 0, invalid: 0, duplicates: 0, reorders: 0, tokens: new Set(), eventTypes: {}, samples: {}, appliedOffset: 0 };
+  const state: Consumer = { url: '', checkUrl: '', requests: 0, invalid: 0, duplicates: 0, reorders: 0, tokens: new Set(), sends: new Map(), eventTypes: {}, samples: {}, appliedOffset: 0 };
   const server = createServer((req, res) => {
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -52,6 +54,7 @@ async function consumer(answer: { delayMs?: number; status?: number } = {}): Pro
       const signature = String(req.headers['x-twilio-signature'] ?? '');
       if (!twilio.validateRequest(AUTH_TOKEN, signature, state.url, params)) state.invalid++;
       const token = String(req.headers['i-twilio-idempotency-token']);
+      state.sends.set(token, (state.sends.get(token) ?? 0) + 1);
       if (state.tokens.has(token)) state.duplicates++;
       else {
         state.tokens.add(token);
@@ -154,6 +157,14 @@ describe('tce load', () => {
     expect(first.some((s) => s.startsWith('reordered'))).toBe(true);
   });
 
+  it('sends a duplicate once: no idempotency token goes out more than twice, even at duplicates 0.9', async () => {
+    const c = await consumer();
+    const stats = await runLoad(base(c, { rate: 400, durationMs: 1000, duplicates: 0.9, connections: 4 }));
+    expect(stats.duplicatesSent).toBeGreaterThan(100);
+    expect(c.duplicates).toBe(stats.duplicatesSent);
+    expect(Math.max(...c.sends.values())).toBe(2);
+  });
+
   it('measures latency the consumer imposes (30 ms answers: p50 within 30..45 ms)', async () => {
     const c = await consumer({ delayMs: 30 });
     const stats = await runLoad(base(c, { rate: 200, durationMs: 2000, conversations: 50 }));
@@ -208,6 +219,7 @@ describe('tce load (CLI)', () => {
     expect(stats.sent).toBe(c.requests);
     expect(stats.status2xx).toBe(stats.sent);
     expect(stats.duplicatesSent).toBe(c.duplicates);
+    expect(Math.max(...c.sends.values()), 'sends of one idempotency token').toBeLessThanOrEqual(2);
     expect(stats.check).toMatchObject({ lost: 0, appliedTwice: 0 });
     expect(stats.accountSid).toMatch(SID('AC'));
     expect(c.invalid).toBe(0);

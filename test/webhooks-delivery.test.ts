@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { expectTwilioError, startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { closedPort, startReceiver, useReceiver } from './support/webhook-receiver.js';
+import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
 
 const t = useEmulator();
 
@@ -365,11 +366,13 @@ describe('durability', () => {
     for (const child of children) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
+  afterEach(expectNoSpawnedViolations);
 
   function serve(db: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', VALIDATE_RESPONSES, '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN], {
       env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' },
     });
+    watchViolations(child);
     children.add(child);
     child.on('exit', () => children.delete(child));
     return new Promise((resolve, reject) => {

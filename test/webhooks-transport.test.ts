@@ -4,9 +4,10 @@
  * what `tce serve` runs, so the other suites exercise it too.
  */
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 import { closedPort, useReceiver } from './support/webhook-receiver.js';
+import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
 
 const ON = { xTwilioWebhookEnabled: 'true' as const };
 
@@ -128,6 +129,7 @@ describe('the webhook thread ending mid-delivery', () => {
 });
 
 describe('tce serve --webhook-transport', () => {
+  afterEach(expectNoSpawnedViolations);
   it('refuses a value other than worker or inline', async () => {
     const child = spawn(process.execPath, ['bin/tce.js', 'serve', '--port', '0', '--db', ':memory:', '--webhook-transport', 'carrier-pigeon'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -138,7 +140,7 @@ describe('tce serve --webhook-transport', () => {
   });
 
   it('defaults to the worker thread', async () => {
-    const child = spawn(process.execPath, ['bin/tce.js', 'serve', '--port', '0', '--db', ':memory:'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = watchViolations(spawn(process.execPath, ['bin/tce.js', 'serve', '--port', '0', VALIDATE_RESPONSES, '--db', ':memory:'], { stdio: ['ignore', 'pipe', 'pipe'] }));
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';

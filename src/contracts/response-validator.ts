@@ -55,10 +55,13 @@ function withDeviations(name: string | undefined, schema: Record<string, unknown
 }
 
 export class ResponseValidator {
+  /** the JSON Schema of each `operationId status`; compiled on first use (compiling all costs ~1.5 s a process) */
+  private readonly schemas = new Map<string, Record<string, unknown>>();
   private readonly validators = new Map<string, ValidateFunction>();
+  private readonly ajv: AjvClass;
 
   constructor(spec: LoadedSpec) {
-    const ajv = new Ajv({ strict: false, allErrors: true });
+    const ajv = (this.ajv = new Ajv({ strict: false, allErrors: true }));
     addFormats(ajv);
     ajv.addFormat('uri-map', true);
     const paths = spec.document.paths as Record<string, Record<string, Record<string, unknown>>>;
@@ -82,14 +85,14 @@ export class ResponseValidator {
             json = withDeviations(manifest?.schema, json);
           }
           // Every property the spec lists must be present (as a value or null): a missing field is a wire bug.
-          this.validators.set(`${operationId} ${status}`, ajv.compile(requireAll(json, manifest?.listKey)));
+          this.schemas.set(`${operationId} ${status}`, requireAll(json, manifest?.listKey));
         }
       }
     }
   }
 
   validate(operationId: string, status: number, body: unknown): Violation | undefined {
-    const validator = this.validators.get(`${operationId} ${status}`);
+    const validator = this.validator(`${operationId} ${status}`);
     if (!validator) {
       if (status === 204 && (body === undefined || body === '')) return undefined;
       if (status >= 400) return undefined;
@@ -102,6 +105,13 @@ export class ResponseValidator {
       errors: (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim()),
       body,
     };
+  }
+
+  private validator(key: string): ValidateFunction | undefined {
+    let validator = this.validators.get(key);
+    const schema = this.schemas.get(key);
+    if (!validator && schema) this.validators.set(key, (validator = this.ajv.compile(schema)));
+    return validator;
   }
 }
 

@@ -55,6 +55,7 @@ export function formBody(form: Record<string, string | string[]>): string {
   return params.toString();
 }
 
+/** An emulator whose every REST answer is checked against the spec: a violation fails the test at `close()`. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {
   const checker = await responseValidator();
   const violations: Violation[] = [];
@@ -72,6 +73,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Test
   emulator.close = async () => {
     recordExercised(exercised);
     await close();
+    // an emulator a test started itself fails that test at close() if an answer broke the spec unseen
+    expect(violations.splice(0), 'responses that break the spec').toEqual([]);
   };
   const clientFor = (username: string, password: string, accountSid?: string) =>
     twilio(username, password, { accountSid, httpClient: emulatorHttpClient(emulator.url) });
