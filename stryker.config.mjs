@@ -18,7 +18,7 @@ export default {
   timeoutFactor: 2,
   dryRunTimeoutMinutes: 30,
   // the sandbox rebuilds dist/ from the mutated sources (test/support/global-setup.ts)
-  ignorePatterns: ['dist', 'reports', '.tce', 'coverage', '*.sqlite*', '*.tsbuildinfo'],
+  ignorePatterns: ['dist', 'reports', '.tce', 'coverage', '*.sqlite*', '*.tsbuildinfo', '.stryker-tmp*'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
