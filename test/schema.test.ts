@@ -12,9 +12,7 @@ import { Database } from '../src/emulator/store/database.js';
 import { indexSql, migrations, resourceTableSql, undeclaredIndexes } from '../src/emulator/store/schema.js';
 import { descriptors } from '../src/emulator/resources/registry.js';
 import type { ResourceDescriptor } from '../src/emulator/resources/descriptor.js';
-import { startEmulator, useEmulator } from './support/emulator.js';
-
-const t = useEmulator();
+import { startEmulator, type TestEmulator } from './support/emulator.js';
 const dir = mkdtempSync(join(tmpdir(), 'tce-schema-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -26,8 +24,18 @@ const indexesOf = (db: Database, table: string) =>
     columns: (db.raw.pragma(`index_info(${i.name})`) as { name: string }[]).map((c) => c.name),
   }));
 
+/** Run `check` against a fresh emulator started in the test itself (so mutation testing sees what it covers). */
+async function withEmulator(check: (t: TestEmulator) => void): Promise<void> {
+  const t = await startEmulator();
+  try {
+    check(t);
+  } finally {
+    await t.emulator.close();
+  }
+}
+
 describe('resource tables', () => {
-  it('hold seq, sid, account_sid, the parents, every declared column with its type, and the dates', () => {
+  it('hold seq, sid, account_sid, the parents, every declared column with its type, and the dates', () => withEmulator((t) => {
     const db = t.emulator.core.db;
     for (const d of descriptors) {
       const columns = columnsOf(db, d.table);
@@ -45,9 +53,9 @@ describe('resource tables', () => {
       const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
       expect(columns.map(pick).sort(byName), d.table).toEqual(expected.sort(byName));
     }
-  });
+  }));
 
-  it('have the list index (direct parent or account, then seq), their extra indexes and their unique ones', () => {
+  it('have the list index (direct parent or account, then seq), their extra indexes and their unique ones', () => withEmulator((t) => {
     const db = t.emulator.core.db;
     for (const d of descriptors) {
       const indexes = indexesOf(db, d.table).filter((i) => !i.name.startsWith('sqlite_autoindex'));
@@ -62,9 +70,9 @@ describe('resource tables', () => {
         expected.sort((a, b) => key(a).localeCompare(key(b))),
       );
     }
-  });
+  }));
 
-  it('a unique index refuses a second row with the same key (Users: identity per service)', () => {
+  it('a unique index refuses a second row with the same key (Users: identity per service)', () => withEmulator((t) => {
     const db = t.emulator.core.db;
     const users = descriptors.find((d) => d.unique?.length && d.table === 'users');
     expect(users).toBeDefined();
@@ -72,7 +80,7 @@ describe('resource tables', () => {
       db.raw.prepare('INSERT INTO users (sid, account_sid, chat_service_sid, identity, date_created) VALUES (?, ?, ?, ?, 0)');
     insert().run('US' + '1'.repeat(32), t.emulator.accountSid, t.emulator.defaultServiceSid, 'same');
     expect(() => insert().run('US' + '2'.repeat(32), t.emulator.accountSid, t.emulator.defaultServiceSid, 'same')).toThrow(/UNIQUE/);
-  });
+  }));
 });
 
 describe('migrations', () => {
@@ -81,10 +89,11 @@ describe('migrations', () => {
     ({ name: o.table, prefix: 'ZZ', parents: [], columns: [], ...o }) as ResourceDescriptor;
 
   it('one per version, ascending: a table in its own version, a later column by ALTER TABLE in its version', () => {
-    const old = d({ table: 'old_things', columns: [column('a', 'text'), column('late', 'integer', 7)] });
+    // versions met out of order, and 10 (which a text sort puts before 3)
+    const old = d({ table: 'old_things', columns: [column('a', 'text'), column('late', 'integer', 10), column('later', 'text', 10)] });
     const newer = d({ table: 'new_things', since: 6, columns: [column('b', 'integer'), column('c', 'text', 6)] });
-    const list = migrations([newer, old]);
-    expect(list.map((m) => m.version)).toEqual([1, 3, 4, 5, 6, 7]);
+    const list = migrations([old, newer]);
+    expect(list.map((m) => m.version)).toEqual([1, 3, 4, 5, 6, 10]);
     const sql = (v: number) => list.find((m) => m.version === v)?.sql ?? '';
     expect(sql(1)).toContain(resourceTableSql(old));
     expect(sql(1)).toMatch(/CREATE TABLE accounts/);
@@ -92,14 +101,14 @@ describe('migrations', () => {
     expect(sql(6)).toContain(resourceTableSql(newer));
     expect(resourceTableSql(newer)).toMatch(/\bb INTEGER,\n {2}c TEXT,/);
     expect(sql(6)).not.toMatch(/ALTER TABLE/);
-    expect(sql(7)).toBe('\nALTER TABLE old_things ADD COLUMN late INTEGER;');
+    expect(sql(10)).toBe('\nALTER TABLE old_things ADD COLUMN late INTEGER;\nALTER TABLE old_things ADD COLUMN later TEXT;');
     expect(sql(3)).toMatch(/CREATE TABLE webhook_deliveries/);
 
     const db = new Database(':memory:');
     db.migrate(list);
-    expect(db.raw.pragma('user_version', { simple: true })).toBe(7);
+    expect(db.raw.pragma('user_version', { simple: true })).toBe(10);
     expect(columnsOf(db, 'old_things').map((c) => `${c.name} ${c.type}`)).toEqual([
-      'seq INTEGER', 'sid TEXT', 'account_sid TEXT', 'a TEXT', 'date_created INTEGER', 'date_updated INTEGER', 'late INTEGER',
+      'seq INTEGER', 'sid TEXT', 'account_sid TEXT', 'a TEXT', 'date_created INTEGER', 'date_updated INTEGER', 'late INTEGER', 'later TEXT',
     ]);
     expect(columnsOf(db, 'new_things').map((c) => c.name)).toEqual(['seq', 'sid', 'account_sid', 'b', 'c', 'date_created', 'date_updated']);
     db.raw.close();

@@ -74,8 +74,8 @@ describe('dates (wire/dates.ts)', () => {
     expect(parseDateTime('2026-01-02T03:04:05')).toBeTypeOf('number');
   });
 
-  it('parseDateTime refuses what is not one', () => {
-    for (const bad of ['', 'yesterday', '2026-1-02', '2026-01-02T', '2026-01-02T03', '2026-01-02T03:04:05Zjunk', 'x2026-01-02', '2026-13-01', '2026-01-02T25:00:00Z', '20260102', '2026-01-02T03:04:05.Z']) {
+  it('parseDateTime refuses what is not one, and the forms only Date.parse would take', () => {
+    for (const bad of ['12026-01-02', '2026-01-02 ', '2026-01-02 03:04 GMT', 'Sat 2026-01-02', '', 'yesterday', '2026-1-02', '2026-01-02T', '2026-01-02T03', '2026-01-02T03:04:05Zjunk', 'x2026-01-02', '2026-13-01', '2026-01-02T25:00:00Z', '20260102', '2026-01-02T03:04:05.Z']) {
       expect(parseDateTime(bad), bad).toBeUndefined();
     }
   });
@@ -91,6 +91,11 @@ describe('dates (wire/dates.ts)', () => {
       ['P1W1DT1H1M1S', 694_861_000],
       ['PT0S', 0],
       ['P1D', 86_400_000],
+      ['P10W', 6_048_000_000],
+      ['P12D', 1_036_800_000],
+      ['PT36H', 129_600_000],
+      ['PT10M', 600_000],
+      ['PT15S', 15_000],
     ];
     for (const [text, ms] of cases) expect(parseDuration(text), text).toBe(ms);
   });
