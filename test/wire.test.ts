@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeForm } from '../src/emulator/http/form.js';
 import { isoMillis, isoSeconds, parseDateTime, parseDuration } from '../src/emulator/wire/dates.js';
+import { isPlainJsonText } from '../src/emulator/wire/json.js';
 import { pageMeta, type PageLinks } from '../src/emulator/wire/page.js';
 import { projection } from '../src/emulator/wire/projection.js';
 import { isSid, newSid, SID_PATTERN } from '../src/emulator/wire/sid.js';
@@ -151,6 +152,9 @@ describe('projection (wire/projection.ts)', () => {
   it('is compiled once per property list', () => {
     expect(projection(['a', 'b'])).toBe(projection(['a', 'b']));
     expect(projection(['a', 'b'])).not.toBe(projection(['b', 'a']));
+    // lists that join to the same text are still different lists
+    expect(Object.keys(projection(['ab', 'c'])({}))).toEqual(['ab', 'c']);
+    expect(Object.keys(projection(['a', 'bc'])({}))).toEqual(['a', 'bc']);
   });
 
   it('takes property names no object literal can hold by name', () => {
@@ -161,6 +165,13 @@ describe('projection (wire/projection.ts)', () => {
     expect(out['x\\y']).toBeNull();
     const quoted = projection(['a"b', 'x\\y'])({ 'a"b': 2 });
     expect(quoted).toEqual({ 'a"b': 2, 'x\\y': null });
+  });
+});
+
+describe('JSON text (wire/json.ts)', () => {
+  it('isPlainJsonText: text JSON writes between quotes unchanged (any surrogate goes the JSON.stringify way)', () => {
+    for (const plain of ['', 'CH0123', 'https://h/v1?a=b&c=d', 'héllo', '\u007f']) expect(isPlainJsonText(plain), plain).toBe(true);
+    for (const escaped of ['a"b', 'a\\b', 'line\nbreak', '\u0000', '\ud800', '\udfff', '😀']) expect(isPlainJsonText(escaped), escaped).toBe(false);
   });
 });
 
