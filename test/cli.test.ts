@@ -8,6 +8,7 @@ import twilio from 'twilio';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { createEmulator } from '../src/index.js';
+import { startEmulator } from './support/emulator.js';
 import { SID } from './support/spec.js';
 import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
 
@@ -190,13 +191,13 @@ describe('tce serve beyond loopback', () => {
     await expect(createEmulator({ host: '0.0.0.0' })).rejects.toThrow(/refusing to bind 0\.0\.0\.0 .*controlToken.*unsafeOpenControlPlane/);
     await expect(createEmulator({ host: '::' })).rejects.toThrow(/refusing to bind ::/);
     for (const options of [{ controlToken: 't' }, { unsafeOpenControlPlane: true }]) {
-      const e = await createEmulator({ host: '0.0.0.0', ...options });
+      const { emulator: e } = await startEmulator({ host: '0.0.0.0', ...options });
       expect(e.url).toBe(`http://127.0.0.1:${e.port}`);
       await e.close();
     }
     // loopback, spelt any way, needs neither
     for (const host of ['127.0.0.1', 'localhost']) {
-      const e = await createEmulator({ host });
+      const { emulator: e } = await startEmulator({ host });
       expect((await fetch(`${e.url}/_emulator/health`)).status).toBe(200);
       await e.close();
     }

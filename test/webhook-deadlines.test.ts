@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import twilio from 'twilio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
+import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
 
 const ON = { xTwilioWebhookEnabled: 'true' as const };
 
@@ -141,11 +142,13 @@ describe('tce serve receiving SIGTERM with deliveries in flight', () => {
     for (const child of children) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
+  afterEach(expectNoSpawnedViolations);
 
   function serve(db: string, transport: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string }> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN, '--webhook-transport', transport], {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', VALIDATE_RESPONSES, '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN, '--webhook-transport', transport], {
       env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' },
     });
+    watchViolations(child);
     children.add(child);
     child.on('exit', () => children.delete(child));
     let output = '';
