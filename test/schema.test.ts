@@ -89,24 +89,26 @@ describe('migrations', () => {
     ({ name: o.table, prefix: 'ZZ', parents: [], columns: [], ...o }) as ResourceDescriptor;
 
   it('one per version, ascending: a table in its own version, a later column by ALTER TABLE in its version', () => {
-    // versions met out of order, and 10 (which a text sort puts before 3)
-    const old = d({ table: 'old_things', columns: [column('a', 'text'), column('late', 'integer', 10), column('later', 'text', 10)] });
-    const newer = d({ table: 'new_things', since: 6, columns: [column('b', 'integer'), column('c', 'text', 6)] });
+    // versions met out of order, and above 9 (which a text sort puts before 3)
+    const old = d({ table: 'old_things', columns: [column('a', 'text'), column('late', 'integer', 30), column('later', 'text', 30)] });
+    const newer = d({ table: 'new_things', since: 20, columns: [column('b', 'integer'), column('c', 'text', 20)] });
     const list = migrations([old, newer]);
-    expect(list.map((m) => m.version)).toEqual([1, 3, 4, 5, 6, 10]);
+    const fixed = migrations([]).map((m) => m.version);
+    expect(fixed).toEqual([...fixed].sort((a, b) => a - b));
+    expect(list.map((m) => m.version)).toEqual([...fixed, 20, 30]);
     const sql = (v: number) => list.find((m) => m.version === v)?.sql ?? '';
     expect(sql(1)).toContain(resourceTableSql(old));
     expect(sql(1)).toMatch(/CREATE TABLE accounts/);
     expect(resourceTableSql(old)).not.toMatch(/late/);
-    expect(sql(6)).toContain(resourceTableSql(newer));
+    expect(sql(20)).toContain(resourceTableSql(newer));
     expect(resourceTableSql(newer)).toMatch(/\bb INTEGER,\n {2}c TEXT,/);
-    expect(sql(6)).not.toMatch(/ALTER TABLE/);
-    expect(sql(10)).toBe('\nALTER TABLE old_things ADD COLUMN late INTEGER;\nALTER TABLE old_things ADD COLUMN later TEXT;');
+    expect(sql(20)).not.toMatch(/ALTER TABLE/);
+    expect(sql(30)).toBe('\nALTER TABLE old_things ADD COLUMN late INTEGER;\nALTER TABLE old_things ADD COLUMN later TEXT;');
     expect(sql(3)).toMatch(/CREATE TABLE webhook_deliveries/);
 
     const db = new Database(':memory:');
     db.migrate(list);
-    expect(db.raw.pragma('user_version', { simple: true })).toBe(10);
+    expect(db.raw.pragma('user_version', { simple: true })).toBe(30);
     expect(columnsOf(db, 'old_things').map((c) => `${c.name} ${c.type}`)).toEqual([
       'seq INTEGER', 'sid TEXT', 'account_sid TEXT', 'a TEXT', 'date_created INTEGER', 'date_updated INTEGER', 'late INTEGER', 'later TEXT',
     ]);
