@@ -1,4 +1,4 @@
-/** `tce serve` as a child process, driven by the SDK: what a CI pipeline does. Needs dist/ (npm test builds it). */
+/** `tce serve` as a child process, driven by the SDK: what a CI pipeline does. Runs dist/, which the suite's global setup builds from src/ first. */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
