@@ -1,5 +1,5 @@
 /** `tce serve` as a child process, driven by the SDK: what a CI pipeline does. Runs dist/, which the suite's global setup builds from src/ first. */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -10,50 +10,17 @@ import { emulatorHttpClient } from '../src/client.js';
 import { createEmulator } from '../src/index.js';
 import { startEmulator } from './support/emulator.js';
 import { SID } from './support/spec.js';
-import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
+import { expectNoSpawnedViolations, killSpawned, spawnServe, TCE_BIN as BIN } from './support/spawned.js';
 
-const BIN = new URL('../bin/tce.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'tce-cli-'));
-const children = new Set<ChildProcessWithoutNullStreams>();
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  killSpawned();
   rmSync(dir, { recursive: true, force: true });
 });
 afterEach(expectNoSpawnedViolations);
 
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  output: string;
-}
-
-function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', VALIDATE_RESPONSES, ...args], {
-    env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '', ...env },
-  });
-  watchViolations(child);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`tce serve did not start:\n${output}`)), 10_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(output);
-      if (m && output.includes('default Conversation Service')) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], output });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`tce serve exited with ${code}:\n${output}`));
-    });
-  });
-}
+const serve = (args: string[], env: Record<string, string> = {}) => spawnServe(args, env, 10_000);
 
 function stopped(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<void> {
   return new Promise((resolve) => {

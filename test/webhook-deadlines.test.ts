@@ -3,7 +3,6 @@
  * bytes must not hold a post-event (and every later event of its conversation), a pre-event's REST call, or the
  * shutdown of `tce serve`. Real time, kept short with `#rt=` / `#tt=` overrides; the pre-event's 5 s is Twilio's.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +13,7 @@ import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
-import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
+import { expectNoSpawnedViolations, killSpawned, spawnServe } from './support/spawned.js';
 
 const ON = { xTwilioWebhookEnabled: 'true' as const };
 
@@ -133,40 +132,17 @@ describe.each(['worker', 'inline'] as const)('a trickling consumer, webhookTrans
 });
 
 describe('tce serve receiving SIGTERM with deliveries in flight', () => {
-  const BIN = new URL('../bin/tce.js', import.meta.url).pathname;
   const ACCOUNT = 'AC' + '5'.repeat(32);
   const TOKEN = 'deadline-token';
   const dir = mkdtempSync(join(tmpdir(), 'tce-deadlines-'));
-  const children = new Set<ChildProcessWithoutNullStreams>();
   afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killSpawned();
     rmSync(dir, { recursive: true, force: true });
   });
   afterEach(expectNoSpawnedViolations);
 
-  function serve(db: string, transport: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string }> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', VALIDATE_RESPONSES, '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN, '--webhook-transport', transport], {
-      env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' },
-    });
-    watchViolations(child);
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    let output = '';
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`tce serve did not start:\n${output}`)), 15_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(output);
-        if (m && output.includes('default Conversation Service')) {
-          clearTimeout(timer);
-          resolve({ child, url: m[1], output: () => output });
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`tce serve exited with ${code}:\n${output}`)));
-    });
-  }
+  const serve = (db: string, transport: string) =>
+    spawnServe(['--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN, '--webhook-transport', transport]);
 
   const until = async (what: string, check: () => boolean, ms = 5000) => {
     const deadline = Date.now() + ms;
@@ -180,7 +156,8 @@ describe('tce serve receiving SIGTERM with deliveries in flight', () => {
     const slowConsumer = await startTrickler(1000);
     const db = join(dir, `${transport}.sqlite`);
     try {
-      const { child, url, output } = await serve(db, transport);
+      const served = await serve(db, transport);
+      const { child, url } = served;
       const client = twilio(ACCOUNT, TOKEN, { httpClient: emulatorHttpClient(url) });
       const v1 = client.conversations.v1;
       const service = (await v1.configuration().fetch()).defaultChatServiceSid;
@@ -199,9 +176,9 @@ describe('tce serve receiving SIGTERM with deliveries in flight', () => {
       const sent = Date.now();
       child.kill('SIGTERM');
       const { code, at } = await exited;
-      expect(at - sent, output()).toBeLessThan(5000);
+      expect(at - sent, served.output).toBeLessThan(5000);
       // close() finished on its own: the 4.5 s backstop exits with 1
-      expect(code, output()).toBe(0);
+      expect(code, served.output).toBe(0);
       await Promise.all([held, delayed]);
       // dropped at shutdown, not counted as an attempt: it goes out again at the next start, with its token
       const file = new Database(db, { readonly: true });

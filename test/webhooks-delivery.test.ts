@@ -2,7 +2,7 @@
  * Webhook delivery through a real consumer: pre-event decisions, retries and connection overrides, per-conversation
  * order, the journal's control API, and durability of a pending delivery across a crash of `tce serve`.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { expectTwilioError, startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { closedPort, startReceiver, useReceiver } from './support/webhook-receiver.js';
-import { expectNoSpawnedViolations, VALIDATE_RESPONSES, watchViolations } from './support/spawned.js';
+import { expectNoSpawnedViolations, killSpawned, spawnServe } from './support/spawned.js';
 
 const t = useEmulator();
 
@@ -357,40 +357,16 @@ describe('the backlog lives in SQLite; memory holds a bounded window of it', () 
 });
 
 describe('durability', () => {
-  const BIN = new URL('../bin/tce.js', import.meta.url).pathname;
   const ACCOUNT = 'AC' + '7'.repeat(32);
   const TOKEN = 'durable-webhook-token';
   const dir = mkdtempSync(join(tmpdir(), 'tce-webhooks-'));
-  const children = new Set<ChildProcessWithoutNullStreams>();
   afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
+    killSpawned();
     rmSync(dir, { recursive: true, force: true });
   });
   afterEach(expectNoSpawnedViolations);
 
-  function serve(db: string): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', VALIDATE_RESPONSES, '--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN], {
-      env: { ...process.env, TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' },
-    });
-    watchViolations(child);
-    children.add(child);
-    child.on('exit', () => children.delete(child));
-    return new Promise((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`tce serve did not start:\n${output}`)), 15_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(output);
-        if (m && output.includes('default Conversation Service')) {
-          clearTimeout(timer);
-          resolve({ child, url: m[1] });
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`tce serve exited with ${code}:\n${output}`)));
-    });
-  }
+  const serve = (db: string) => spawnServe(['--db', db, '--account-sid', ACCOUNT, '--auth-token', TOKEN]);
   const killed = (child: ChildProcessWithoutNullStreams) =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
