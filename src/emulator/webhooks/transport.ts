@@ -140,7 +140,7 @@ function fromWireError(wire: WireError): Error {
 
 /**
  * The compiled worker script. Run from TypeScript sources (vitest), this module's sibling does not exist: the
- * build's copy is used (`npm test` builds first); without a build there is no worker and callers go inline.
+ * build's copy is used (the test suite's global setup builds dist/ from src/ before any test runs); without a build there is no worker and callers go inline.
  */
 let foundScript: URL | null | undefined;
 function workerScript(): URL | undefined {
