@@ -62,9 +62,6 @@ function many(params: Params, name: string): string[] {
   return (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((s) => s !== '');
 }
 
-/** every URL the emulator calls is checked by wire/url.ts */
-const validUrl = isHttpUrl;
-
 /**
  * DateSent filters. A bare date means that whole GMT day (`DateSent<` on and before it, `DateSent>` on and
  * after it); a date-time (twilio-node sends `YYYY-MM-DDTHH:MM:SSZ`) means that day for `DateSent` and the
@@ -166,10 +163,10 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       if (from.startsWith('whatsapp:') !== (target.channel === 'whatsapp')) throw twilioError('MessagingChannelMismatch');
     }
     if (body !== undefined && [...body].length > MAX_BODY) throw twilioError('MessagingBodyTooLong', { limit: MAX_BODY });
-    if (media.some((u) => !validUrl(u))) throw twilioError('MessagingInvalidMediaUrl');
+    if (media.some((u) => !isHttpUrl(u))) throw twilioError('MessagingInvalidMediaUrl');
     if (messagingServiceSid !== undefined && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) throw invalidParameter(`Invalid MessagingServiceSid: ${messagingServiceSid}`);
     if (contentSid !== undefined && !/^HX[0-9a-fA-F]{32}$/.test(contentSid)) throw invalidParameter(`Invalid ContentSid: ${contentSid}`);
-    if (statusCallback !== undefined && !validUrl(statusCallback)) throw invalidParameter(`Invalid StatusCallback: ${statusCallback}`);
+    if (statusCallback !== undefined && !isHttpUrl(statusCallback)) throw invalidParameter(`Invalid StatusCallback: ${statusCallback}`);
     if (account.testCredentials) {
       const refused = testSendError({ to, from, messagingServiceSid });
       if (refused) throw refused;

@@ -9,7 +9,8 @@ import type { OperationContext } from './context.js';
 import type { ResourceDescriptor } from './descriptor.js';
 import type { Answer, Call, SpecialOperation } from './operation.js';
 import { timerDuration } from './conversations/timers.js';
-import { checkUrl, webhookSettingsHooks } from './service-configuration.js';
+import { checkUrl } from '../wire/url.js';
+import { webhookSettingsHooks } from './service-configuration.js';
 import { parseAddress } from './participants/binding.js';
 
 function configuration(ctx: OperationContext, account: Account): Record<string, unknown> {

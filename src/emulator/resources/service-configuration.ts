@@ -94,9 +94,6 @@ export const ServiceNotificationResource: ResourceDescriptor = {
   },
 };
 
-/** every webhook URL parameter is checked by wire/url.ts */
-export { checkUrl };
-
 /** Pre/post webhook settings, shared by the account-level and the service-level configuration. */
 export function webhookSettingsHooks(): ResourceDescriptor['hooks'] {
   return {

@@ -7,7 +7,7 @@ import { invalidParameter, twilioError } from '../../wire/errors.js';
 import type { Row } from '../../store/database.js';
 import type { ResourceDescriptor } from '../descriptor.js';
 import { IN_CONVERSATION, IN_SERVICE } from '../scopes.js';
-import { checkUrl } from '../service-configuration.js';
+import { checkUrl } from '../../wire/url.js';
 
 const MAX_WEBHOOKS = 5;
 
