@@ -89,17 +89,22 @@ export class Accounts {
     });
   }
 
+  /** Whether an account already answers to `sid`, as its live or its test AccountSid. */
+  private sidInUse(sid: string): boolean {
+    return this.get(sid) !== undefined || this.db.get('SELECT 1 FROM accounts WHERE test_account_sid = ?', sid) !== undefined;
+  }
+
   create(options: { accountSid?: string; authToken?: string; friendlyName?: string; testAccountSid?: string; testAuthToken?: string } = {}): Account {
     const sid = options.accountSid ?? newSid('AC', this.random);
     if (!isSid(sid, 'AC')) throw new AccountError(`accountSid must be AC followed by 32 hex characters, got ${sid}`);
-    if (this.get(sid) || this.db.get('SELECT 1 FROM accounts WHERE test_account_sid = ?', sid)) throw new AccountError(`account ${sid} already exists`);
+    if (this.sidInUse(sid)) throw new AccountError(`account ${sid} already exists`);
     const authToken = options.authToken ?? this.random.hex(32);
     if (authToken.length === 0) throw new AccountError('authToken must not be empty');
     const derived = derivedTestCredentials(sid, authToken);
     const testAccountSid = options.testAccountSid ?? derived.testAccountSid;
     const testAuthToken = options.testAuthToken ?? derived.testAuthToken;
     if (!isSid(testAccountSid, 'AC')) throw new AccountError(`testAccountSid must be AC followed by 32 hex characters, got ${testAccountSid}`);
-    if (testAccountSid === sid || this.get(testAccountSid) || this.db.get('SELECT 1 FROM accounts WHERE test_account_sid = ?', testAccountSid)) {
+    if (testAccountSid === sid || this.sidInUse(testAccountSid)) {
       throw new AccountError(`testAccountSid ${testAccountSid} is already in use`);
     }
     if (testAuthToken.length === 0) throw new AccountError('testAuthToken must not be empty');
