@@ -1,0 +1,180 @@
+/**
+ * `createRouter(options)`: the reference router in-process, like `createEmulator`: stores opened, worker started,
+ * HTTP listening. Resolves to `{ url, close(), … }`. `tce router serve` calls the same function.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import type { RouterConfig } from './config-types.js';
+import { defaultRouterConfig } from './config.js';
+import type { IncomingEvent } from './events.js';
+import { createRouterLogger } from './logger.js';
+import { createRouterMetrics, type RouterMetrics } from './metrics.js';
+import { openStores } from './store/open-stores.js';
+import type { AcceptResult, EventStore, KeyValueStore } from './store/types.js';
+import { ingressRoutes } from './ingress/routes.js';
+import { createTwilioClient } from './twilio/client.js';
+import { createTwilioGateway, type TwilioGateway } from './twilio/gateway.js';
+import { SuppressionList } from './compliance/suppression-list.js';
+import { auditRecorder } from './worker/audit.js';
+import { createEventHandler } from './worker/handlers.js';
+import { Worker } from './worker/worker.js';
+import { apiRoutes } from './api/api-routes.js';
+import { readConversationState } from './api/conversation-state.js';
+import { replayLog, type ReplayResult } from './replay.js';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export type RouterOptions = DeepPartial<RouterConfig> & {
+  /** a pino logger to use instead of one on stdout */
+  logger?: Logger;
+  /** this process's worker id (default: random) */
+  workerId?: string;
+  /** false: accept and enqueue only, no worker (a test of the queue, or an ingress-only replica) */
+  worker?: boolean;
+};
+
+export interface RouterHandle {
+  url: string;
+  config: RouterConfig;
+  events: EventStore;
+  kv: KeyValueStore;
+  metrics: RouterMetrics;
+  gateway: TwilioGateway;
+  /** wait until every accepted event is applied (or `timeoutMs` passes: rejects) */
+  drain(timeoutMs?: number): Promise<void>;
+  replay(options?: { write?: boolean }): Promise<ReplayResult>;
+  state: (sidOrUniqueName: string) => ReturnType<typeof readConversationState>;
+  close(): Promise<void>;
+}
+
+function merge<T>(base: T, override: DeepPartial<T> | undefined): T {
+  if (!override) return base;
+  const out = { ...base } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = current && typeof current === 'object' && !Array.isArray(current) && value && typeof value === 'object' && !Array.isArray(value)
+      ? merge(current, value as DeepPartial<typeof current>)
+      : value;
+  }
+  return out as T;
+}
+
+export function routerConfigOf(options: RouterOptions): RouterConfig {
+  const { logger: _logger, workerId: _workerId, worker: _worker, ...rest } = options;
+  const config = merge(defaultRouterConfig(), rest as DeepPartial<RouterConfig>);
+  if (config.validateSignature && !config.authToken) {
+    throw new Error('the router checks Twilio signatures and needs TWILIO_AUTH_TOKEN (or turn validate_signature off)');
+  }
+  return config;
+}
+
+export async function createRouter(options: RouterOptions = {}): Promise<RouterHandle> {
+  const config = routerConfigOf(options);
+  const log = options.logger ?? createRouterLogger({ level: config.logLevel });
+  const stores = await openStores(config);
+  const { events, kv } = stores;
+  const metrics = createRouterMetrics(async () => (await events.stats()).depth);
+  const client = createTwilioClient(config, { kv, log, metrics });
+  const gateway = createTwilioGateway(client, config);
+  const suppressions = new SuppressionList(kv);
+  const audit = auditRecorder(events, config.dedupeTtlSeconds);
+  const handle = createEventHandler({ config, events, kv, gateway, suppressions, audit });
+  const worker = new Worker({
+    workerId: options.workerId ?? `router-${randomUUID()}`,
+    events,
+    handle,
+    concurrency: config.worker.concurrency,
+    leaseMs: config.worker.leaseMs,
+    maxAttempts: config.worker.maxAttempts,
+    maxProcessingMs: config.maxProcessingMs,
+    log,
+    onProcessed: (event, seconds) => {
+      metrics.processed.inc({ event_type: event.eventType });
+      metrics.handlerDuration.observe({ event_type: event.eventType }, seconds);
+    },
+    onFailed: (event) => metrics.failed.inc({ event_type: event.eventType }),
+  });
+
+  // Redis, when there is one, answers repeats without touching the database; the database's unique key decides
+  const fastDuplicates = kv.kind === 'redis';
+  async function accept(event: IncomingEvent): Promise<AcceptResult> {
+    const seenKey = `seen:${event.dedupeKey}`;
+    if (fastDuplicates && (await kv.get(seenKey)) !== undefined) return { status: 'duplicate' };
+    const result = await events.accept(event, config.dedupeTtlSeconds);
+    if (result.status === 'accepted') worker.notify();
+    if (fastDuplicates) await kv.setIfAbsent(seenKey, '1', config.dedupeTtlSeconds).catch(() => undefined);
+    return result;
+  }
+
+  const app = Fastify({ loggerInstance: log, disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  await app.register(ingressRoutes, {
+    config,
+    accept,
+    metrics,
+    log,
+    lookupConversation: async (sid: string) => (await readConversationState(events, sid))?.conversation.attributes ?? undefined,
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks = await Promise.all([
+      events.ping().then(() => undefined, (error: unknown) => `${events.kind}: ${error instanceof Error ? error.message : String(error)}`),
+      kv.ping().then(() => undefined, (error: unknown) => `${kv.kind}: ${error instanceof Error ? error.message : String(error)}`),
+    ]);
+    const failing = checks.filter((c): c is string => c !== undefined);
+    return reply.code(failing.length ? 503 : 200).send({ status: failing.length ? 'unavailable' : 'ready', events: events.kind, kv: kv.kind, failing });
+  });
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  // for `tce load --check-url`: how many events the router has applied (no secrets: unauthenticated like /metrics)
+  app.get('/stats', async () => events.stats());
+  await app.register((api, _opts, done) => {
+    apiRoutes(api, { config, events, suppressions, gateway, metrics }).then(() => done(), done);
+  }, { prefix: '/api' });
+
+  if (options.worker !== false) worker.start();
+  const purge = setInterval(() => void events.purgeExpired(Date.now()).catch((error: unknown) => log.warn({ err: error }, 'dedupe purge failed')), 3_600_000);
+  purge.unref();
+
+  let url: string;
+  try {
+    url = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await worker.stop(0);
+    await stores.close();
+    throw error;
+  }
+  // listen() may answer with another interface's address; the one asked for is what callers reach
+  const address = app.server.address();
+  if (address && typeof address === 'object') url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    config,
+    events,
+    kv,
+    metrics,
+    gateway,
+    async drain(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const stats = await events.stats();
+        if (stats.depth === 0) return;
+        if (Date.now() > deadline) throw new Error(`router queue not drained after ${timeoutMs} ms: ${stats.depth} events pending`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    replay: (replayOptions = {}) => replayLog(events, { write: replayOptions.write ?? false }),
+    state: (id) => readConversationState(events, id),
+    close() {
+      closed ??= (async () => {
+        clearInterval(purge);
+        await app.close();
+        await worker.stop();
+        await stores.close();
+      })();
+      return closed;
+    },
+  };
+}
