@@ -1,0 +1,186 @@
+/**
+ * The router as real processes: `kill -9` mid-storm loses no acknowledged event; two replicas on one PostgreSQL +
+ * Redis behind a round-robin split apply each event exactly once, in order per conversation, under a 10× duplicate
+ * storm with reordering; an ingress-only router under load keeps its memory flat while the database takes the spill.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useEmulator } from './support/emulator.js';
+import { routerBackends } from './support/router-stores.js';
+import { killRouters, postSignedForm, roundRobinProxy, spawnRouter, storeEnv, storeFlags } from './support/router-process.js';
+import { ALL_EVENTS, eventually } from './support/router.js';
+import { openStores } from '../src/router/store/open-stores.js';
+import type { EventStore } from '../src/router/store/types.js';
+
+const t = useEmulator();
+const AUTH_TOKEN = 'router-process-token';
+const ACCOUNT = 'AC' + 'a'.repeat(32);
+const WEBHOOK = '/twilio/conversations/webhook';
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function eventParams(conversation: number, index: number): Record<string, string> {
+  const ch = 'CH' + conversation.toString(16).padStart(32, '0');
+  return {
+    AccountSid: ACCOUNT,
+    EventType: 'onMessageAdded',
+    ConversationSid: ch,
+    MessageSid: 'IM' + (conversation * 100_000 + index).toString(16).padStart(32, '0'),
+    Index: String(index),
+    Author: 'agent',
+    Body: `message ${index}`,
+    Source: 'API',
+    DateCreated: new Date(Date.UTC(2026, 11, 1, 10, 0, 0, index)).toISOString(),
+    RetryCount: '0',
+  };
+}
+
+async function waitDrained(events: EventStore, timeoutMs = 30_000): Promise<void> {
+  await eventually(async () => expect((await events.stats()).depth).toBe(0), timeoutMs);
+}
+
+afterEach(async () => {
+  await killRouters();
+});
+
+describe.each(routerBackends())('router processes on $name', (backend) => {
+  afterAll(async () => {
+    await backend.cleanup();
+  });
+
+  it('kill -9 in the middle of a storm loses no acknowledged event', async () => {
+    const stores = await backend.open({ db: join(mkdtempSync(join(tmpdir(), 'tce-router-')), 'router.sqlite') });
+    const port = await freePort();
+    const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
+    const args = ['--port', String(port), ...storeFlags(stores)];
+    const first = await spawnRouter(args, env);
+    const url = first.url + WEBHOOK;
+    const acknowledged: string[] = [];
+    let sent = 0;
+    const total = 3_000;
+    let killed = false;
+    const sender = async () => {
+      while (sent < total) {
+        const n = sent++;
+        const token = `storm-${n}`;
+        const status = await postSignedForm(url, eventParams(n % 40, n), AUTH_TOKEN, { 'i-twilio-idempotency-token': token });
+        if (status === 200) acknowledged.push(token);
+        if (!killed && acknowledged.length >= 600) {
+          killed = true;
+          first.child.kill('SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, sender));
+    expect(killed).toBe(true);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(600);
+
+    await spawnRouter(args, env);
+    const reopened = await openStores(stores);
+    try {
+      await waitDrained(reopened.events);
+      const logged = new Set((await reopened.events.readLog(0, 100_000)).map((e) => e.dedupeKey));
+      expect(acknowledged.filter((token) => !logged.has(token))).toEqual([]);
+      const applied = await reopened.events.applied();
+      expect(applied.filter((a) => a.applyCount !== 1)).toEqual([]);
+      expect(applied.length).toBe(logged.size);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('an ingress-only router under load keeps its memory flat; the queue drains once a worker runs', async () => {
+    const stores = await backend.open({ db: join(mkdtempSync(join(tmpdir(), 'tce-router-')), 'router.sqlite') });
+    const port = await freePort();
+    const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
+    const ingress = await spawnRouter(['--port', String(port), '--ingress-only', ...storeFlags(stores)], env);
+    const url = ingress.url + WEBHOOK;
+    const post = (n: number) => postSignedForm(url, eventParams(n % 200, n), AUTH_TOKEN, { 'i-twilio-idempotency-token': `load-${n}` });
+    let n = 0;
+    const batch = async (count: number) => {
+      const statuses = await Promise.all(Array.from({ length: count }, () => post(n++)));
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    };
+    for (let i = 0; i < 10; i++) await batch(200); // warm up: JIT, pools, caches
+    const before = await ingress.rss();
+    for (let i = 0; i < 60; i++) await batch(200);
+    const after = await ingress.rss();
+    // 12,000 events held in the database, not in memory
+    expect(after - before).toBeLessThan(40 * 1024 * 1024);
+    const reopened = await openStores(stores);
+    try {
+      expect((await reopened.events.stats()).depth).toBe(n);
+      await spawnRouter(['--port', String(await freePort()), ...storeFlags(stores)], env);
+      await waitDrained(reopened.events, 60_000);
+      expect((await reopened.events.applied()).length).toBe(n);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it.runIf(backend.name !== 'sqlite')('two replicas behind a round-robin split apply each event once, in order, under a 10x duplicate storm with reordering', async () => {
+    const stores = await backend.open();
+    const proxyPort = await freePort();
+    const publicUrl = `http://127.0.0.1:${proxyPort}`;
+    const env = { TWILIO_ACCOUNT_SID: t.emulator.accountSid, TWILIO_AUTH_TOKEN: t.emulator.authToken, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
+    const a = await spawnRouter(['--port', '0', '--public-url', publicUrl, ...storeFlags(stores)], env);
+    const b = await spawnRouter(['--port', '0', '--public-url', publicUrl, ...storeFlags(stores)], env);
+    const split = await roundRobinProxy([a.url, b.url], proxyPort);
+    try {
+      await t.client.conversations.v1.configuration.webhooks().update({ method: 'POST', postWebhookUrl: publicUrl + WEBHOOK, filters: ALL_EVENTS });
+      await t.http('PUT', '/_emulator/faults/webhooks', {
+        body: JSON.stringify({
+          rules: [
+            { match: { eventType: 'onMessageAdded' }, probability: 0.5, action: { type: 'reorder', window: 4, ms: 200 } },
+            { action: { type: 'duplicate', count: 9 } },
+          ],
+        }),
+        contentType: 'application/json',
+        auth: null,
+      });
+      for (let c = 0; c < 4; c++) {
+        const conversation = await t.client.conversations.v1.conversations.create({ uniqueName: `split-${c}` });
+        for (let m = 0; m < 8; m++) await conversation.messages().create({ author: 'agent', body: `m${m}`, xTwilioWebhookEnabled: 'true' });
+      }
+      await eventually(async () => {
+        const { body } = await t.http('GET', '/_emulator/webhooks/deliveries?status=pending&limit=1', { auth: null });
+        expect(body.deliveries).toEqual([]);
+      }, 30_000);
+      const journal = (await t.http('GET', '/_emulator/webhooks/deliveries?limit=10000', { auth: null })).body.deliveries as Array<{ idempotencyToken: string }>;
+      const distinct = new Set(journal.map((d) => d.idempotencyToken));
+      const reopened = await openStores(stores);
+      try {
+        await waitDrained(reopened.events);
+        const applied = await reopened.events.applied();
+        expect(applied.length).toBe(distinct.size);
+        expect(applied.filter((x) => x.applyCount !== 1)).toEqual([]);
+        const last = new Map<string, number>();
+        for (const x of [...applied].sort((p, q) => p.id - q.id)) {
+          expect(x.appliedSeq).toBeGreaterThan(last.get(x.partitionKey) ?? 0);
+          last.set(x.partitionKey, x.appliedSeq);
+        }
+        const log = await reopened.events.readLog(0, 10_000);
+        expect(log.length).toBe(distinct.size);
+        // both replicas took deliveries
+        for (const replica of [a, b]) {
+          const metrics = await (await fetch(replica.url + '/metrics')).text();
+          expect(Number(/tce_router_webhooks_received_total\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
+        }
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await split.close();
+    }
+  });
+});
