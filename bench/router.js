@@ -1,0 +1,181 @@
+#!/usr/bin/env node
+/**
+ * The reference router's ingress: autocannon POSTs correctly signed Conversations webhooks (each with its own
+ * I-Twilio-Idempotency-Token, so every one is validated, deduplicated against the store and durably enqueued) to
+ * `tce router serve`, on SQLite and on PostgreSQL + Redis, while its worker applies them.
+ * Calibration, measured in the same run: a bare fastify handler that parses the same form and answers 200.
+ *
+ * Two runs per server: as fast as it goes (closed loop, ROUTER_BENCH_CONNECTIONS connections) and at the target
+ * rate (5,000/s on SQLite, 3,000/s on PostgreSQL + Redis) for the latency the goal speaks of (p99 < 10 ms / 20 ms).
+ *
+ *   node bench/router.js            (ROUTER_BENCH_SECONDS=10, ROUTER_BENCH_CONNECTIONS=32,
+ *                                    ROUTER_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test,
+ *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend)
+ */
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import twilio from 'twilio';
+import pg from 'pg';
+import Redis from 'ioredis';
+import { envNumber, freePort, gitRevision, machineInfo, renderTable } from './lib.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const seconds = envNumber('ROUTER_BENCH_SECONDS', 10);
+const connections = envNumber('ROUTER_BENCH_CONNECTIONS', 32);
+const databaseUrl = process.env.ROUTER_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const redisUrl = process.env.ROUTER_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AUTH_TOKEN = 'bench-router-token';
+const ACCOUNT = 'AC' + 'be'.repeat(16);
+const PATH = '/twilio/conversations/webhook';
+
+function params(i) {
+  return {
+    AccountSid: ACCOUNT,
+    EventType: 'onMessageAdded',
+    ConversationSid: 'CH' + (i % 500).toString(16).padStart(32, '0'),
+    MessageSid: 'IM' + i.toString(16).padStart(32, '0'),
+    Index: String(i),
+    Author: 'agent',
+    Body: 'Your order has shipped and will arrive on Tuesday.',
+    Source: 'API',
+    DateCreated: '2026-12-01T10:00:00.000Z',
+    RetryCount: '0',
+  };
+}
+
+function spawnServer(args, env, banner) {
+  const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      const match = banner.exec(output);
+      if (match) resolve({ child, url: match[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited ${code}:\n${output}`)));
+  });
+}
+
+const BASELINE = `
+import Fastify from 'fastify';
+const app = Fastify({ logger: false });
+app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+  done(null, Object.fromEntries(new URLSearchParams(body)));
+});
+app.post('${PATH}', async (_request, reply) => reply.code(200).send(''));
+const url = await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+console.log('baseline listening on ' + url);
+`;
+
+function cannon(url, rate) {
+  // one fixed, correctly signed body; the idempotency token makes each request a new event
+  const body = new URLSearchParams(params(1)).toString();
+  const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, url + PATH, params(1));
+  let n = 0;
+  const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: url + PATH,
+        method: 'POST',
+        connections,
+        pipelining: 1,
+        duration: seconds,
+        timeout: 10,
+        ...(rate ? { overallRate: rate } : {}),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+        body,
+        requests: [
+          {
+            setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'i-twilio-idempotency-token': `${run}-${n++}` } }),
+          },
+        ],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('error', () => {});
+  });
+}
+
+function summary(result) {
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+async function measure(label, server, rate) {
+  await cannon(server.url, undefined).catch(() => undefined); // warm-up: JIT, pools
+  const max = summary(await cannon(server.url, undefined));
+  const atRate = rate ? summary(await cannon(server.url, rate)) : undefined;
+  return { label, max, atRate, rate };
+}
+
+async function stop(child) {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+const loadBefore = loadavg();
+const results = [];
+const basePort = await freePort();
+const baseline = await spawnServer(['--input-type=module', '-e', BASELINE], { PORT: String(basePort) }, /baseline listening on (http:\/\/\S+)/);
+results.push(await measure('bare fastify (calibration)', baseline, 5_000));
+await stop(baseline.child);
+
+const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' };
+const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
+const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
+results.push(await measure('tce router, SQLite', sqliteRouter, 5_000));
+await stop(sqliteRouter.child);
+
+if (databaseUrl && redisUrl) {
+  const schema = `bench_router_${process.pid}`;
+  const prefix = `bench:router:${process.pid}:`;
+  const pool = new pg.Pool({ connectionString: databaseUrl });
+  const pgRouter = await spawnServer(
+    ['bin/tce.js', 'router', 'serve', '--port', '0', '--database-url', databaseUrl, '--redis-url', redisUrl, '--log-level', 'warn'],
+    { ...routerEnv, TCE_ROUTER_DATABASE_SCHEMA: schema, TCE_ROUTER_REDIS_KEY_PREFIX: prefix },
+    /tce router listening on (http:\/\/\S+)/,
+  );
+  try {
+    results.push(await measure('tce router, PostgreSQL + Redis', pgRouter, 3_000));
+  } finally {
+    await stop(pgRouter.child);
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool.end();
+    const redis = new Redis(redisUrl);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await redis.quit();
+  }
+}
+
+const calibration = results[0].max.requestsPerSecond;
+const rows = results.map((r) => [
+  r.label,
+  r.max.requestsPerSecond,
+  (r.max.requestsPerSecond / calibration).toFixed(2),
+  r.max.p99Ms,
+  r.atRate ? `${r.atRate.requestsPerSecond} @ ${r.rate}/s` : '-',
+  r.atRate ? r.atRate.p99Ms : '-',
+  r.max.non2xx + (r.atRate?.non2xx ?? 0),
+]);
+process.stdout.write(
+  renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target)', 'non-2xx'], rows) + '\n',
+);
+const out = { revision: gitRevision(root), seconds, connections, machine: machineInfo(loadBefore, loadavg()), results };
+writeFileSync(join(root, 'bench/results/router-latest.json'), JSON.stringify(out, null, 2) + '\n');
