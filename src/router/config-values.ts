@@ -30,14 +30,18 @@ export const parsePort: Parser<number> = (v, label) => integer(v, label, 0, 6553
 export const parsePositiveInt: Parser<number> = (v, label) => integer(v, label, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
 export const parseNonNegativeInt: Parser<number> = (v, label) => integer(v, label, 0, Number.MAX_SAFE_INTEGER, 'an integer ≥ 0');
 
+/** TOML has real booleans: a string "yes" there is a mistake, not a true. */
 export const parseBoolean: Parser<boolean> = (v, label) => {
+  if (typeof v !== 'boolean') fail(label, 'true or false', v);
+  return v;
+};
+
+/** The environment has only strings. */
+export const parseEnvBoolean: Parser<boolean> = (v, label) => {
   if (typeof v === 'boolean') return v;
-  // environment only (TOML has real booleans, the flag takes no value)
-  if (typeof v === 'string') {
-    const s = v.toLowerCase();
-    if (s === 'true' || s === '1' || s === 'yes') return true;
-    if (s === 'false' || s === '0' || s === 'no') return false;
-  }
+  const s = typeof v === 'string' ? v.toLowerCase() : '';
+  if (s === 'true' || s === '1' || s === 'yes') return true;
+  if (s === 'false' || s === '0' || s === 'no') return false;
   return fail(label, 'true or false', v);
 };
 

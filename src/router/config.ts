@@ -8,7 +8,7 @@ import { readConfigFile, type FileConfig } from './config-file.js';
 import {
   RouterConfigError,
   parseBaseUrl,
-  parseBoolean,
+  parseEnvBoolean,
   parseDatabaseUrl,
   parseHost,
   parseLogLevel,
@@ -104,7 +104,7 @@ export async function resolveRouterConfig(flags: RouterFlags, env: RouterEnv, op
     redisKeyPrefix: f.redisKeyPrefix ?? d.redisKeyPrefix,
     publicUrl: pick([flag('--public-url', flags.publicUrl), envVar(env, 'PUBLIC_WEBHOOK_BASE_URL')], parseBaseUrl, f.publicUrl),
     // a boolean flag cannot say "false": absent means "ask the environment"
-    trustProxy: pick([flag('--trust-proxy', flags.trustProxy || undefined), envVar(env, 'TCE_ROUTER_TRUST_PROXY')], parseBoolean, f.trustProxy, d.trustProxy),
+    trustProxy: pick([flag('--trust-proxy', flags.trustProxy || undefined), envVar(env, 'TCE_ROUTER_TRUST_PROXY')], parseEnvBoolean, f.trustProxy, d.trustProxy),
     twilioUrl: pick([flag('--twilio-url', flags.twilioUrl), envVar(env, 'TCE_TWILIO_URL')], parseBaseUrl, f.twilioUrl),
     accountSid: secret('TWILIO_ACCOUNT_SID', parseSid('AC')),
     authToken: secret('TWILIO_AUTH_TOKEN'),
