@@ -311,6 +311,11 @@ anything = 1
     expect(c.compliance).toEqual(defaultRouterConfig().compliance);
   });
 
+  it('the example file (fixtures/router/router.example.toml, in the README) parses to the defaults', async () => {
+    const example = new URL('../fixtures/router/router.example.toml', import.meta.url).pathname;
+    expect(await resolveRouterConfig({ config: example }, creds)).toEqual(await resolveRouterConfig({}, creds));
+  });
+
   it('a public URL keeps its port and path as written (signatures use it), dropping only a trailing /', async () => {
     expect((await resolveRouterConfig({ publicUrl: 'https://hooks.example.com:443/router/' }, creds)).publicUrl).toBe('https://hooks.example.com:443/router');
   });

@@ -17,14 +17,12 @@ export const REDACT_PATHS = [
   'req.body',
   '*.headers.authorization',
   '*.headers["x-twilio-signature"]',
-  // webhook params and message bodies, at the top level, one level down, and in params / event.params
+  // webhook params and message bodies: at the top level, one level down (params.Body), and in x.params
   'Body',
   'body',
   '*.Body',
   '*.body',
-  'params.Body',
   '*.params.Body',
-  'event.params.Body',
   // credentials (config objects, SDK options)
   'authToken',
   'apiKeySecret',
