@@ -183,6 +183,16 @@ concurrency = 33
     expect((await resolveRouterConfig({}, { ...creds, TCE_ROUTER_API_TOKEN: 'e' })).apiToken).toBe('e');
     expect((await resolveRouterConfig({}, creds)).apiToken).toBeUndefined();
   });
+
+  it('--database-schema, --redis-key-prefix and --ingress-only beat their environment variables', async () => {
+    const env = { ...creds, TCE_ROUTER_DATABASE_SCHEMA: 'from_env', TCE_ROUTER_REDIS_KEY_PREFIX: 'env:', TCE_ROUTER_INGRESS_ONLY: 'true' };
+    const fromEnv = await resolveRouterConfig({}, env);
+    expect([fromEnv.databaseSchema, fromEnv.redisKeyPrefix, fromEnv.ingressOnly]).toEqual(['from_env', 'env:', true]);
+    const fromFlags = await resolveRouterConfig({ databaseSchema: 'from_flag', redisKeyPrefix: 'flag:', ingressOnly: true }, creds);
+    expect([fromFlags.databaseSchema, fromFlags.redisKeyPrefix, fromFlags.ingressOnly]).toEqual(['from_flag', 'flag:', true]);
+    expect((await resolveRouterConfig({}, creds)).ingressOnly).toBe(false);
+    expect(await errorOf({ databaseSchema: 'no spaces' })).toMatch(/^--database-schema: /);
+  });
 });
 
 describe('Redis URL: --redis-url, else REDIS_URL, else SUPPRESSION_REDIS_URL, else the file', () => {
@@ -502,6 +512,10 @@ describe('routerUsage', () => {
       ['--api-token', 'TCE_ROUTER_API_TOKEN'],
       ['--log-level', 'LOG_LEVEL'],
       ['--concurrency', 'TCE_ROUTER_CONCURRENCY'],
+      ['--database-schema', 'TCE_ROUTER_DATABASE_SCHEMA'],
+      ['--redis-key-prefix', 'TCE_ROUTER_REDIS_KEY_PREFIX'],
+      ['--ingress-only', 'TCE_ROUTER_INGRESS_ONLY'],
+      ['--check', ''],
     ];
     for (const [flag, env] of pairs) {
       expect(routerUsage).toContain(`  ${flag} `);

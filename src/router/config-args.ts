@@ -19,6 +19,11 @@ export interface RouterFlags {
   apiToken?: string;
   logLevel?: string;
   concurrency?: string;
+  databaseSchema?: string;
+  redisKeyPrefix?: string;
+  ingressOnly?: boolean;
+  /** replay: compare only, exit 1 on a difference */
+  check?: boolean;
 }
 
 export type RouterCommand = 'serve' | 'replay' | 'help';
@@ -46,6 +51,12 @@ Flags (each falls back to the environment variable shown, then to --config, then
   --log-level <level>     fatal|error|warn|info|debug|trace|silent
                                                                   LOG_LEVEL (default info)
   --concurrency <n>       conversations handled at once           TCE_ROUTER_CONCURRENCY (default 16)
+  --database-schema <s>   PostgreSQL schema of the router's tables
+                                                                  TCE_ROUTER_DATABASE_SCHEMA (default public)
+  --redis-key-prefix <p>  prefix of every Redis key               TCE_ROUTER_REDIS_KEY_PREFIX (default tce:router:)
+  --ingress-only          accept and enqueue, run no worker (a replica that only takes webhooks)
+                                                                  TCE_ROUTER_INGRESS_ONLY (true|false)
+  --check                 replay: compare the fold with the live state, change nothing; exit 1 if they differ
   -h, --help              this text
 
 Environment only (credentials never go in flags or the file):
@@ -72,6 +83,10 @@ const OPTIONS = {
   'api-token': { type: 'string' },
   'log-level': { type: 'string' },
   concurrency: { type: 'string' },
+  'database-schema': { type: 'string' },
+  'redis-key-prefix': { type: 'string' },
+  'ingress-only': { type: 'boolean' },
+  check: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -112,6 +127,10 @@ export function parseRouterArgs(argv: string[]): { command: RouterCommand; flags
     apiToken: v['api-token'],
     logLevel: v['log-level'],
     concurrency: v.concurrency,
+    databaseSchema: v['database-schema'],
+    redisKeyPrefix: v['redis-key-prefix'],
+    ingressOnly: v['ingress-only'],
+    check: v.check,
   };
   for (const k of Object.keys(flags) as Array<keyof RouterFlags>) if (flags[k] === undefined) delete flags[k];
   return { command, flags };

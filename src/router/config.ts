@@ -17,6 +17,7 @@ import {
   parsePositiveInt,
   parseProxyAddress,
   parseRedisUrl,
+  parseSchemaName,
   parseSid,
   parseWhatsappAddress,
   type Parser,
@@ -36,6 +37,7 @@ export function defaultRouterConfig(): RouterConfig {
     db: '.tce/router.sqlite',
     databaseSchema: 'public',
     redisKeyPrefix: 'tce:router:',
+    ingressOnly: false,
     trustProxy: false,
     paths: {
       webhook: '/twilio/conversations/webhook',
@@ -99,9 +101,10 @@ export async function resolveRouterConfig(flags: RouterFlags, env: RouterEnv, op
     host: pick([flag('--host', flags.host), envVar(env, 'TCE_ROUTER_HOST')], parseHost, f.host, d.host),
     db: pick([flag('--db', flags.db), envVar(env, 'TCE_ROUTER_DB')], parseNonEmptyString, f.db, d.db),
     databaseUrl: pick([flag('--database-url', flags.databaseUrl), envVar(env, 'DATABASE_URL')], parseDatabaseUrl, f.databaseUrl),
-    databaseSchema: f.databaseSchema ?? d.databaseSchema,
+    databaseSchema: pick([flag('--database-schema', flags.databaseSchema), envVar(env, 'TCE_ROUTER_DATABASE_SCHEMA')], parseSchemaName, f.databaseSchema, d.databaseSchema),
     redisUrl: pick([flag('--redis-url', flags.redisUrl), envVar(env, 'REDIS_URL'), envVar(env, 'SUPPRESSION_REDIS_URL')], parseRedisUrl, f.redisUrl),
-    redisKeyPrefix: f.redisKeyPrefix ?? d.redisKeyPrefix,
+    redisKeyPrefix: pick([flag('--redis-key-prefix', flags.redisKeyPrefix), envVar(env, 'TCE_ROUTER_REDIS_KEY_PREFIX')], parseNonEmptyString, f.redisKeyPrefix, d.redisKeyPrefix),
+    ingressOnly: pick([flag('--ingress-only', flags.ingressOnly || undefined), envVar(env, 'TCE_ROUTER_INGRESS_ONLY')], parseEnvBoolean, undefined, d.ingressOnly),
     publicUrl: pick([flag('--public-url', flags.publicUrl), envVar(env, 'PUBLIC_WEBHOOK_BASE_URL')], parseBaseUrl, f.publicUrl),
     // a boolean flag cannot say "false": absent means "ask the environment"
     trustProxy: pick([flag('--trust-proxy', flags.trustProxy || undefined), envVar(env, 'TCE_ROUTER_TRUST_PROXY')], parseEnvBoolean, f.trustProxy, d.trustProxy),
