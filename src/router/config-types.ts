@@ -15,6 +15,8 @@ export interface RouterConfig {
   databaseSchema?: string;
   /** Redis key prefix (tests: one per test); default `tce:router:` */
   redisKeyPrefix?: string;
+  /** accept and enqueue only, run no worker (an ingress replica; another process applies the queue) */
+  ingressOnly: boolean;
   /** the public base URL Twilio posts to (signatures are computed against it + path + raw query) */
   publicUrl?: string;
   /** derive the public URL from X-Forwarded-Proto / X-Forwarded-Host (only behind a proxy you run) */
