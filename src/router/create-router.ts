@@ -30,8 +30,6 @@ export type RouterOptions = DeepPartial<RouterConfig> & {
   logger?: Logger;
   /** this process's worker id (default: random) */
   workerId?: string;
-  /** false: accept and enqueue only, no worker (a test of the queue, or an ingress-only replica) */
-  worker?: boolean;
 };
 
 export interface RouterHandle {
@@ -62,7 +60,7 @@ function merge<T>(base: T, override: DeepPartial<T> | undefined): T {
 }
 
 export function routerConfigOf(options: RouterOptions): RouterConfig {
-  const { logger: _logger, workerId: _workerId, worker: _worker, ...rest } = options;
+  const { logger: _logger, workerId: _workerId, ...rest } = options;
   const config = merge(defaultRouterConfig(), rest as DeepPartial<RouterConfig>);
   if (config.validateSignature && !config.authToken) {
     throw new Error('the router checks Twilio signatures and needs TWILIO_AUTH_TOKEN (or turn validate_signature off)');
@@ -75,7 +73,7 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
   const log = options.logger ?? createRouterLogger({ level: config.logLevel });
   const stores = await openStores(config);
   const { events, kv } = stores;
-  const metrics = createRouterMetrics(async () => (await events.stats()).depth);
+  const metrics = createRouterMetrics(async () => (await events.stats()).depth, { processMetrics: true });
   const client = createTwilioClient(config, { kv, log, metrics });
   const gateway = createTwilioGateway(client, config);
   const suppressions = new SuppressionList(kv);
@@ -91,10 +89,10 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     maxProcessingMs: config.maxProcessingMs,
     log,
     onProcessed: (event, seconds) => {
-      metrics.processed.inc({ event_type: event.eventType });
+      metrics.eventsProcessed.inc({ event_type: event.eventType });
       metrics.handlerDuration.observe({ event_type: event.eventType }, seconds);
     },
-    onFailed: (event) => metrics.failed.inc({ event_type: event.eventType }),
+    onFailed: (event) => metrics.eventsFailed.inc({ event_type: event.eventType }),
   });
 
   // Redis, when there is one, answers repeats without touching the database; the database's unique key decides
@@ -132,7 +130,7 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     apiRoutes(api, { config, events, suppressions, gateway, metrics }).then(() => done(), done);
   }, { prefix: '/api' });
 
-  if (options.worker !== false) worker.start();
+  if (!config.ingressOnly) worker.start();
   const purge = setInterval(() => void events.purgeExpired(Date.now()).catch((error: unknown) => log.warn({ err: error }, 'dedupe purge failed')), 3_600_000);
   purge.unref();
 

@@ -13,7 +13,7 @@ export async function routerCommand(argv: string[]): Promise<void> {
     process.stdout.write(routerUsage);
     return;
   }
-  const config = await resolveRouterConfig(flags, process.env);
+  const config = await resolveRouterConfig(flags, process.env, { requireCredentials: command !== 'replay' });
   if (command === 'replay') {
     const stores = await openStores(config);
     try {
