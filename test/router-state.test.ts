@@ -279,7 +279,7 @@ describe('derived state: any permutation with duplicates folds to the same state
           expect(serialise(applyIncrementally(log))).toBe(serialise(foldLog(inOrder)));
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
@@ -474,6 +474,14 @@ describe('merge rules', () => {
     expect(applyEvent(new Map(), e).map(entityKey).sort()).toEqual([`message:${messageSid(1)}`, `participant:${sms.sid}`]);
     expect(conversationView([...foldLog([e]).values()], [])).toBeUndefined();
     expect(touchedEntities(event('router', 'reply', { Address: 'x', Sender: 'y', Kind: 'help' }, T0))).toEqual([]);
+  });
+
+  it('an agent message writes only its message doc (the conversation doc is not rewritten per message)', () => {
+    const state = foldLog(base());
+    expect(state.get(`conversation:${CH}`)!.doc.messagingServiceSid).toBe(MG);
+    expect(applyEvent(state, messageAdded(2, agent, T0 + 500)).map(entityKey)).toEqual([`message:${messageSid(2)}`]);
+    // an inbound one also moves the author's window
+    expect(applyEvent(state, messageAdded(3, sms, T0 + 600)).map(entityKey).sort()).toEqual([`conversation:${CH}`, `message:${messageSid(3)}`, `participant:${sms.sid}`]);
   });
 
   it('docs keep conversationSid and plain fields the store reads (doc.uniqueName)', () => {

@@ -16,6 +16,8 @@ export const SCHEMAS: Readonly<Record<EntityKind, Schema>> = {
     attributes: 'lww',
     state: 'lww',
     messagingServiceSid: 'lww',
+    // as the conversation's messages name it: the first one kept, so each new message does not rewrite the doc
+    serviceFromMessages: 'fww',
     chatServiceSid: 'lww',
     createdAt: 'min',
     removed: 'fww',
@@ -107,7 +109,7 @@ export function project(kind: EntityKind, id: string, reg: Registers): Record<st
         friendlyName: text(reg.friendlyName),
         attributes: text(reg.attributes),
         state: text(reg.state),
-        messagingServiceSid: text(reg.messagingServiceSid),
+        messagingServiceSid: text(reg.messagingServiceSid) ?? text(reg.serviceFromMessages),
         chatServiceSid: text(reg.chatServiceSid),
         createdAt: num(reg.createdAt),
         ...tombstone(reg),

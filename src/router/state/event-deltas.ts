@@ -139,7 +139,7 @@ function conversationEvent(event: LoggedEvent): Delta[] {
     const inboundAt = millis(p.DateCreated) ?? event.receivedAt;
     if (conversationSid && (service !== undefined || (inbound && author !== undefined))) {
       const reg: Registers = {};
-      if (service !== undefined) reg.messagingServiceSid = lww(service, changed);
+      if (service !== undefined) reg.serviceFromMessages = lww(service, changed);
       if (inbound && author !== undefined) {
         const byAuthor: Record<string, Json> = {};
         setOwn(byAuthor, author, inboundAt);
