@@ -19,7 +19,8 @@
  * - suppression: last writer wins by `At`; an add and a lift of the same millisecond give suppressed.
  * Limits: a form cannot carry null, so a field cleared to empty at Twilio keeps its last value here; a Messaging
  * status callback's time is the router's `receivedAt` (only ties of equal rank depend on it); two events with one
- * dedupe key are assumed to be the same event.
+ * dedupe key are assumed to be the same event (same params, and the same receivedAt where that is their time).
+ * Reachability is grow-only: nothing here makes a participant reachable again (a later success does not).
  */
 import type { LoggedEvent } from '../events.js';
 import type { EntityDoc, EntityRef } from '../store/types.js';
