@@ -10,9 +10,7 @@
 import type { LoggedEvent } from '../events.js';
 import type { HandlerContext, HandlerDeps } from './handlers.js';
 import { eventTime, participantOf, senderParams } from './compliance.js';
-
-/** channel errors that make a participant unreachable (and trigger the fallback) */
-export const UNREACHABLE_CODES = new Set([30003, 30005, 30006, 30007, 21610, 63016]);
+import { UNREACHABLE_CODES } from '../state/delivery-rank.js';
 const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 const GUARD_TTL_SECONDS = 7 * 24 * 3600;
 
