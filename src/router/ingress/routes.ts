@@ -76,7 +76,8 @@ export async function ingressRoutes(app: FastifyInstance, options: IngressOption
   const verify = (request: FastifyRequest, reply: FastifyReply, source: string, body: RawBody): 'valid' | 'unchecked' | null => {
     if (!config.validateSignature) return 'unchecked';
     const url = publicUrlOf(
-      { url: request.url, headers: request.headers, encrypted: isEncrypted(request) },
+      // originalUrl: the target as received, even when the app rewrites URLs (rewriteUrl)
+      { url: request.originalUrl, headers: request.headers, encrypted: isEncrypted(request) },
       { publicUrl: config.publicUrl, trustProxy: config.trustProxy },
     );
     const verdict = checkSignature({ authToken: config.authToken, headers: request.headers, body, url });
