@@ -26,6 +26,7 @@ export function routerConfig(overrides: Partial<RouterConfig> = {}): RouterConfi
     port: 0,
     host: '127.0.0.1',
     db: ':memory:',
+    ingressOnly: false,
     trustProxy: false,
     authToken: AUTH_TOKEN,
     paths: PATHS,
