@@ -32,6 +32,20 @@ export interface SendOptions {
 /** setTimeout's limit: a longer delay fires at once (with a TimeoutOverflowWarning) */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * The request target exactly as the URL was configured (the URL parser would percent-encode a `'` in the query,
+ * and the consumer, checking the signature over the URL it received, would refuse it: twilio-node#1059, #1183).
+ * Only printable ASCII goes out raw; anything else takes the parser's encoding.
+ */
+export function requestTarget(url: string, parsed: URL): string {
+  const noFragment = url.replace(/#[\s\S]*$/, '');
+  const authorityStart = noFragment.indexOf('//') + 2;
+  const end = noFragment.slice(authorityStart).search(/[/?]/);
+  const raw = end < 0 ? '/' : noFragment.slice(authorityStart + end);
+  const target = raw.startsWith('?') ? `/${raw}` : raw;
+  return /^[\x21-\x7e]*$/.test(target) ? target : `${parsed.pathname}${parsed.search}`;
+}
+
 export function send(dispatcher: Dispatcher, url: string, options: SendOptions): Promise<Exchange> {
   const target = new URL(url);
   const maxBody = options.maxBody ?? 0;
@@ -97,7 +111,7 @@ export function send(dispatcher: Dispatcher, url: string, options: SendOptions):
       dispatcher.dispatch(
         {
           origin: target.origin,
-          path: `${target.pathname}${target.search}`,
+          path: requestTarget(url, target),
           method: options.method,
           headers: options.headers,
           body: options.body,
