@@ -64,8 +64,8 @@ describe.each(routerBackends())('router end to end on $name', (backend) => {
   async function smsConversation(handset: string, proxy = '+15550001000', attributes?: object) {
     const conversation = await t.client.conversations.v1.conversations.create({ friendlyName: 'support' });
     const participant = await conversation.participants().create({
-      messagingBindingAddress: handset,
-      messagingBindingProxyAddress: proxy,
+      'messagingBinding.address': handset,
+      'messagingBinding.proxyAddress': proxy,
       ...(attributes ? { attributes: JSON.stringify(attributes) } : {}),
       xTwilioWebhookEnabled: 'true',
     });
@@ -105,7 +105,7 @@ describe.each(routerBackends())('router end to end on $name', (backend) => {
     await t.http('PUT', '/_emulator/faults/webhooks', json({ rules: [{ match: { eventType: 'onDeliveryUpdated' }, action: { type: 'reorder', window: 6, ms: 300 } }] }));
     const conversation = await t.client.conversations.v1.conversations.create({ uniqueName: 'receipts' });
     const handsets = ['+15557770001', '+15557770002', '+15557770003'];
-    for (const h of handsets) await conversation.participants().create({ messagingBindingAddress: h, messagingBindingProxyAddress: '+15550001000', xTwilioWebhookEnabled: 'true' });
+    for (const h of handsets) await conversation.participants().create({ 'messagingBinding.address': h, 'messagingBinding.proxyAddress': '+15550001000', xTwilioWebhookEnabled: 'true' });
     const message = await conversation.messages().create({ author: 'agent', body: 'hello all', xTwilioWebhookEnabled: 'true' });
     await settle(t, router);
     const receipts = await t.client.conversations.v1.conversations(conversation.sid).messages(message.sid).deliveryReceipts.list();

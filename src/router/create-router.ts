@@ -9,7 +9,7 @@ import type { RouterConfig } from './config-types.js';
 import { defaultRouterConfig } from './config.js';
 import type { IncomingEvent } from './events.js';
 import { createRouterLogger } from './logger.js';
-import { createRouterMetrics, type RouterMetrics } from './metrics.js';
+import { createRouterMetrics, ingressCounters, ROUTER_ENDPOINTS, type RouterMetrics } from './metrics.js';
 import { openStores } from './store/open-stores.js';
 import type { AcceptResult, EventStore, KeyValueStore } from './store/types.js';
 import { ingressRoutes } from './ingress/routes.js';
@@ -106,11 +106,22 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     return result;
   }
 
-  const app = Fastify({ loggerInstance: log, disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  // request ids become the events' correlation ids: unique across replicas and restarts
+  const app = Fastify({ loggerInstance: log, disableRequestLogging: true, bodyLimit: 1024 * 1024, genReqId: () => randomUUID() });
+  const endpointOfPath = new Map<string, (typeof ROUTER_ENDPOINTS)[number]>([
+    [config.paths.webhook, 'webhook'],
+    [config.paths.preEvent, 'pre-event'],
+    [config.paths.inbound, 'inbound'],
+    [config.paths.status, 'status'],
+  ]);
+  app.addHook('onResponse', async (request, reply) => {
+    const endpoint = endpointOfPath.get(request.routeOptions.url ?? '');
+    if (endpoint) metrics.ingressDuration.observe({ endpoint }, reply.elapsedTime / 1000);
+  });
   await app.register(ingressRoutes, {
     config,
     accept,
-    metrics,
+    metrics: ingressCounters(metrics),
     log,
     lookupConversation: async (sid: string) => (await readConversationState(events, sid))?.conversation.attributes ?? undefined,
   });

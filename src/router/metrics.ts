@@ -86,3 +86,36 @@ export function createRouterMetrics(queueDepth: () => Promise<number>, options: 
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'tce_router_' });
   return metrics;
 }
+
+const ENDPOINT_OF_SOURCE: Record<string, RouterEndpoint> = {
+  conversations: 'webhook',
+  'pre-event': 'pre-event',
+  'messaging-inbound': 'inbound',
+  'messaging-status': 'status',
+};
+
+/**
+ * The ingress counts by name and `source` (ingress/routes.ts); this maps them onto the typed series above,
+ * labelled by endpoint. A 400 (a body that does not decode) counts as received only.
+ */
+export function ingressCounters(metrics: RouterMetrics): { inc(name: string, labels?: Record<string, string>): void } {
+  return {
+    inc(name, labels = {}) {
+      const endpoint = ENDPOINT_OF_SOURCE[labels.source ?? ''] ?? 'webhook';
+      switch (name) {
+        case 'received':
+          return metrics.received.inc({ endpoint });
+        case 'signature_rejected':
+          return metrics.signatureRejected.inc({ endpoint });
+        case 'deduplicated':
+          return metrics.deduplicated.inc({ endpoint });
+        case 'queued':
+          return metrics.enqueued.inc({ endpoint });
+        case 'accept_failed':
+          return metrics.commitFailures.inc();
+        case 'pre_event':
+          return metrics.preEventDecisions.inc({ decision: labels.decision ?? 'unknown', policy: labels.policy ?? 'none' });
+      }
+    },
+  };
+}
