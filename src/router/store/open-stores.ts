@@ -35,15 +35,7 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     const db = openSqliteDatabase(options.db);
     const events = new SqliteEventStore(db);
     const kv = new SqliteKv(db);
-    return {
-      events,
-      kv,
-      close: async () => {
-        await events.close();
-        await kv.close();
-        if (db.open) db.close();
-      },
-    };
+    return { events, kv, close: once(async () => void db.close()) };
   }
   const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema });
   let kv: KeyValueStore;
@@ -57,10 +49,15 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   return {
     events,
     kv,
-    close: async () => {
-      await events.close();
+    close: once(async () => {
       await kv.close();
       await pool.end();
-    },
+    }),
   };
+}
+
+/** a second close() is a no-op (pg's Pool throws when ended twice) */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
 }

@@ -32,13 +32,17 @@ export class RedisKv implements KeyValueStore {
       maxRetriesPerRequest: 3,
     });
     // errors surface through the commands (and connect below); without a listener ioredis prints them itself
-    redis.on('error', () => undefined);
+    let socketError: unknown;
+    redis.on('error', (error: unknown) => {
+      socketError = error;
+    });
     try {
       await redis.connect();
       await redis.ping();
     } catch (error) {
       redis.disconnect();
-      throw connectionError('Redis', options.url, error);
+      // connect() rejects with a bare "Connection is closed."; the socket's own error says why (ECONNREFUSED, …)
+      throw connectionError('Redis', options.url, socketError ?? error);
     }
     redis.options.retryStrategy = (times: number) => Math.min(50 * 2 ** times, 2000);
     return new RedisKv(redis, options.keyPrefix ?? '');
