@@ -413,6 +413,19 @@ describe.each(kvBackends())('KeyValueStore contract: $name', (backend) => {
     expect((await kv.list('', 100)).map((e) => e.key)).toEqual(['SUP:upper', 'other', 'su%', 'su*', 'su_x', 'sup:a', 'sup:b', 'sup:c']);
   });
 
+  if (backend.name !== 'redis') {
+    it('purges expired rows, and only those', async () => {
+      const purgeable = kv as KeyValueStore & { purgeExpired(now?: number): Promise<number> };
+      await kv.set('short', 'x', 0.05);
+      await kv.set('long', 'y', 60);
+      await kv.set('forever', 'z');
+      await sleep(120);
+      expect(await purgeable.purgeExpired()).toBe(1);
+      expect(await purgeable.purgeExpired()).toBe(0);
+      expect((await kv.list('', 10)).map((e) => e.key)).toEqual(['forever', 'long']);
+    });
+  }
+
   it('refuses a ttl that is not a positive number', async () => {
     await expect(kv.set('a', '1', 0)).rejects.toThrow(/positive number of seconds/);
     await expect(kv.setIfAbsent('a', '1', -1)).rejects.toThrow(/positive number of seconds/);

@@ -85,6 +85,11 @@ export class SqliteKv implements KeyValueStore {
     return rows.map((r) => ({ key: r.key, value: r.value }));
   }
 
+  /** drop expired rows (reads already ignore them); answers how many went */
+  async purgeExpired(now: number = this.now()): Promise<number> {
+    return this.sql(`DELETE FROM router_kv WHERE expires_at <= ?`).run(now).changes;
+  }
+
   async ping(): Promise<void> {
     this.sql('SELECT 1').get();
   }
