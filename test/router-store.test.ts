@@ -215,7 +215,7 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     await store.claim('w1', 10, 30_000, 10);
     const docs: EntityDoc[] = [
       { kind: CONVERSATION_KIND, id: 'CH1', conversationSid: 'CH1', doc: { sid: 'CH1', uniqueName: 'sms:+15550001', n: 1 } },
-      { kind: 'participant', id: 'MB1', conversationSid: 'CH1', doc: { identity: 'alice', nested: { a: [1, 2] } } },
+      { kind: 'participant', id: 'MB1', conversationSid: 'CH1', doc: { identity: 'alice', nested: { a: [1, 2] }, odd: 'nul \u0000 ☃' } },
       { kind: 'contact', id: '+15550001', conversationSid: null, doc: { suppressed: true } },
       { kind: CONVERSATION_KIND, id: 'CH2', conversationSid: 'CH2', doc: { sid: 'CH2', uniqueName: null } },
     ];

@@ -103,7 +103,7 @@ const COMPLETE = `
   ), docs AS (
     INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
     SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
-    FROM jsonb_to_recordset($4::jsonb) AS d(kind text, id text, conversation_sid text, unique_name text, doc jsonb)
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::json[]) AS d(kind, id, conversation_sid, unique_name, doc)
     WHERE EXISTS (SELECT 1 FROM marked)
     ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
       unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
@@ -191,7 +191,7 @@ export class PostgresEventStore implements EventStore {
     const result = await this.pool.query<{ marked: string }>({
       name: 'router-complete',
       text: COMPLETE,
-      values: [partitionKey, workerId, eventId, docsJson(docs)],
+      values: [partitionKey, workerId, eventId, ...docColumns(docs)],
     });
     return Number(result.rows[0]?.marked ?? 0) > 0;
   }
@@ -266,9 +266,8 @@ export class PostgresEventStore implements EventStore {
       for (let i = 0; i < unique.length; i += 1000) {
         await client.query(
           `INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
-           SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
-           FROM jsonb_to_recordset($1::jsonb) AS d(kind text, id text, conversation_sid text, unique_name text, doc jsonb)`,
-          [docsJson(unique.slice(i, i + 1000))],
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[])`,
+          docColumns(unique.slice(i, i + 1000)),
         );
       }
       await client.query('COMMIT');
@@ -329,14 +328,17 @@ function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
   return [...byKey.values()];
 }
 
-function docsJson(docs: EntityDoc[]): string {
-  return JSON.stringify(
-    lastOfEach(docs).map((d) => ({
-      kind: d.kind,
-      id: d.id,
-      conversation_sid: d.conversationSid,
-      unique_name: d.kind === CONVERSATION_KIND ? uniqueNameOf(d) : null,
-      doc: d.doc,
-    })),
-  );
+/**
+ * Docs as five parallel arrays for unnest(): each doc travels as JSON text into a json[] (json keeps the text as is;
+ * json_to_recordset would unescape strings and refuse a NUL).
+ */
+function docColumns(docs: EntityDoc[]): [string[], string[], Array<string | null>, Array<string | null>, string[]] {
+  const unique = lastOfEach(docs);
+  return [
+    unique.map((d) => d.kind),
+    unique.map((d) => d.id),
+    unique.map((d) => d.conversationSid),
+    unique.map((d) => (d.kind === CONVERSATION_KIND ? uniqueNameOf(d) : null)),
+    unique.map((d) => JSON.stringify(d.doc)),
+  ];
 }

@@ -58,7 +58,8 @@ export const MIGRATIONS: readonly Migration[] = [
         id text NOT NULL,
         conversation_sid text,
         unique_name text,
-        doc jsonb NOT NULL,
+        -- json, not jsonb: jsonb refuses an escaped NUL character, and a message body may carry one (SQLite keeps it too)
+        doc json NOT NULL,
         PRIMARY KEY (kind, id)
       );
       CREATE INDEX router_docs_conversation ON router_docs (conversation_sid);

@@ -117,7 +117,7 @@ export class SqliteEventStore implements EventStore {
 
   async accept(event: IncomingEvent, dedupeTtlSeconds: number): Promise<AcceptResult> {
     checkTtl(dedupeTtlSeconds, 'the dedupe window');
-    return this.acceptTx(event, this.now(), dedupeTtlSeconds * 1000);
+    return this.acceptTx(event, this.now(), Math.round(dedupeTtlSeconds * 1000));
   }
 
   private claimIn(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number): ClaimedPartition[] {

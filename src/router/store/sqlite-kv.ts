@@ -40,7 +40,7 @@ export class SqliteKv implements KeyValueStore {
 
   private expiry(ttlSeconds: number | undefined): number | null {
     checkKvTtl(ttlSeconds);
-    return ttlSeconds === undefined ? null : this.now() + ttlSeconds * 1000;
+    return ttlSeconds === undefined ? null : this.now() + Math.round(ttlSeconds * 1000);
   }
 
   async get(key: string): Promise<string | undefined> {
