@@ -121,23 +121,21 @@ export class SqliteEventStore implements EventStore {
   }
 
   private claimIn(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number): ClaimedPartition[] {
-      const keys = this.sql(
-          `SELECT partition_key FROM router_partitions
-           WHERE pending > 0 AND (lease_until IS NULL OR lease_until <= ?) AND (not_before IS NULL OR not_before <= ?)
-           ORDER BY last_claimed, partition_key LIMIT ?`,
-        )
-        .pluck()
-        .all(now, now, maxPartitions) as string[];
-      const lease = this.sql(
-        `UPDATE router_partitions SET lease_owner = ?, lease_until = ?, not_before = NULL, last_claimed = ? WHERE partition_key = ?`,
-      );
-      const pending = this.sql(
-        `SELECT ${EVENT_COLUMNS} FROM router_events WHERE partition_key = ? AND status = 'pending' ORDER BY id LIMIT ?`,
-      );
-      return keys.map((partitionKey) => {
-        lease.run(workerId, now + leaseMs, now, partitionKey);
-        return { partitionKey, events: (pending.all(partitionKey, perPartition) as EventRow[]).map(toLoggedEvent) };
-      });
+    const keys = this.sql(
+      `SELECT partition_key FROM router_partitions
+       WHERE pending > 0 AND (lease_until IS NULL OR lease_until <= ?) AND (not_before IS NULL OR not_before <= ?)
+       ORDER BY last_claimed, partition_key LIMIT ?`,
+    ).pluck().all(now, now, maxPartitions) as string[];
+    const lease = this.sql(
+      `UPDATE router_partitions SET lease_owner = ?, lease_until = ?, not_before = NULL, last_claimed = ? WHERE partition_key = ?`,
+    );
+    const pending = this.sql(
+      `SELECT ${EVENT_COLUMNS} FROM router_events WHERE partition_key = ? AND status = 'pending' ORDER BY id LIMIT ?`,
+    );
+    return keys.map((partitionKey) => {
+      lease.run(workerId, now + leaseMs, now, partitionKey);
+      return { partitionKey, events: (pending.all(partitionKey, perPartition) as EventRow[]).map(toLoggedEvent) };
+    });
   }
 
   async claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]> {
@@ -154,20 +152,19 @@ export class SqliteEventStore implements EventStore {
   }
 
   private completeIn(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): boolean {
-      if (!this.holds(workerId, partitionKey)) return false;
-      const seq = this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'applied_seq' RETURNING value`)
-        .pluck()
-        .get() as number;
-      const marked = this.sql(
-          `UPDATE router_events SET status = 'applied', apply_count = apply_count + 1, applied_seq = ?
-           WHERE id = ? AND partition_key = ? AND status = 'pending'`,
-        )
-        .run(seq, eventId, partitionKey).changes;
-      // already applied (or dead, or not this partition's): rolling back keeps the sequence and the docs untouched
-      if (marked === 0) throw new NotPending();
-      this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
-      this.writeDocs(docs);
-      return true;
+    if (!this.holds(workerId, partitionKey)) return false;
+    const seq = this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'applied_seq' RETURNING value`)
+      .pluck()
+      .get() as number;
+    const marked = this.sql(
+      `UPDATE router_events SET status = 'applied', apply_count = apply_count + 1, applied_seq = ?
+       WHERE id = ? AND partition_key = ? AND status = 'pending'`,
+    ).run(seq, eventId, partitionKey).changes;
+    // already applied (or dead, or not this partition's): rolling back keeps the sequence and the docs untouched
+    if (marked === 0) throw new NotPending();
+    this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
+    this.writeDocs(docs);
+    return true;
   }
 
   async complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean> {
@@ -191,16 +188,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   private failureIn(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): void {
-      if (!this.holds(workerId, partitionKey)) return;
-      const changed = this.sql(
-          `UPDATE router_events SET attempts = attempts + 1, last_error = ?, status = CASE WHEN ? THEN 'dead' ELSE status END
-           WHERE id = ? AND partition_key = ? AND status = 'pending'`,
-        )
-        .run(error, dead ? 1 : 0, eventId, partitionKey).changes;
-      if (dead && changed > 0) {
-        this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
-        this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'dead'`).run();
-      }
+    if (!this.holds(workerId, partitionKey)) return;
+    const changed = this.sql(
+      `UPDATE router_events SET attempts = attempts + 1, last_error = ?, status = CASE WHEN ? THEN 'dead' ELSE status END
+       WHERE id = ? AND partition_key = ? AND status = 'pending'`,
+    ).run(error, dead ? 1 : 0, eventId, partitionKey).changes;
+    if (dead && changed > 0) {
+      this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
+      this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'dead'`).run();
+    }
   }
 
   async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {
@@ -209,10 +205,9 @@ export class SqliteEventStore implements EventStore {
 
   async release(workerId: string, partitionKey: string, notBefore?: number): Promise<void> {
     this.sql(
-        `UPDATE router_partitions SET lease_owner = NULL, lease_until = NULL, not_before = ?
-         WHERE partition_key = ? AND lease_owner = ?`,
-      )
-      .run(notBefore ?? null, partitionKey, workerId);
+      `UPDATE router_partitions SET lease_owner = NULL, lease_until = NULL, not_before = ?
+       WHERE partition_key = ? AND lease_owner = ?`,
+    ).run(notBefore ?? null, partitionKey, workerId);
   }
 
   async renew(workerId: string, partitionKey: string, leaseMs: number): Promise<boolean> {
@@ -252,10 +247,8 @@ export class SqliteEventStore implements EventStore {
   async findConversation(sidOrUniqueName: string): Promise<string | undefined> {
     // a SID wins over a UniqueName that happens to look like one
     const sid = this.sql(
-        `SELECT id FROM router_docs WHERE kind = ? AND (id = ? OR unique_name = ?) ORDER BY id = ? DESC, id LIMIT 1`,
-      )
-      .pluck()
-      .get(CONVERSATION_KIND, sidOrUniqueName, sidOrUniqueName, sidOrUniqueName) as string | undefined;
+      `SELECT id FROM router_docs WHERE kind = ? AND (id = ? OR unique_name = ?) ORDER BY id = ? DESC, id LIMIT 1`,
+    ).pluck().get(CONVERSATION_KIND, sidOrUniqueName, sidOrUniqueName, sidOrUniqueName) as string | undefined;
     return sid;
   }
 
