@@ -3,12 +3,14 @@
  * - builds dist/ from the sources, so the code the tests reach through dist (the webhook worker thread,
  *   `node bin/tce.js` in the CLI tests) is the code in src/, never a stale build. `tsc -b` compares sources and
  *   outputs (a deleted or outdated output is rebuilt) and is a no-op when nothing changed;
- * - clears the operations the tests exercise (tce contracts coverage).
+ * - clears the operations the tests exercise (tce contracts coverage);
+ * - says in one line which router store suites are left out (TCE_TEST_DATABASE_URL / TCE_TEST_REDIS_URL unset).
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { clearExercised } from '../../src/contracts/coverage.js';
+import { skipNotice } from './router-stores.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,4 +27,6 @@ export function buildDist(): void {
 export default function setup(): void {
   buildDist();
   clearExercised();
+  const notice = skipNotice();
+  if (notice) console.log(notice);
 }

@@ -19,6 +19,9 @@ export interface EntityDoc {
   doc: Record<string, unknown>;
 }
 
+/** The kind of a conversation's own doc: findConversation looks these up by id or by `doc.uniqueName`. */
+export const CONVERSATION_KIND = 'conversation';
+
 export interface EntityRef {
   kind: string;
   id: string;

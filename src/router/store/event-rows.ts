@@ -1,0 +1,70 @@
+/** Row ↔ object mapping shared by the SQLite and PostgreSQL event stores (column names are the same in both). */
+import type { EventParams, EventSource, LoggedEvent } from '../events.js';
+import type { AppliedRecord, EntityDoc } from './types.js';
+
+/** pg answers BIGINT as a string and json as an object; SQLite answers numbers and text. */
+type Cell = string | number | bigint | null | Record<string, unknown>;
+
+export interface EventRow {
+  id: Cell;
+  source: Cell;
+  event_type: Cell;
+  dedupe_key: Cell;
+  partition_key: Cell;
+  params: Cell;
+  received_at: Cell;
+  signature: Cell;
+  correlation_id: Cell;
+}
+
+export const EVENT_COLUMNS = 'id, source, event_type, dedupe_key, partition_key, params, received_at, signature, correlation_id';
+
+export function toLoggedEvent(row: EventRow): LoggedEvent {
+  return {
+    id: Number(row.id),
+    source: String(row.source) as EventSource,
+    eventType: String(row.event_type),
+    dedupeKey: String(row.dedupe_key),
+    partitionKey: String(row.partition_key),
+    params: (typeof row.params === 'string' ? JSON.parse(row.params) : row.params) as EventParams,
+    receivedAt: Number(row.received_at),
+    signature: row.signature === 'valid' ? 'valid' : 'unchecked',
+    correlationId: String(row.correlation_id),
+  };
+}
+
+export interface DocRow {
+  kind: Cell;
+  id: Cell;
+  conversation_sid: Cell;
+  doc: Cell;
+}
+
+export function toEntityDoc(row: DocRow): EntityDoc {
+  return {
+    kind: String(row.kind),
+    id: String(row.id),
+    conversationSid: row.conversation_sid === null ? null : String(row.conversation_sid),
+    doc: (typeof row.doc === 'string' ? JSON.parse(row.doc) : row.doc) as Record<string, unknown>,
+  };
+}
+
+/** the column findConversation searches: a conversation doc's `uniqueName`, when it is a string */
+export function uniqueNameOf(doc: EntityDoc): string | null {
+  const name = doc.doc.uniqueName;
+  return typeof name === 'string' && name !== '' ? name : null;
+}
+
+export function toAppliedRecord(row: { id: Cell; partition_key: Cell; apply_count: Cell; applied_seq: Cell }): AppliedRecord {
+  return {
+    id: Number(row.id),
+    partitionKey: String(row.partition_key),
+    applyCount: Number(row.apply_count),
+    appliedSeq: Number(row.applied_seq),
+  };
+}
+
+/** Bad input gets a clear error before anything is written. */
+export function checkTtl(ttlSeconds: number, what: string): void {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`${what} must be a positive number of seconds, got ${ttlSeconds}`);
+}

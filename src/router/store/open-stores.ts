@@ -1,0 +1,63 @@
+/**
+ * Picks and opens the router's stores from its configuration:
+ * - no database URL: SQLite for both, in one database file (its folder created), nothing to set up;
+ * - a database URL: PostgreSQL for the events, and Redis for the key-value facts when a Redis URL is given, else
+ *   PostgreSQL (sharing the events' pool).
+ * A server that cannot be reached fails with one StoreConnectionError line naming its URL (never its password).
+ */
+import { PostgresEventStore } from './postgres-event-store.js';
+import { PostgresKv } from './postgres-kv.js';
+import { openPostgresPool } from './postgres-pool.js';
+import { RedisKv } from './redis-kv.js';
+import { openSqliteDatabase } from './sqlite-database.js';
+import { SqliteEventStore } from './sqlite-event-store.js';
+import { SqliteKv } from './sqlite-kv.js';
+import type { EventStore, KeyValueStore } from './types.js';
+
+export interface OpenStoresOptions {
+  /** the SQLite file (or `:memory:`) used when there is no database URL */
+  db: string;
+  databaseUrl?: string;
+  /** a PostgreSQL schema of its own (created when missing) */
+  databaseSchema?: string;
+  redisUrl?: string;
+  redisKeyPrefix?: string;
+}
+
+export interface Stores {
+  events: EventStore;
+  kv: KeyValueStore;
+  close(): Promise<void>;
+}
+
+export async function openStores(options: OpenStoresOptions): Promise<Stores> {
+  if (!options.databaseUrl) {
+    const db = openSqliteDatabase(options.db);
+    const events = new SqliteEventStore(db);
+    const kv = new SqliteKv(db);
+    return { events, kv, close: once(async () => void db.close()) };
+  }
+  const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema });
+  let kv: KeyValueStore;
+  try {
+    kv = options.redisUrl ? await RedisKv.open({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix }) : new PostgresKv(pool);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  const events = new PostgresEventStore(pool);
+  return {
+    events,
+    kv,
+    close: once(async () => {
+      await kv.close();
+      await pool.end();
+    }),
+  };
+}
+
+/** a second close() is a no-op (pg's Pool throws when ended twice) */
+function once(close: () => Promise<void>): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => (closing ??= close());
+}

@@ -1,0 +1,344 @@
+/**
+ * The EventStore on PostgreSQL, for several router processes sharing one database.
+ *
+ * The queue is two tables: router_events (the log; a row is `pending` until applied or dead) and router_partitions
+ * (one row per partition key: a pending count and a lease). A worker claims whole partitions with
+ * `FOR UPDATE SKIP LOCKED` and a lease, so one partition is handled by one worker at a time, in id order, while
+ * other partitions run in parallel; a crashed worker's partition comes back when its lease runs out.
+ *
+ * Why not pg-boss or graphile-worker: both hand out *jobs*, not ordered streams. We need strict FIFO per partition
+ * (conversation) with many partitions in parallel: pg-boss has no per-key ordering at all, and graphile-worker's
+ * named queues serialise a queue with a job-level lock but cannot lease a batch of a partition's events, tie the
+ * completion to the lease, and commit it with the derived docs in one transaction. The log is also our source of
+ * truth (replay), which a job table that deletes finished jobs is not.
+ *
+ * accept() and complete() are single statements (CTEs), so each is one round trip and one implicit transaction.
+ * Times are epoch ms from this process's clock (as in the SQLite store); the routers sharing a database are expected
+ * to run NTP-synchronised clocks, and leases are long compared to any skew.
+ */
+import type pg from 'pg';
+import type { IncomingEvent, LoggedEvent } from '../events.js';
+import {
+  checkTtl,
+  EVENT_COLUMNS,
+  toAppliedRecord,
+  toEntityDoc,
+  toLoggedEvent,
+  uniqueNameOf,
+  type DocRow,
+  type EventRow,
+} from './event-rows.js';
+import { openPostgresPool, type PostgresPoolOptions } from './postgres-pool.js';
+import {
+  CONVERSATION_KIND,
+  type AcceptResult,
+  type AppliedRecord,
+  type ClaimedPartition,
+  type EntityDoc,
+  type EntityRef,
+  type EventStore,
+  type QueueStats,
+} from './types.js';
+
+export interface PostgresEventStoreOptions {
+  now?: () => number;
+  /** end the pool with the store (false when the key-value store shares it) */
+  ownsPool?: boolean;
+}
+
+/*
+ * The data flows d → p → the event insert, so the partition row is locked (p) before the event's id is drawn from
+ * its sequence: two concurrent accepts for one partition therefore commit in id order, and a worker never sees a
+ * partition's event N+1 before N. A key whose window has not run out makes `d` empty, and nothing is written.
+ */
+const ACCEPT = `
+  WITH d AS (
+    INSERT INTO router_dedupe AS t (key, expires_at) VALUES ($1, $2)
+    ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE t.expires_at <= $3
+    RETURNING key
+  ), p AS (
+    INSERT INTO router_partitions AS t (partition_key, pending) SELECT $4, 1 FROM d
+    ON CONFLICT (partition_key) DO UPDATE SET pending = t.pending + 1
+    RETURNING partition_key
+  )
+  INSERT INTO router_events (source, event_type, dedupe_key, partition_key, params, received_at, signature, correlation_id)
+  SELECT $5, $6, $1, p.partition_key, $7, $8, $9, $10 FROM p
+  RETURNING id`;
+
+const CLAIM = `
+  WITH ready AS (
+    SELECT partition_key FROM router_partitions
+    WHERE pending > 0 AND (lease_until IS NULL OR lease_until <= $1) AND (not_before IS NULL OR not_before <= $1)
+    ORDER BY last_claimed, partition_key
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+  ), leased AS (
+    UPDATE router_partitions t SET lease_owner = $3, lease_until = $1 + $4, not_before = NULL, last_claimed = $1
+    FROM ready WHERE t.partition_key = ready.partition_key
+    RETURNING t.partition_key AS lease_key
+  )
+  SELECT leased.lease_key, e.* FROM leased
+  LEFT JOIN LATERAL (
+    SELECT ${EVENT_COLUMNS} FROM router_events ev
+    WHERE ev.partition_key = leased.lease_key AND ev.status = 'pending'
+    ORDER BY ev.id LIMIT $5
+  ) e ON true
+  ORDER BY leased.lease_key, e.id`;
+
+/*
+ * `held` locks the partition row only while $2 owns it: a worker that took the partition over changed the owner
+ * (and a takeover racing with us waits for, or skips, our lock). Nothing else happens when it is not held or the
+ * event is no longer pending.
+ */
+const COMPLETE = `
+  WITH held AS (
+    SELECT partition_key FROM router_partitions WHERE partition_key = $1 AND lease_owner = $2 FOR UPDATE
+  ), marked AS (
+    UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = nextval('router_applied_seq')
+    FROM held WHERE e.id = $3 AND e.partition_key = held.partition_key AND e.status = 'pending'
+    RETURNING e.partition_key
+  ), counted AS (
+    UPDATE router_partitions t SET pending = t.pending - 1 FROM marked WHERE t.partition_key = marked.partition_key
+    RETURNING 1
+  ), docs AS (
+    INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
+    SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::json[]) AS d(kind, id, conversation_sid, unique_name, doc)
+    WHERE EXISTS (SELECT 1 FROM marked)
+    ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
+      unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM counted) AS counted, (SELECT count(*) FROM docs) AS docs`;
+
+const FAILURE = `
+  WITH held AS (
+    SELECT partition_key FROM router_partitions WHERE partition_key = $1 AND lease_owner = $2 FOR UPDATE
+  ), marked AS (
+    UPDATE router_events e SET attempts = e.attempts + 1, last_error = $4,
+      status = CASE WHEN $5::boolean THEN 'dead' ELSE e.status END
+    FROM held WHERE e.id = $3 AND e.partition_key = held.partition_key AND e.status = 'pending'
+    RETURNING e.partition_key
+  )
+  UPDATE router_partitions t SET pending = t.pending - 1 FROM marked
+  WHERE $5::boolean AND t.partition_key = marked.partition_key`;
+
+const DOC_COLUMNS = 'kind, id, conversation_sid, doc';
+
+export class PostgresEventStore implements EventStore {
+  readonly kind = 'postgres' as const;
+  private readonly now: () => number;
+  private readonly ownsPool: boolean;
+  private closed = false;
+
+  static async open(options: PostgresPoolOptions & Omit<PostgresEventStoreOptions, 'ownsPool'>): Promise<PostgresEventStore> {
+    return new PostgresEventStore(await openPostgresPool(options), { now: options.now, ownsPool: true });
+  }
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: PostgresEventStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.ownsPool = options.ownsPool ?? false;
+  }
+
+  async accept(event: IncomingEvent, dedupeTtlSeconds: number): Promise<AcceptResult> {
+    checkTtl(dedupeTtlSeconds, 'the dedupe window');
+    const now = this.now();
+    const result = await this.pool.query<{ id: string }>({
+      name: 'router-accept',
+      text: ACCEPT,
+      values: [
+        event.dedupeKey,
+        now + Math.round(dedupeTtlSeconds * 1000),
+        now,
+        event.partitionKey,
+        event.source,
+        event.eventType,
+        JSON.stringify(event.params),
+        event.receivedAt,
+        event.signature,
+        event.correlationId,
+      ],
+    });
+    const row = result.rows[0];
+    return row ? { status: 'accepted', id: Number(row.id) } : { status: 'duplicate' };
+  }
+
+  async claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]> {
+    const result = await this.pool.query<EventRow & { lease_key: string }>({
+      name: 'router-claim',
+      text: CLAIM,
+      values: [this.now(), maxPartitions, workerId, leaseMs, perPartition],
+    });
+    const claimed = new Map<string, LoggedEvent[]>();
+    for (const row of result.rows) {
+      const events = claimed.get(row.lease_key) ?? [];
+      if (row.id !== null) events.push(toLoggedEvent(row));
+      claimed.set(row.lease_key, events);
+    }
+    const partitions: ClaimedPartition[] = [];
+    for (const [partitionKey, events] of claimed) {
+      // its last events were applied between our snapshot and our lock: hand it straight back
+      if (events.length === 0) await this.release(workerId, partitionKey);
+      else partitions.push({ partitionKey, events });
+    }
+    return partitions;
+  }
+
+  async complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean> {
+    const result = await this.pool.query<{ marked: string }>({
+      name: 'router-complete',
+      text: COMPLETE,
+      values: [partitionKey, workerId, eventId, ...docColumns(docs)],
+    });
+    return Number(result.rows[0]?.marked ?? 0) > 0;
+  }
+
+  async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {
+    await this.pool.query({ name: 'router-failure', text: FAILURE, values: [partitionKey, workerId, eventId, error, dead] });
+  }
+
+  async release(workerId: string, partitionKey: string, notBefore?: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE router_partitions SET lease_owner = NULL, lease_until = NULL, not_before = $3
+       WHERE partition_key = $1 AND lease_owner = $2`,
+      [partitionKey, workerId, notBefore ?? null],
+    );
+  }
+
+  async renew(workerId: string, partitionKey: string, leaseMs: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE router_partitions SET lease_until = $3 WHERE partition_key = $1 AND lease_owner = $2`,
+      [partitionKey, workerId, this.now() + leaseMs],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async entities(refs: EntityRef[]): Promise<EntityDoc[]> {
+    if (refs.length === 0) return [];
+    const result = await this.pool.query<DocRow>(
+      `SELECT ${DOC_COLUMNS} FROM router_docs
+       WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY kind, id`,
+      [refs.map((r) => r.kind), refs.map((r) => r.id)],
+    );
+    return result.rows.map(toEntityDoc);
+  }
+
+  async conversationEntities(conversationSid: string): Promise<EntityDoc[]> {
+    return this.docs('WHERE conversation_sid = $1', [conversationSid]);
+  }
+
+  async entitiesOfKind(kind: string): Promise<EntityDoc[]> {
+    return this.docs('WHERE kind = $1', [kind]);
+  }
+
+  async allEntities(): Promise<EntityDoc[]> {
+    return this.docs('', []);
+  }
+
+  private async docs(where: string, values: string[]): Promise<EntityDoc[]> {
+    // COLLATE "C": the same order as SQLite's, whatever the database's locale
+    const result = await this.pool.query<DocRow>(
+      `SELECT ${DOC_COLUMNS} FROM router_docs ${where} ORDER BY kind COLLATE "C", id COLLATE "C"`,
+      values,
+    );
+    return result.rows.map(toEntityDoc);
+  }
+
+  async findConversation(sidOrUniqueName: string): Promise<string | undefined> {
+    // a SID wins over a UniqueName that happens to look like one
+    const result = await this.pool.query<{ id: string }>(
+      `SELECT id FROM router_docs WHERE kind = $1 AND (id = $2 OR unique_name = $2) ORDER BY id = $2 DESC, id LIMIT 1`,
+      [CONVERSATION_KIND, sidOrUniqueName],
+    );
+    return result.rows[0]?.id;
+  }
+
+  async replaceEntities(docs: EntityDoc[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('DELETE FROM router_docs');
+      // in slices: one huge parameter would be parsed into memory at once
+      const unique = lastOfEach(docs);
+      for (let i = 0; i < unique.length; i += 1000) {
+        await client.query(
+          `INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[])`,
+          docColumns(unique.slice(i, i + 1000)),
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async readLog(afterId: number, limit: number): Promise<LoggedEvent[]> {
+    const result = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM router_events WHERE id > $1 ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
+    return result.rows.map(toLoggedEvent);
+  }
+
+  async applied(): Promise<AppliedRecord[]> {
+    const result = await this.pool.query<{ id: string; partition_key: string; apply_count: number; applied_seq: string }>(
+      `SELECT id, partition_key, apply_count, applied_seq FROM router_events WHERE apply_count > 0 ORDER BY id`,
+    );
+    return result.rows.map(toAppliedRecord);
+  }
+
+  async stats(): Promise<QueueStats> {
+    // depth from the partitions' counters (small); dead through its partial index; applied is a count of the log
+    const result = await this.pool.query<{ depth: string; dead: string; applied: string }>(
+      `SELECT (SELECT COALESCE(SUM(pending), 0) FROM router_partitions WHERE pending > 0) AS depth,
+              (SELECT count(*) FROM router_events WHERE status = 'dead') AS dead,
+              (SELECT count(*) FROM router_events WHERE status = 'applied') AS applied`,
+    );
+    const row = result.rows[0]!;
+    return { depth: Number(row.depth), dead: Number(row.dead), applied: Number(row.applied) };
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    const result = await this.pool.query('DELETE FROM router_dedupe WHERE expires_at <= $1', [now]);
+    return result.rowCount ?? 0;
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+}
+
+/** One upsert cannot touch a row twice: the last doc of each (kind, id) wins, as it would applied one by one. */
+function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
+  const byKey = new Map<string, EntityDoc>();
+  for (const d of docs) byKey.set(`${d.kind}\u0000${d.id}`, d);
+  return [...byKey.values()];
+}
+
+/**
+ * Docs as five parallel arrays for unnest(): each doc travels as JSON text into a json[] (json keeps the text as is;
+ * json_to_recordset would unescape strings and refuse a NUL).
+ */
+function docColumns(docs: EntityDoc[]): [string[], string[], Array<string | null>, Array<string | null>, string[]] {
+  const unique = lastOfEach(docs);
+  return [
+    unique.map((d) => d.kind),
+    unique.map((d) => d.id),
+    unique.map((d) => d.conversationSid),
+    unique.map((d) => (d.kind === CONVERSATION_KIND ? uniqueNameOf(d) : null)),
+    unique.map((d) => JSON.stringify(d.doc)),
+  ];
+}

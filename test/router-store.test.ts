@@ -1,0 +1,544 @@
+/**
+ * The store contract: the same tests against every EventStore (SQLite file, SQLite :memory:, PostgreSQL) and every
+ * KeyValueStore (SQLite, PostgreSQL, Redis). PostgreSQL and Redis run when TCE_TEST_DATABASE_URL /
+ * TCE_TEST_REDIS_URL are set (test/support/router-stores.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { IncomingEvent } from '../src/router/events.js';
+import { openStores } from '../src/router/store/open-stores.js';
+import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
+import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore } from '../src/router/store/types.js';
+import {
+  eventStoreBackends,
+  kvBackends,
+  testDatabaseUrl,
+  testRedisUrl,
+  testSqliteFile,
+  type OpenedStore,
+} from './support/router-stores.js';
+
+const run = randomBytes(3).toString('hex');
+let counter = 0;
+function event(partitionKey: string, overrides: Partial<IncomingEvent> = {}): IncomingEvent {
+  counter++;
+  return {
+    source: 'conversations',
+    eventType: 'onMessageAdded',
+    dedupeKey: `key-${run}-${counter}`,
+    partitionKey,
+    params: { ConversationSid: partitionKey, Body: `body ${counter}`, Attributes: '{"a":"é"}' },
+    receivedAt: 1_764_000_000_000 + counter,
+    signature: 'valid',
+    correlationId: `corr-${counter}`,
+    ...overrides,
+  };
+}
+
+function accepted(result: Awaited<ReturnType<EventStore['accept']>>): number {
+  if (result.status !== 'accepted') throw new Error(`expected accepted, got ${result.status}`);
+  return result.id;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** a clock the test moves: leases, notBefore and dedupe windows expire without waiting */
+function testClock() {
+  let t = Date.now();
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
+  let opened: OpenedStore<EventStore>;
+  let store: EventStore;
+  let clock: ReturnType<typeof testClock>;
+
+  beforeEach(async () => {
+    clock = testClock();
+    opened = await backend.open(clock.now);
+    store = opened.store;
+  });
+  afterEach(async () => {
+    await opened?.cleanup();
+  });
+
+  it('accepts an event once within its dedupe window, and again after it', async () => {
+    const e = event('CH1');
+    const first = accepted(await store.accept(e, 60));
+    expect(await store.accept({ ...e, correlationId: 'retry' }, 60)).toEqual({ status: 'duplicate' });
+    expect((await store.readLog(0, 100)).map((l) => l.id)).toEqual([first]);
+    expect(await store.stats()).toEqual({ depth: 1, dead: 0, applied: 0 });
+
+    clock.advance(59_000);
+    expect((await store.accept(e, 60)).status).toBe('duplicate');
+    clock.advance(1_000);
+    const again = accepted(await store.accept(e, 60));
+    expect(again).toBeGreaterThan(first);
+    expect((await store.readLog(0, 100)).map((l) => l.id)).toEqual([first, again]);
+  });
+
+  it('purges dedupe keys whose window ran out, and only those', async () => {
+    const short = event('CH1');
+    const long = event('CH1');
+    await store.accept(short, 1);
+    await store.accept(long, 100);
+    expect(await store.purgeExpired(clock.now())).toBe(0);
+    clock.advance(1_000);
+    expect(await store.purgeExpired(clock.now())).toBe(1);
+    expect(await store.purgeExpired(clock.now())).toBe(0);
+    expect((await store.accept(long, 100)).status).toBe('duplicate');
+    expect((await store.accept(short, 100)).status).toBe('accepted');
+  });
+
+  it('refuses a dedupe window that is not a positive number, writing nothing', async () => {
+    await expect(store.accept(event('CH1'), 0)).rejects.toThrow(/positive number of seconds/);
+    await expect(store.accept(event('CH1'), Number.NaN)).rejects.toThrow(/positive number of seconds/);
+    expect(await store.readLog(0, 10)).toEqual([]);
+  });
+
+  it('keeps the log in acceptance order with every field as accepted', async () => {
+    const events = [
+      event('CH1'),
+      event('address:+15550001', { source: 'messaging-inbound', eventType: 'inbound', signature: 'unchecked' }),
+      event('CH2', { params: { Body: 'multi\nline "quoted" \u0000 ☃', Empty: '' } }),
+      event('CH1', { source: 'router', eventType: 'suppressionAdded' }),
+    ];
+    const ids: number[] = [];
+    for (const e of events) ids.push(accepted(await store.accept(e, 60)));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    const log = await store.readLog(0, 100);
+    expect(log).toEqual(events.map((e, i) => ({ ...e, id: ids[i] })));
+    expect(await store.readLog(ids[1]!, 2)).toEqual([log[2], log[3]]);
+    expect(await store.readLog(ids[3]!, 10)).toEqual([]);
+  });
+
+  it('leases a partition to one worker at a time, with its events oldest first', async () => {
+    const a = [event('CHa'), event('CHa'), event('CHa')];
+    const ids: number[] = [];
+    for (const e of a) ids.push(accepted(await store.accept(e, 60)));
+    await store.accept(event('CHb'), 60);
+
+    const w1 = await store.claim('w1', 1, 30_000, 2);
+    expect(w1).toHaveLength(1);
+    const first = w1[0]!;
+    expect(first.events.map((e) => e.id)).toEqual(first.partitionKey === 'CHa' ? ids.slice(0, 2) : [expect.any(Number)]);
+
+    const w2 = await store.claim('w2', 10, 30_000, 10);
+    expect(w2.map((p) => p.partitionKey)).toEqual([first.partitionKey === 'CHa' ? 'CHb' : 'CHa']);
+    expect(await store.claim('w3', 10, 30_000, 10)).toEqual([]);
+
+    const held = [...w1, ...w2].find((p) => p.partitionKey === 'CHa')!;
+    expect(held.events[0]).toEqual({ ...a[0], id: ids[0] });
+  });
+
+  it('gives a partition back on release, and not before its notBefore', async () => {
+    await store.accept(event('CH1'), 60);
+    const [claimed] = await store.claim('w1', 10, 30_000, 10);
+    await store.release('w2', claimed!.partitionKey); // not the holder: nothing happens
+    expect(await store.claim('w2', 10, 30_000, 10)).toEqual([]);
+
+    await store.release('w1', 'CH1', clock.now() + 5_000);
+    expect(await store.claim('w2', 10, 30_000, 10)).toEqual([]);
+    clock.advance(4_999);
+    expect(await store.claim('w2', 10, 30_000, 10)).toEqual([]);
+    clock.advance(1);
+    expect((await store.claim('w2', 10, 30_000, 10)).map((p) => p.partitionKey)).toEqual(['CH1']);
+  });
+
+  it('lets another worker take over an expired lease; the old holder can then neither complete nor renew', async () => {
+    const id = accepted(await store.accept(event('CH1'), 60));
+    await store.claim('w1', 10, 1_000, 10);
+    clock.advance(500);
+    expect(await store.renew('w1', 'CH1', 1_000)).toBe(true);
+    clock.advance(999);
+    expect(await store.claim('w2', 10, 1_000, 10)).toEqual([]);
+    clock.advance(1);
+    const taken = await store.claim('w2', 10, 30_000, 10);
+    expect(taken.map((p) => p.events.map((e) => e.id))).toEqual([[id]]);
+
+    const doc: EntityDoc = { kind: 'message', id: 'IM1', conversationSid: 'CH1', doc: { body: 'old holder' } };
+    expect(await store.complete('w1', 'CH1', id, [doc])).toBe(false);
+    expect(await store.renew('w1', 'CH1', 1_000)).toBe(false);
+    await store.recordFailure('w1', 'CH1', id, 'late failure', true);
+    expect(await store.allEntities()).toEqual([]);
+    expect(await store.stats()).toEqual({ depth: 1, dead: 0, applied: 0 });
+
+    expect(await store.complete('w2', 'CH1', id, [{ ...doc, doc: { body: 'new holder' } }])).toBe(true);
+    expect(await store.applied()).toEqual([{ id, partitionKey: 'CH1', applyCount: 1, appliedSeq: expect.any(Number) }]);
+    expect((await store.allEntities()).map((d) => d.doc)).toEqual([{ body: 'new holder' }]);
+  });
+
+  it('applies an event exactly once, with increasing appliedSeq in partition order', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) ids.push(accepted(await store.accept(event('CH1'), 60)));
+    const [claimed] = await store.claim('w1', 1, 30_000, 10);
+    for (const e of claimed!.events) expect(await store.complete('w1', 'CH1', e.id, [])).toBe(true);
+    expect(await store.complete('w1', 'CH1', ids[0]!, [{ kind: 'x', id: '1', conversationSid: null, doc: {} }])).toBe(false);
+    expect(await store.complete('w1', 'CH2', ids[1]!, [])).toBe(false); // not this partition's event
+    expect(await store.allEntities()).toEqual([]);
+
+    const applied = await store.applied();
+    expect(applied.map((r) => [r.id, r.applyCount])).toEqual(ids.map((id) => [id, 1]));
+    const seqs = applied.map((r) => r.appliedSeq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(3);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 0, applied: 3 });
+    // drained: nothing to claim, until a new event arrives
+    await store.release('w1', 'CH1');
+    expect(await store.claim('w1', 10, 30_000, 10)).toEqual([]);
+    const next = accepted(await store.accept(event('CH1'), 60));
+    expect((await store.claim('w2', 10, 30_000, 10)).map((p) => p.events.map((e) => e.id))).toEqual([[next]]);
+  });
+
+  it('counts failures, and dead-letters an event so the partition moves on', async () => {
+    const first = accepted(await store.accept(event('CH1'), 60));
+    const second = accepted(await store.accept(event('CH1'), 60));
+    await store.claim('w1', 10, 30_000, 10);
+    await store.recordFailure('w1', 'CH1', first, 'boom 1', false);
+    expect(await store.stats()).toEqual({ depth: 2, dead: 0, applied: 0 });
+    await store.release('w1', 'CH1');
+    const retried = await store.claim('w1', 10, 30_000, 10);
+    expect(retried[0]!.events.map((e) => e.id)).toEqual([first, second]);
+
+    await store.recordFailure('w1', 'CH1', first, 'boom 2', true);
+    expect(await store.stats()).toEqual({ depth: 1, dead: 1, applied: 0 });
+    expect(await store.complete('w1', 'CH1', first, [])).toBe(false);
+    await store.release('w1', 'CH1');
+    const after = await store.claim('w1', 10, 30_000, 10);
+    expect(after[0]!.events.map((e) => e.id)).toEqual([second]);
+    // the log keeps dead events
+    expect((await store.readLog(0, 10)).map((e) => e.id)).toEqual([first, second]);
+  });
+
+  it('stores, finds and replaces entity docs', async () => {
+    const id = accepted(await store.accept(event('CH1'), 60));
+    await store.claim('w1', 10, 30_000, 10);
+    const docs: EntityDoc[] = [
+      { kind: CONVERSATION_KIND, id: 'CH1', conversationSid: 'CH1', doc: { sid: 'CH1', uniqueName: 'sms:+15550001', n: 1 } },
+      { kind: 'participant', id: 'MB1', conversationSid: 'CH1', doc: { identity: 'alice', nested: { a: [1, 2] }, odd: 'nul \u0000 ☃' } },
+      { kind: 'contact', id: '+15550001', conversationSid: null, doc: { suppressed: true } },
+      { kind: CONVERSATION_KIND, id: 'CH2', conversationSid: 'CH2', doc: { sid: 'CH2', uniqueName: null } },
+    ];
+    expect(await store.complete('w1', 'CH1', id, docs)).toBe(true);
+
+    expect(await store.entities([{ kind: 'participant', id: 'MB1' }, { kind: 'participant', id: 'nope' }])).toEqual([docs[1]]);
+    expect(await store.entities([])).toEqual([]);
+    expect(await store.conversationEntities('CH1')).toEqual([docs[0], docs[1]]);
+    expect(await store.entitiesOfKind(CONVERSATION_KIND)).toEqual([docs[0], docs[3]]);
+    expect(await store.allEntities()).toHaveLength(4);
+    expect(await store.findConversation('CH1')).toBe('CH1');
+    expect(await store.findConversation('sms:+15550001')).toBe('CH1');
+    expect(await store.findConversation('CH2')).toBe('CH2');
+    expect(await store.findConversation('sms:+15550002')).toBeUndefined();
+    expect(await store.findConversation('+15550001')).toBeUndefined(); // a contact doc is not a conversation
+
+    const replacement: EntityDoc[] = [
+      { kind: CONVERSATION_KIND, id: 'CH9', conversationSid: 'CH9', doc: { sid: 'CH9', uniqueName: 'sms:+15550001' } },
+    ];
+    await store.replaceEntities(replacement);
+    expect(await store.allEntities()).toEqual(replacement);
+    expect(await store.findConversation('sms:+15550001')).toBe('CH9');
+    expect(await store.findConversation('CH1')).toBeUndefined();
+  });
+
+  it('upserts a doc that a later event changes', async () => {
+    const ids = [accepted(await store.accept(event('CH1'), 60)), accepted(await store.accept(event('CH1'), 60))];
+    await store.claim('w1', 10, 30_000, 10);
+    const doc = (n: number): EntityDoc => ({ kind: CONVERSATION_KIND, id: 'CH1', conversationSid: 'CH1', doc: { uniqueName: `u${n}` } });
+    expect(await store.complete('w1', 'CH1', ids[0]!, [doc(1)])).toBe(true);
+    expect(await store.complete('w1', 'CH1', ids[1]!, [doc(2), doc(3)])).toBe(true);
+    expect(await store.allEntities()).toEqual([doc(3)]);
+    expect(await store.findConversation('u1')).toBeUndefined();
+    expect(await store.findConversation('u3')).toBe('CH1');
+  });
+
+  it('answers ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  if (backend.name === 'sqlite file') {
+    it('keeps what a crashed worker had leased: a new store on the file claims it once the lease runs out', async () => {
+      const ids = [accepted(await store.accept(event('CH1'), 60)), accepted(await store.accept(event('CH1'), 60))];
+      await store.claim('w-crashed', 10, 10_000, 10);
+      await store.close(); // the process dies without completing
+
+      const restarted = await opened.another();
+      expect(await restarted.stats()).toEqual({ depth: 2, dead: 0, applied: 0 });
+      expect(await restarted.claim('w-new', 10, 10_000, 10)).toEqual([]);
+      clock.advance(10_000);
+      const claimed = await restarted.claim('w-new', 10, 10_000, 10);
+      expect(claimed.map((p) => p.events.map((e) => e.id))).toEqual([ids]);
+      expect((await restarted.accept(event('CH1', { dedupeKey: (await restarted.readLog(0, 1))[0]!.dedupeKey }), 60)).status).toBe(
+        'duplicate',
+      );
+    });
+  }
+
+  if (backend.name === 'postgres') {
+    it('never leases one partition to two store instances claiming at the same time', async () => {
+      const other = await opened.another();
+      const partitions = 40;
+      const perPartition = 5;
+      for (let i = 0; i < perPartition; i++) {
+        await Promise.all(Array.from({ length: partitions }, (_, p) => store.accept(event(`CH${p}`), 60)));
+      }
+      const held = new Map<string, string>();
+      const overlaps: string[] = [];
+      const worker = async (instance: EventStore, name: string) => {
+        for (let idle = 0; idle < 5; ) {
+          const claimed = await instance.claim(name, 3, 60_000, 2);
+          if (claimed.length === 0) {
+            idle++;
+            await sleep(5);
+            continue;
+          }
+          idle = 0;
+          for (const p of claimed) {
+            const holder = held.get(p.partitionKey);
+            if (holder) overlaps.push(`${p.partitionKey}: ${holder} and ${name}`);
+            held.set(p.partitionKey, name);
+          }
+          await sleep(1);
+          for (const p of claimed) {
+            for (const e of p.events) expect(await instance.complete(name, p.partitionKey, e.id, [])).toBe(true);
+            held.delete(p.partitionKey);
+            await instance.release(name, p.partitionKey);
+          }
+        }
+      };
+      await Promise.all([
+        worker(store, 'a1'),
+        worker(store, 'a2'),
+        worker(other, 'b1'),
+        worker(other, 'b2'),
+      ]);
+      expect(overlaps).toEqual([]);
+      const applied = await store.applied();
+      expect(applied).toHaveLength(partitions * perPartition);
+      expect(applied.every((r) => r.applyCount === 1)).toBe(true);
+      const byPartition = new Map<string, number[]>();
+      for (const r of applied) byPartition.set(r.partitionKey, [...(byPartition.get(r.partitionKey) ?? []), r.appliedSeq]);
+      for (const seqs of byPartition.values()) expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect(await other.stats()).toEqual({ depth: 0, dead: 0, applied: partitions * perPartition });
+    });
+
+    it('dedupes across store instances: of 20 concurrent copies one is accepted', async () => {
+      const other = await opened.another();
+      const e = event('CH1');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).accept(e, 60)));
+      expect(results.filter((r) => r.status === 'accepted')).toHaveLength(1);
+      expect(await store.readLog(0, 100)).toHaveLength(1);
+    });
+  }
+});
+
+describe.each(kvBackends())('KeyValueStore contract: $name', (backend) => {
+  let opened: OpenedStore<KeyValueStore>;
+  let kv: KeyValueStore;
+
+  beforeEach(async () => {
+    opened = await backend.open();
+    kv = opened.store;
+  });
+  afterEach(async () => {
+    await opened?.cleanup();
+  });
+
+  it('gets, sets, replaces and deletes', async () => {
+    expect(await kv.get('a')).toBeUndefined();
+    await kv.set('a', '1');
+    expect(await kv.get('a')).toBe('1');
+    await kv.set('a', 'two ☃');
+    expect(await kv.get('a')).toBe('two ☃');
+    await kv.del('a');
+    expect(await kv.get('a')).toBeUndefined();
+    await kv.del('a');
+  });
+
+  it('expires a key after its ttl', async () => {
+    await kv.set('short', 'x', 0.05);
+    await kv.set('long', 'y', 60);
+    await kv.set('forever', 'z');
+    expect(await kv.get('short')).toBe('x');
+    await sleep(120);
+    expect(await kv.get('short')).toBeUndefined();
+    expect(await kv.get('long')).toBe('y');
+    expect(await kv.get('forever')).toBe('z');
+    await kv.set('long', 'y2'); // a plain set drops the expiry
+    expect(await kv.get('long')).toBe('y2');
+  });
+
+  it('sets only when absent, and again once the holder expired', async () => {
+    expect(await kv.setIfAbsent('once', 'first', 0.05)).toBe(true);
+    expect(await kv.setIfAbsent('once', 'second', 0.05)).toBe(false);
+    expect(await kv.get('once')).toBe('first');
+    await sleep(120);
+    expect(await kv.setIfAbsent('once', 'third')).toBe(true);
+    expect(await kv.setIfAbsent('once', 'fourth')).toBe(false);
+    expect(await kv.get('once')).toBe('third');
+  });
+
+  it('lets exactly one of 20 concurrent setIfAbsent calls win, across instances', async () => {
+    const other = await opened.another();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? kv : other).setIfAbsent('guard', `v${i}`, 60)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await other.get('guard')).toBe(`v${results.indexOf(true)}`);
+  });
+
+  it('lists live keys by prefix, in key order, at most limit', async () => {
+    await kv.set('sup:b', '2');
+    await kv.set('sup:a', '1');
+    await kv.set('sup:c', '3');
+    await kv.set('sup:gone', 'x', 0.05);
+    await kv.set('SUP:upper', 'u');
+    await kv.set('other', 'o');
+    await kv.set('su%', 'percent');
+    await kv.set('su_x', 'underscore');
+    await kv.set('su*', 'star');
+    await sleep(120);
+    expect(await kv.list('sup:', 10)).toEqual([
+      { key: 'sup:a', value: '1' },
+      { key: 'sup:b', value: '2' },
+      { key: 'sup:c', value: '3' },
+    ]);
+    expect(await kv.list('sup:', 2)).toEqual([
+      { key: 'sup:a', value: '1' },
+      { key: 'sup:b', value: '2' },
+    ]);
+    expect(await kv.list('sup:', 0)).toEqual([]);
+    // pattern characters in a prefix are literal
+    expect(await kv.list('su%', 10)).toEqual([{ key: 'su%', value: 'percent' }]);
+    expect(await kv.list('su_', 10)).toEqual([{ key: 'su_x', value: 'underscore' }]);
+    expect(await kv.list('su*', 10)).toEqual([{ key: 'su*', value: 'star' }]);
+    expect((await kv.list('', 100)).map((e) => e.key)).toEqual(['SUP:upper', 'other', 'su%', 'su*', 'su_x', 'sup:a', 'sup:b', 'sup:c']);
+  });
+
+  if (backend.name !== 'redis') {
+    it('purges expired rows, and only those', async () => {
+      const purgeable = kv as KeyValueStore & { purgeExpired(now?: number): Promise<number> };
+      await kv.set('short', 'x', 0.05);
+      await kv.set('long', 'y', 60);
+      await kv.set('forever', 'z');
+      await sleep(120);
+      expect(await purgeable.purgeExpired()).toBe(1);
+      expect(await purgeable.purgeExpired()).toBe(0);
+      expect((await kv.list('', 10)).map((e) => e.key)).toEqual(['forever', 'long']);
+    });
+  }
+
+  it('refuses a ttl that is not a positive number', async () => {
+    await expect(kv.set('a', '1', 0)).rejects.toThrow(/positive number of seconds/);
+    await expect(kv.setIfAbsent('a', '1', -1)).rejects.toThrow(/positive number of seconds/);
+    expect(await kv.get('a')).toBeUndefined();
+  });
+
+  it('answers ping', async () => {
+    await expect(kv.ping()).resolves.toBeUndefined();
+  });
+});
+
+describe('openStores', () => {
+  it('runs on SQLite alone, in one file whose folder it creates', async () => {
+    const sqlite = testSqliteFile();
+    const file = sqlite.file.replace(/router\.sqlite$/, '.tce/nested/router.sqlite');
+    try {
+      const stores = await openStores({ db: file });
+      expect([stores.events.kind, stores.kv.kind]).toEqual(['sqlite', 'sqlite']);
+      await stores.events.accept(event('CH1'), 60);
+      await stores.kv.set('k', 'v');
+      await stores.close();
+      const reopened = await openStores({ db: file });
+      expect(await reopened.events.stats()).toEqual({ depth: 1, dead: 0, applied: 0 });
+      expect(await reopened.kv.get('k')).toBe('v');
+      await reopened.close();
+    } finally {
+      sqlite.remove();
+    }
+  });
+
+  it('names an unreachable PostgreSQL by its URL, without the password', async () => {
+    const failure = openStores({ db: ':memory:', databaseUrl: 'postgres://router:s3cret@127.0.0.1:1/app' });
+    await expect(failure).rejects.toThrow(/^cannot use PostgreSQL at postgres:\/\/router@127\.0\.0\.1:1\/app: .*ECONNREFUSED/);
+    await expect(failure).rejects.not.toThrow(/s3cret/);
+  });
+
+  it('refuses a schema name that is not a plain identifier', async () => {
+    await expect(openStores({ db: ':memory:', databaseUrl: 'postgres://127.0.0.1:1/x', databaseSchema: 'a"; drop' })).rejects.toThrow(
+      /lower-case SQL identifier/,
+    );
+  });
+
+  describe.skipIf(testDatabaseUrl === undefined)('on PostgreSQL', () => {
+    it('names an unreachable Redis by its URL, and leaves no pool open', async () => {
+      const { testSchema } = await import('./support/router-stores.js');
+      const schema = testSchema();
+      try {
+        await expect(
+          openStores({ db: ':memory:', databaseUrl: testDatabaseUrl!, databaseSchema: schema.schema, redisUrl: 'redis://:pw@127.0.0.1:1' }),
+        ).rejects.toThrow(/^cannot use Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+      } finally {
+        await schema.drop();
+      }
+    });
+
+    it('migrates once when two routers start at once', async () => {
+      const { testSchema } = await import('./support/router-stores.js');
+      const schema = testSchema();
+      const options = { db: ':memory:', databaseUrl: testDatabaseUrl!, databaseSchema: schema.schema };
+      try {
+        const both = await Promise.all([openStores(options), openStores(options), openStores(options)]);
+        expect(both.map((s) => [s.events.kind, s.kv.kind])).toEqual([
+          ['postgres', 'postgres'],
+          ['postgres', 'postgres'],
+          ['postgres', 'postgres'],
+        ]);
+        await both[0]!.kv.set('k', 'v');
+        expect(await both[2]!.kv.get('k')).toBe('v');
+        await Promise.all(both.map((s) => s.close()));
+      } finally {
+        await schema.drop();
+      }
+    });
+
+    it.skipIf(testRedisUrl === undefined)('puts the key-value store on Redis when a Redis URL is given', async () => {
+      const { testSchema, testRedisPrefix } = await import('./support/router-stores.js');
+      const schema = testSchema();
+      const prefix = testRedisPrefix();
+      try {
+        const stores = await openStores({
+          db: ':memory:',
+          databaseUrl: testDatabaseUrl!,
+          databaseSchema: schema.schema,
+          redisUrl: testRedisUrl!,
+          redisKeyPrefix: prefix.prefix,
+        });
+        expect([stores.events.kind, stores.kv.kind]).toEqual(['postgres', 'redis']);
+        await stores.close();
+      } finally {
+        await schema.drop();
+        await prefix.cleanup();
+      }
+    });
+  });
+});
+
+describe('SqliteEventStore on a shared file', () => {
+  it('two stores on one file never lease the same partition', async () => {
+    const sqlite = testSqliteFile();
+    const a = SqliteEventStore.open(sqlite.file);
+    const b = SqliteEventStore.open(sqlite.file);
+    try {
+      for (let p = 0; p < 5; p++) await a.accept(event(`CH${p}`), 60);
+      const first = await a.claim('a', 3, 30_000, 10);
+      const second = await b.claim('b', 10, 30_000, 10);
+      expect(first).toHaveLength(3);
+      expect(second).toHaveLength(2);
+      const keys = [...first, ...second].map((p) => p.partitionKey);
+      expect(new Set(keys).size).toBe(5);
+    } finally {
+      await a.close();
+      await b.close();
+      sqlite.remove();
+    }
+  });
+});
