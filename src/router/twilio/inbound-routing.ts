@@ -67,7 +67,8 @@ export async function routeInbound(gateway: TwilioGateway, config: RoutingConfig
     conversation.sid,
     {
       author: message.from,
-      body: message.body,
+      // Conversations needs a Body or a MediaSid: a picture-only MMS gets a placeholder body, its URLs in attributes
+      body: message.body || (mediaUrls?.length ? '[media]' : message.body),
       attributes: mediaUrls?.length ? { mediaUrls } : undefined,
     },
     { webhooks: true },
