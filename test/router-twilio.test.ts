@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEmulator } from './support/emulator.js';
 import { createTwilioClient, type TwilioClientDeps } from '../src/router/twilio/client.js';
@@ -26,6 +27,8 @@ interface Seen {
   start: number;
   end: number;
   status: number;
+  /** headers that must never leave the router */
+  leaked: string[];
 }
 
 interface CountingProxy {
@@ -57,7 +60,8 @@ async function startCountingProxy(target: () => string): Promise<CountingProxy> 
       if (done) return;
       done = true;
       inFlight--;
-      proxy.seen.push({ method: req.method ?? '', path: decodeURIComponent((req.url ?? '').split('?')[0]), start, end: Date.now(), status });
+      const leaked = Object.keys(req.headers).filter((h) => h.startsWith('x-tce'));
+      proxy.seen.push({ method: req.method ?? '', path: decodeURIComponent((req.url ?? '').split('?')[0]), start, end: Date.now(), status, leaked });
     };
     const upstream = http.request(target() + req.url, { method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -184,6 +188,22 @@ describe('TwilioHttpClient', () => {
     expect(r.retries.map((i) => [i.reason, i.status, i.code, i.attempt])).toEqual([1, 2, 3, 4].map((n) => ['rate-limited', 429, 20429, n]));
     expect((await restFaults())[0].times).toBe(0);
     expect((await t.client.conversations.v1.conversations.list()).map((c) => c.uniqueName)).toEqual(['storm']);
+    expect(proxy.seen.flatMap((s) => s.leaked)).toEqual([]);
+  });
+
+  it('logs retries without bodies, credentials or whole phone numbers', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const r = router({ maxRetries: 1 }, { logger });
+    const { sid } = await r.gateway.ensureConversation('sms:+15550009876');
+    await setRestFaults([{ action: { type: 'error', status: 429, code: 20429 } }]);
+    await rejection(r.gateway.postMessage(sid, { author: '+15550009876', body: 'my secret body' }, { webhooks: false }));
+    await rejection(r.gateway.fetchConversation('sms:+15550009876'));
+    const log = lines.join('');
+    expect(log).toMatch(/twilio request retried/);
+    expect(log).toMatch(/twilio request failed/);
+    expect(log).toContain('+…9876');
+    for (const secret of ['my secret body', t.emulator.authToken, '15550009876', 'Authorization', 'authorization']) expect(log).not.toContain(secret);
   });
 
   it('gives up on a 429 after maxRetries, with the 429 for the caller', async () => {
@@ -332,6 +352,8 @@ describe.skipIf(!redisUrl)('shared backoff through a KeyValueStore (Redis)', () 
     await new Promise((resolve) => setTimeout(resolve, 100));
     const until = Number(await redis.get(prefix + BACKOFF_KEY));
     expect(until).toBeGreaterThan(Date.now());
+    // the limit goes: only the shared backoff can hold b back now
+    await t.http('PUT', '/_emulator/limits', { body: JSON.stringify({ rps: null, burst: null }), contentType: 'application/json' });
     await b.gateway.fetchConversation('shared-backoff');
     await aSecond;
     // b never met the 429: it waited for the shared time before sending anything
