@@ -39,6 +39,9 @@ interface CountingProxy {
   close(): Promise<void>;
 }
 
+// a fresh connection per request toward the emulator: no idle-socket race of the proxy's own
+const upstreamAgent = new http.Agent({ keepAlive: false });
+
 async function startCountingProxy(target: () => string): Promise<CountingProxy> {
   let inFlight = 0;
   const proxy: CountingProxy = {
@@ -49,7 +52,11 @@ async function startCountingProxy(target: () => string): Promise<CountingProxy> 
       proxy.seen = [];
       proxy.maxInFlight = 0;
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   const server = http.createServer((req, res) => {
     const start = Date.now();
@@ -63,7 +70,7 @@ async function startCountingProxy(target: () => string): Promise<CountingProxy> 
       const leaked = Object.keys(req.headers).filter((h) => h.startsWith('x-tce'));
       proxy.seen.push({ method: req.method ?? '', path: decodeURIComponent((req.url ?? '').split('?')[0]), start, end: Date.now(), status, leaked });
     };
-    const upstream = http.request(target() + req.url, { method: req.method, headers: req.headers }, (answer) => {
+    const upstream = http.request(target() + req.url, { method: req.method, headers: req.headers, agent: upstreamAgent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
       answer.on('end', () => finish(answer.statusCode ?? 0));
@@ -81,7 +88,8 @@ async function startCountingProxy(target: () => string): Promise<CountingProxy> 
     });
     req.pipe(upstream);
   });
-  server.keepAliveTimeout = 1000;
+  // longer than the client's idle sockets live (node's agent: 5 s): a reused socket is never one the proxy just closed
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return proxy;
@@ -268,6 +276,18 @@ describe('TwilioHttpClient', () => {
     expect((await r2.gateway.fetchConversation('dropped'))?.uniqueName).toBe('dropped');
     expect(r2.http.counters).toMatchObject({ attempts: 2, networkErrors: 1, retries: 1 });
     expect(r2.retries[0].reason).toBe('network-error');
+  });
+
+  it('retries even a POST when the connection was refused: nothing received it', async () => {
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const config = { twilioUrl: `http://127.0.0.1:${port}`, accountSid: t.emulator.accountSid, authToken: t.emulator.authToken, twilio: { maxConcurrency: 2, timeoutMs: 5000, maxRetries: 2 } };
+    const refusing = createTwilioClient(config, { baseDelayMs: 5, maxDelayMs: 20 });
+    const error = await rejection(createTwilioGateway(refusing.client, {}).ensureConversation('refused'));
+    expect([error.kind, error.message]).toEqual(['network', expect.stringMatching(/ECONNREFUSED/)]);
+    expect(refusing.http.counters).toMatchObject({ attempts: 3, retries: 2, networkErrors: 3, givenUp: 1 });
   });
 
   it('keeps at most maxConcurrency requests in flight, the others waiting their turn', async () => {

@@ -5,7 +5,9 @@
  *   every method (a 429 means nothing was done); the wait is remembered for every request of this process and,
  *   with a `backoffStore`, for every replica (`twilio:backoff-until`);
  * - 5xx and network errors are retried only for idempotent methods (GET, DELETE): a POST creates, and a retried
- *   create could create twice (callers make creates idempotent with a UniqueName or a lookup first);
+ *   create could create twice (callers make creates idempotent with a UniqueName or a lookup first); the exception
+ *   is a connection that never opened (ECONNREFUSED, DNS), which nothing can have received;
+ * - a retry queues again for a slot, behind the requests already waiting;
  * - at most `maxConcurrency` requests in flight toward Twilio; the others wait first in, first out;
  * - one absolute deadline per SDK call, `timeoutMs` from the call: it covers the wait for a slot, the backoff
  *   sleeps and every attempt (an attempt still running at the deadline is aborted). A call therefore never takes
@@ -87,6 +89,9 @@ type Response<T> = { statusCode: number; body: T; headers: any };
 type Outcome<T> = { response: Response<T>; error?: undefined } | { response?: undefined; error: unknown };
 
 const IDEMPOTENT = new Set(['GET', 'DELETE', 'HEAD', 'OPTIONS']);
+
+/** failures before any connection existed: the request never reached Twilio, so even a POST may go again */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /** Phone numbers are personal data: keep the last four digits, enough to correlate. */
 export function maskPath(path: string): string {
@@ -209,7 +214,8 @@ export class TwilioHttpClient extends RequestClient {
       if (reason === 'rate-limited') this.counters.rateLimited++;
       if (reason === 'server-error') this.counters.serverErrors++;
       if (reason === 'network-error') this.counters.networkErrors++;
-      const retriable = reason === 'rate-limited' || (reason !== undefined && idempotent);
+      const notSent = reason === 'network-error' && NOT_SENT.has(String((outcome.error as { code?: unknown }).code));
+      const retriable = reason === 'rate-limited' || notSent || (reason !== undefined && idempotent);
       if (!retriable) return this.settle(outcome, reason !== undefined, method, path, status, code, attempt);
       const after = outcome.response ? retryAfterMs(outcome.response.headers) : null;
       const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt);
