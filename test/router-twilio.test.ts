@@ -475,6 +475,21 @@ describe('routeInbound', () => {
     expect(await outboxTo('+15550005555')).toHaveLength(1);
   });
 
+  it('routing the same inbound again (a worker retry) posts it once when its MessageSid is given', async () => {
+    const r = router();
+    const inbound = { from: '+15550008888', to: PROXY, body: 'once', messageSid: 'SM' + 'a'.repeat(32) };
+    const first = await routeInbound(r.gateway, routing, inbound);
+    const again = await routeInbound(r.gateway, routing, inbound);
+    expect(again).toEqual({ ...first, createdConversation: false });
+    const other = await routeInbound(r.gateway, routing, { ...inbound, messageSid: 'SM' + 'b'.repeat(32) });
+    expect(other.messageSid).not.toBe(first.messageSid);
+    const messages = await r.gateway.recentMessages(first.conversationSid, 10);
+    expect(messages.map((m) => [m.body, m.attributes.inboundMessageSid])).toEqual([
+      ['once', 'SM' + 'b'.repeat(32)],
+      ['once', 'SM' + 'a'.repeat(32)],
+    ]);
+  });
+
   it('routes WhatsApp to whatsapp: conversations with the WhatsApp proxy, under the tenant', async () => {
     const r = router();
     const routed = await routeInbound(r.gateway, { ...routing, tenant: 'acme' }, { from: 'whatsapp:+15550006666', body: 'hola' });

@@ -40,6 +40,14 @@ export interface PostMessageInput {
   mediaSid?: string;
 }
 
+export interface MessageInfo {
+  sid: string;
+  index: number;
+  author: string | null;
+  body: string | null;
+  attributes: Record<string, unknown>;
+}
+
 export interface SendMessageInput {
   to: string;
   from?: string;
@@ -53,6 +61,8 @@ export interface TwilioGateway {
   ensureConversation(uniqueName: string, options?: EnsureConversationOptions): Promise<{ sid: string; created: boolean }>;
   ensureParticipant(conversationSid: string, address: string, proxyAddress: string): Promise<{ sid: string; created: boolean }>;
   postMessage(conversationSid: string, message: PostMessageInput, options: { webhooks: boolean }): Promise<{ sid: string; index: number }>;
+  /** the newest `limit` messages, newest first */
+  recentMessages(conversationSid: string, limit: number): Promise<MessageInfo[]>;
   /** true when removed now, false when it was gone already (a 404 is success) */
   removeParticipant(conversationSid: string, participantSid: string): Promise<boolean>;
   listParticipants(conversationSid: string): Promise<ParticipantInfo[]>;
@@ -92,6 +102,7 @@ interface SdkConversations {
     };
     messages: {
       create(params: { author?: string; body?: string; attributes?: string; mediaSid?: string; xTwilioWebhookEnabled?: 'true' | 'false' }): Promise<{ sid: string; index: number }>;
+      list(params: { order?: 'asc' | 'desc'; limit?: number; pageSize?: number }): Promise<Array<{ sid: string; index: number; author: string | null; body: string | null; attributes: string }>>;
     };
   };
 }
@@ -209,6 +220,11 @@ export function createTwilioGateway(client: TwilioClient, config: Pick<RouterCon
         }),
       );
       return { sid: posted.sid, index: posted.index };
+    },
+
+    async recentMessages(conversationSid, limit) {
+      const messages = await call(() => conversations(conversationSid).messages.list({ order: 'desc', limit, pageSize: Math.min(limit, 100) }));
+      return messages.map((m) => ({ sid: m.sid, index: m.index, author: m.author ?? null, body: m.body ?? null, attributes: parseAttributes(m.attributes) }));
     },
 
     async removeParticipant(conversationSid, participantSid) {
