@@ -15,6 +15,11 @@ export interface InboundMessage {
   to?: string;
   body: string;
   mediaUrls?: string[];
+  /**
+   * The inbound's own SID (SM…/MM…): kept in the message's attributes, and looked for among the conversation's
+   * newest messages first, so that routing the same inbound again (a worker retry) posts it once.
+   */
+  messageSid?: string;
 }
 
 export interface InboundRouted {
@@ -29,6 +34,9 @@ export class InboundRoutingError extends Error {
 }
 
 type RoutingConfig = Pick<RouterConfig, 'tenant' | 'defaultProxyAddress' | 'defaultWhatsappProxy'>;
+
+/** how far back a retried inbound is looked for: a retry comes soon after the first try */
+const RETRY_LOOKBACK = 50;
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
@@ -63,13 +71,18 @@ export async function routeInbound(gateway: TwilioGateway, config: RoutingConfig
   const participant = await gateway.ensureParticipant(conversation.sid, message.from, proxy);
   // Media URLs travel in the attributes: a MediaSid needs an upload to Twilio's Media Content Service first
   const mediaUrls = message.mediaUrls?.filter((url) => url);
+  if (message.messageSid) {
+    const already = (await gateway.recentMessages(conversation.sid, RETRY_LOOKBACK)).find((m) => m.attributes.inboundMessageSid === message.messageSid);
+    if (already) return { conversationSid: conversation.sid, participantSid: participant.sid, messageSid: already.sid, createdConversation: conversation.created };
+  }
+  const attributes = { ...(mediaUrls?.length ? { mediaUrls } : {}), ...(message.messageSid ? { inboundMessageSid: message.messageSid } : {}) };
   const posted = await gateway.postMessage(
     conversation.sid,
     {
       author: message.from,
       // Conversations needs a Body or a MediaSid: a picture-only MMS gets a placeholder body, its URLs in attributes
       body: message.body || (mediaUrls?.length ? '[media]' : message.body),
-      attributes: mediaUrls?.length ? { mediaUrls } : undefined,
+      attributes: Object.keys(attributes).length ? attributes : undefined,
     },
     { webhooks: true },
   );
