@@ -336,6 +336,7 @@ describe('TwilioHttpClient', () => {
 // ---- the shared backoff (Redis, as in production) --------------------------------------------------------------
 
 const redisUrl = process.env.TCE_TEST_REDIS_URL;
+if (!redisUrl) console.log('router-twilio: TCE_TEST_REDIS_URL is not set: the shared-backoff test (Redis) is skipped');
 describe.skipIf(!redisUrl)('shared backoff through a KeyValueStore (Redis)', () => {
   let redis: Redis;
   const prefix = `tce:test:twilio:${process.pid}:${Date.now()}:`;
