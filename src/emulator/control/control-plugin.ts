@@ -15,6 +15,7 @@ import { parseHandset } from '../channel/handsets.js';
 import { parseLimits } from '../http/limits.js';
 import { parseRestRules } from '../http/rest-faults.js';
 import { SenderPools } from '../messaging/senders.js';
+import { parseRequestLogFilter } from '../http/request-log.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -154,6 +155,16 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
 
   app.delete('/webhooks/deliveries', async (_request, reply) => {
     core.webhooks.clearJournal();
+    return reply.code(204).send();
+  });
+
+  app.get('/requests', async (request) => {
+    const filter = parseRequestLogFilter(request.query as Record<string, string | undefined>);
+    return { requests: core.requestLog.list(filter), dropped: core.requestLog.dropped };
+  });
+
+  app.delete('/requests', async (_request, reply) => {
+    core.requestLog.clear();
     return reply.code(204).send();
   });
 
