@@ -15,6 +15,7 @@ import { parseRules } from './webhooks/faults.js';
 import { parseLimits } from './http/limits.js';
 import { isLoopback } from './http/bind.js';
 import type { RequestLogEntry } from './http/request-log.js';
+import type { NumberWebhook } from './messaging/numbers.js';
 import { parseDateTime } from './wire/dates.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
@@ -95,6 +96,10 @@ export interface EmulatorHandle {
     requests(filter?: { method?: string; path?: string; accountSid?: string; since?: Date | string; limit?: number }): { requests: RequestLogEntry[]; dropped: number };
     /** forget the request log, as DELETE /_emulator/requests does */
     clearRequests(): void;
+    /** configure a number's incoming-message webhook, as PUT /_emulator/numbers/{address} does */
+    setNumberWebhook(address: string, config: { smsUrl: string; smsMethod?: 'POST' | 'GET'; accountSid?: string }): NumberWebhook;
+    /** remove it, as DELETE /_emulator/numbers/{address} does (throws when it had none) */
+    deleteNumberWebhook(address: string): void;
   };
   /** the core, for advanced embedding (tests, benchmarks) */
   core: EmulatorCore;
@@ -179,6 +184,8 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
           return { requests: core.requestLog.list({ ...filter, since }), dropped: core.requestLog.dropped };
         },
         clearRequests: () => core.requestLog.clear(),
+        setNumberWebhook: (address, config) => core.channel.numbers.set(address, config),
+        deleteNumberWebhook: (address) => core.channel.numbers.delete(address),
       },
       core,
     };

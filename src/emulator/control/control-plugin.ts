@@ -202,6 +202,16 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     })),
   }));
 
+  // a number's incoming-message webhook (messaging/numbers.ts); the address URL-encoded, as for handsets
+  app.get<{ Params: { address: string } }>('/numbers/:address', async (request) => core.channel.numbers.get(request.params.address));
+
+  app.put<{ Params: { address: string } }>('/numbers/:address', async (request) => core.channel.numbers.set(request.params.address, request.body));
+
+  app.delete<{ Params: { address: string } }>('/numbers/:address', async (request, reply) => {
+    core.channel.numbers.delete(request.params.address);
+    return reply.code(204).send();
+  });
+
   app.get('/outbox', async (request) => {
     const q = request.query as Record<string, string | undefined>;
     return { messages: core.channel.outbox({ to: q.to, from: q.from, conversationSid: q.conversationSid }) };
