@@ -25,6 +25,15 @@ export interface ParticipantInfo {
   address: string | null;
   proxyAddress: string | null;
   type: string | null;
+  /** the participant's attributes as Twilio keeps them (a JSON string) */
+  attributes: string | null;
+}
+
+/** one conversation an SMS/WhatsApp address takes part in (ParticipantConversations) */
+export interface AddressMembership {
+  conversationSid: string;
+  participantSid: string;
+  proxyAddress: string | null;
 }
 
 export interface EnsureConversationOptions {
@@ -38,6 +47,8 @@ export interface PostMessageInput {
   body: string;
   attributes?: Record<string, unknown>;
   mediaSid?: string;
+  /** a template (WhatsApp outside the 24-hour window) instead of a free-form body */
+  contentSid?: string;
 }
 
 export interface MessageInfo {
@@ -61,6 +72,10 @@ export interface TwilioGateway {
   ensureConversation(uniqueName: string, options?: EnsureConversationOptions): Promise<{ sid: string; created: boolean }>;
   ensureParticipant(conversationSid: string, address: string, proxyAddress: string): Promise<{ sid: string; created: boolean }>;
   postMessage(conversationSid: string, message: PostMessageInput, options: { webhooks: boolean }): Promise<{ sid: string; index: number }>;
+  /** undefined when there is no such message */
+  fetchMessage(conversationSid: string, messageSid: string): Promise<MessageInfo | undefined>;
+  /** every conversation the address is a participant of */
+  conversationsOfAddress(address: string): Promise<AddressMembership[]>;
   /** the newest `limit` messages, newest first */
   recentMessages(conversationSid: string, limit: number): Promise<MessageInfo[]>;
   /** true when removed now, false when it was gone already (a 404 is success) */
@@ -89,6 +104,14 @@ interface SdkParticipant {
   sid: string;
   identity: string | null;
   messagingBinding: unknown;
+  attributes?: string | null;
+}
+interface SdkMessage {
+  sid: string;
+  index: number;
+  author: string | null;
+  body: string | null;
+  attributes: string;
 }
 interface SdkConversations {
   create(params: { uniqueName?: string; friendlyName?: string; attributes?: string; messagingServiceSid?: string }): Promise<SdkConversation>;
@@ -101,10 +124,15 @@ interface SdkConversations {
       (sid: string): { remove(): Promise<boolean> };
     };
     messages: {
-      create(params: { author?: string; body?: string; attributes?: string; mediaSid?: string; xTwilioWebhookEnabled?: 'true' | 'false' }): Promise<{ sid: string; index: number }>;
-      list(params: { order?: 'asc' | 'desc'; limit?: number; pageSize?: number }): Promise<Array<{ sid: string; index: number; author: string | null; body: string | null; attributes: string }>>;
+      create(params: { author?: string; body?: string; attributes?: string; mediaSid?: string; contentSid?: string; xTwilioWebhookEnabled?: 'true' | 'false' }): Promise<{ sid: string; index: number }>;
+      list(params: { order?: 'asc' | 'desc'; limit?: number; pageSize?: number }): Promise<SdkMessage[]>;
+      (sid: string): { fetch(): Promise<SdkMessage> };
     };
   };
+}
+
+interface SdkParticipantConversations {
+  list(params: { address?: string; pageSize?: number }): Promise<Array<{ conversationSid: string; participantSid: string; participantMessagingBinding: unknown }>>;
 }
 
 function parseAttributes(text: string | null | undefined): Record<string, unknown> {
@@ -138,8 +166,11 @@ function participantInfo(p: SdkParticipant): ParticipantInfo {
     address: binding?.address ?? null,
     proxyAddress: binding?.proxy_address ?? null,
     type: binding?.type ?? null,
+    attributes: p.attributes ?? null,
   };
 }
+
+const messageInfo = (m: SdkMessage): MessageInfo => ({ sid: m.sid, index: m.index, author: m.author ?? null, body: m.body ?? null, attributes: parseAttributes(m.attributes) });
 
 /** Run an SDK call; whatever it rejects with becomes a TwilioCallError. */
 async function call<T>(run: () => Promise<T>): Promise<T> {
@@ -156,6 +187,9 @@ const BINDING_TAKEN = [50416, 50433];
 export function createTwilioGateway(client: TwilioClient, config: Pick<RouterConfig, 'conversationsServiceSid'>): TwilioGateway {
   const v1 = client.conversations.v1;
   const conversations: SdkConversations = config.conversationsServiceSid ? v1.services(config.conversationsServiceSid).conversations : v1.conversations;
+  const participantConversations: SdkParticipantConversations = config.conversationsServiceSid
+    ? v1.services(config.conversationsServiceSid).participantConversations
+    : v1.participantConversations;
 
   const fetchConversation = async (sidOrUniqueName: string) => {
     try {
@@ -216,6 +250,7 @@ export function createTwilioGateway(client: TwilioClient, config: Pick<RouterCon
           body: message.body,
           attributes: message.attributes ? JSON.stringify(message.attributes) : undefined,
           mediaSid: message.mediaSid,
+          contentSid: message.contentSid,
           xTwilioWebhookEnabled: options.webhooks ? 'true' : undefined,
         }),
       );
@@ -224,7 +259,25 @@ export function createTwilioGateway(client: TwilioClient, config: Pick<RouterCon
 
     async recentMessages(conversationSid, limit) {
       const messages = await call(() => conversations(conversationSid).messages.list({ order: 'desc', limit, pageSize: Math.min(limit, 100) }));
-      return messages.map((m) => ({ sid: m.sid, index: m.index, author: m.author ?? null, body: m.body ?? null, attributes: parseAttributes(m.attributes) }));
+      return messages.map(messageInfo);
+    },
+
+    async fetchMessage(conversationSid, messageSid) {
+      try {
+        return messageInfo(await call(() => conversations(conversationSid).messages(messageSid).fetch()));
+      } catch (error) {
+        if (error instanceof TwilioCallError && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async conversationsOfAddress(address) {
+      const memberships = await call(() => participantConversations.list({ address, pageSize: 100 }));
+      return memberships.map((m) => ({
+        conversationSid: m.conversationSid,
+        participantSid: m.participantSid,
+        proxyAddress: ((m.participantMessagingBinding ?? null) as { proxy_address?: string } | null)?.proxy_address ?? null,
+      }));
     },
 
     async removeParticipant(conversationSid, participantSid) {
