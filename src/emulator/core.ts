@@ -17,6 +17,7 @@ import { WebhookService } from './webhooks/service.js';
 import { ChannelService } from './channel/service.js';
 import { RateLimiter } from './http/limits.js';
 import { RestFaults } from './http/rest-faults.js';
+import { RequestLog } from './http/request-log.js';
 import { create, represent } from './resources/engine.js';
 import { invalidParameter, twilioError } from './wire/errors.js';
 import { routeTableFor, type RouteTable } from './http/routes.js';
@@ -85,6 +86,8 @@ export class EmulatorCore implements Services {
   /** per-account REST rate limits (off until set) */
   readonly limits = new RateLimiter();
   readonly restFaults: RestFaults;
+  /** the last REST requests answered (in memory only, bounded) */
+  readonly requestLog = new RequestLog();
   readonly startedAt: number;
   private readonly stopClockListener: () => void;
 
@@ -132,7 +135,10 @@ export class EmulatorCore implements Services {
     seedService(this, accountSid, serviceSid, now);
   }
 
-  /** Empty every resource table (of one account, or all), keeping accounts, keys and default services. */
+  /**
+   * Empty every resource table (of one account, or all), keeping accounts, keys and default services; the
+   * request log forgets the same requests.
+   */
   reset(accountSid?: string): void {
     this.db.transaction(() => {
       for (const d of [...descriptors].reverse()) {
@@ -151,6 +157,7 @@ export class EmulatorCore implements Services {
       }
     });
     this.timers.forget();
+    this.requestLog.clear(accountSid);
   }
 
   /** A context for work done on an account's behalf outside a request (control plane, timers, channel). */

@@ -14,6 +14,9 @@ import type { DeliveryView } from './webhooks/service.js';
 import { parseRules } from './webhooks/faults.js';
 import { parseLimits } from './http/limits.js';
 import { isLoopback } from './http/bind.js';
+import type { RequestLogEntry } from './http/request-log.js';
+import type { NumberWebhook } from './messaging/numbers.js';
+import { parseDateTime } from './wire/dates.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
 const CLOSE_GRACE_MS = 1000;
@@ -89,6 +92,14 @@ export interface EmulatorHandle {
     deliveries(filter?: { eventType?: string; conversationSid?: string; state?: string; limit?: number }): DeliveryView[];
     /** replace the webhook fault rules, as PUT /_emulator/faults/webhooks does */
     setWebhookFaults(rules: unknown[]): void;
+    /** the REST request log, oldest first, as GET /_emulator/requests returns it */
+    requests(filter?: { method?: string; path?: string; accountSid?: string; since?: Date | string; limit?: number }): { requests: RequestLogEntry[]; dropped: number };
+    /** forget the request log, as DELETE /_emulator/requests does */
+    clearRequests(): void;
+    /** configure a number's incoming-message webhook, as PUT /_emulator/numbers/{address} does */
+    setNumberWebhook(address: string, config: { smsUrl: string; smsMethod?: 'POST' | 'GET'; accountSid?: string }): NumberWebhook;
+    /** remove it, as DELETE /_emulator/numbers/{address} does (throws when it had none) */
+    deleteNumberWebhook(address: string): void;
   };
   /** the core, for advanced embedding (tests, benchmarks) */
   core: EmulatorCore;
@@ -167,6 +178,14 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         setWebhookFaults: (rules) => {
           core.webhooks.faults.rules = parseRules({ rules });
         },
+        requests: (filter = {}) => {
+          const since = filter.since === undefined ? undefined : filter.since instanceof Date ? filter.since.getTime() : parseDateTime(filter.since);
+          if (filter.since !== undefined && (since === undefined || Number.isNaN(since))) throw new Error(`since must be a Date or an ISO 8601 date-time: ${String(filter.since)}`);
+          return { requests: core.requestLog.list({ ...filter, since }), dropped: core.requestLog.dropped };
+        },
+        clearRequests: () => core.requestLog.clear(),
+        setNumberWebhook: (address, config) => core.channel.numbers.set(address, config),
+        deleteNumberWebhook: (address) => core.channel.numbers.delete(address),
       },
       core,
     };

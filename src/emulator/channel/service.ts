@@ -19,6 +19,8 @@ import { Handsets, type Handset } from './handsets.js';
 import { channelOf, parseInbound, type InboundMessage } from './inbound.js';
 import { keyword, REPLIES } from './keywords.js';
 import { statusCallbackParams } from '../messaging/status-callback.js';
+import { NumberWebhooks } from '../messaging/numbers.js';
+import { INBOUND_EVENT_TYPE, inboundWebhookParams } from '../messaging/inbound-webhook.js';
 
 export type ChannelStatus = 'accepted' | 'queued' | 'sent' | 'delivered' | 'read' | 'failed' | 'undelivered' | 'received';
 
@@ -47,6 +49,8 @@ export interface InboundResult {
   channelMessageSid: string;
   /** the pre-event onMessageAdd refused it: nothing was added to the conversation */
   refused?: true;
+  /** a plain Messaging inbound whose number has an `SmsUrl`: its webhook is queued */
+  webhook?: true;
 }
 
 type InboundRoute =
@@ -59,12 +63,15 @@ const PRE_EVENT_CHANGES = { body: 'Body', author: 'Author', attributes: 'Attribu
 
 export class ChannelService {
   readonly handsets: Handsets;
+  /** numbers' incoming-message webhooks (PUT /_emulator/numbers/{address}) */
+  readonly numbers: NumberWebhooks;
   private interval?: NodeJS.Timeout;
   private unsubscribe: (() => void)[] = [];
   private stopped = false;
 
   constructor(private readonly core: EmulatorCore) {
     this.handsets = new Handsets(core.db);
+    this.numbers = new NumberWebhooks(core.db, core.accounts);
   }
 
   start(): void {
@@ -311,7 +318,12 @@ export class ChannelService {
     const account = this.ownerOf(from, to);
     const ctx = this.context(account, channel, baseUrl);
     const route = this.findRoute(account, from, to);
-    if (route.kind === 'messaging') return db.transaction(() => ({ routedTo: 'messaging', channelMessageSid: this.record(account, handset) }));
+    if (route.kind === 'messaging') {
+      return db.transaction(() => {
+        const sid = this.record(account, handset);
+        return { routedTo: 'messaging', channelMessageSid: sid, ...(this.numberWebhook(account, handset, sid) ? { webhook: true as const } : {}) };
+      });
+    }
     const media = handset.mediaUrls.length === 0 ? null : JSON.stringify(mediaOfUrls(handset.mediaUrls, handset.contentTypes, this.core.random));
     const fields: Input = { Author: from, Body: handset.body };
     const serviceSid = route.kind === 'conversation' ? (route.conversation.chat_service_sid as string) : route.serviceSid;
@@ -343,12 +355,16 @@ export class ChannelService {
     });
   }
 
-  /** The account that owns the receiving address: a participant's proxy, an address configuration, or the first account. */
+  /**
+   * The account that owns the receiving address: a participant's proxy, an address configuration, a number's
+   * webhook, or the first account.
+   */
   private ownerOf(from: string, to: string): Account {
     const db = this.core.db;
     const owner =
       db.get("SELECT p.account_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid WHERE p.proxy_address = ? AND p.address = ? AND c.state != 'closed' LIMIT 1", to, from) ??
-      db.get('SELECT account_sid FROM address_configurations WHERE address = ? LIMIT 1', to);
+      db.get('SELECT account_sid FROM address_configurations WHERE address = ? LIMIT 1', to) ??
+      db.get('SELECT account_sid FROM number_webhooks WHERE address = ?', to);
     return (owner ? this.core.accounts.get(owner.account_sid as string) : undefined) ?? this.core.accounts.list()[0];
   }
 
@@ -360,12 +376,40 @@ export class ChannelService {
     db.run('INSERT OR REPLACE INTO channel_sessions (account_sid, address, sender, last_inbound_at) VALUES (?, ?, ?, ?)', account.sid, from, to, now);
     const sid = newSid(mediaUrls.length ? 'MM' : 'SM', this.core.random);
     db.run(
-      `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, body, media, status, date_created, date_updated, date_sent)
-       VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, 'received', ?, ?, ?)`,
-      sid, account.sid, channel, to, from, body, mediaUrls.length ? JSON.stringify(mediaUrls) : null, now, now, now,
+      `INSERT INTO channel_messages (sid, account_sid, direction, channel, to_address, from_address, messaging_service_sid, body, media, status, date_created, date_updated, date_sent)
+       VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)`,
+      sid, account.sid, channel, to, from, this.serviceOf(to), body, mediaUrls.length ? JSON.stringify(mediaUrls) : null, now, now, now,
     );
     if (channel === 'sms') this.optOutKeywords(account, from, to, body, now);
     return sid;
+  }
+
+  /** The Messaging Service whose sender pool holds this address (the first by SID when several do), if any. */
+  private serviceOf(address: string): string | null {
+    const row = this.core.db.get('SELECT service_sid FROM messaging_service_senders WHERE sender = ? ORDER BY service_sid LIMIT 1', address);
+    return (row?.service_sid as string | undefined) ?? null;
+  }
+
+  /**
+   * Queue the receiving number's incoming-message webhook, if it has one (in the inbound's transaction: durable
+   * like every delivery). Keywords were acted on first; Twilio forwards STOP, START and HELP messages too.
+   * Deliveries of one handset to one number leave in order.
+   */
+  private numberWebhook(account: Account, handset: InboundMessage, sid: string): boolean {
+    const config = this.numbers.find(handset.to);
+    if (!config || config.accountSid !== account.sid) return false;
+    const params = inboundWebhookParams({
+      sid,
+      accountSid: account.sid,
+      messagingServiceSid: this.serviceOf(handset.to),
+      from: handset.from,
+      to: handset.to,
+      body: handset.body,
+      mediaUrls: handset.mediaUrls,
+      contentTypes: handset.contentTypes,
+    });
+    this.core.webhooks.enqueueCallback(account.sid, config.smsUrl, INBOUND_EVENT_TYPE, params, `inbound|${handset.to}|${handset.from}`, config.smsMethod);
+    return true;
   }
 
   private optOutKeywords(account: Account, from: string, to: string, body: string, now: number): void {

@@ -15,6 +15,7 @@ import { parseHandset } from '../channel/handsets.js';
 import { parseLimits } from '../http/limits.js';
 import { parseRestRules } from '../http/rest-faults.js';
 import { SenderPools } from '../messaging/senders.js';
+import { parseRequestLogFilter } from '../http/request-log.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -157,6 +158,16 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     return reply.code(204).send();
   });
 
+  app.get('/requests', async (request) => {
+    const filter = parseRequestLogFilter(request.query as Record<string, string | undefined>);
+    return { requests: core.requestLog.list(filter), dropped: core.requestLog.dropped };
+  });
+
+  app.delete('/requests', async (_request, reply) => {
+    core.requestLog.clear();
+    return reply.code(204).send();
+  });
+
   app.get('/faults/webhooks', async () => ({ rules: core.webhooks.faults.rules }));
 
   app.put('/faults/webhooks', async (request) => {
@@ -190,6 +201,16 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
       errorCode: r.error_code ?? null,
     })),
   }));
+
+  // a number's incoming-message webhook (messaging/numbers.ts); the address URL-encoded, as for handsets
+  app.get<{ Params: { address: string } }>('/numbers/:address', async (request) => core.channel.numbers.get(request.params.address));
+
+  app.put<{ Params: { address: string } }>('/numbers/:address', async (request) => core.channel.numbers.set(request.params.address, request.body));
+
+  app.delete<{ Params: { address: string } }>('/numbers/:address', async (request, reply) => {
+    core.channel.numbers.delete(request.params.address);
+    return reply.code(204).send();
+  });
 
   app.get('/outbox', async (request) => {
     const q = request.query as Record<string, string | undefined>;

@@ -2,7 +2,7 @@
  * What every Twilio REST request goes through before its operation, for /v1 and /2010-04-01 alike: HTTP Basic
  * auth as Twilio does it (AccountSid:AuthToken, TestAccountSid:TestAuthToken or ApiKeySid:ApiKeySecret, else
  * 401 / 20003; the test pair only where the plugin accepts it, else 403 / 20008), then the account's rate limits
- * (429 / 20429), then injected REST faults.
+ * (429 / 20429), then injected REST faults. Every answer is then noted in the request log.
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,6 +10,7 @@ import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { TwilioError, twilioError } from '../wire/errors.js';
 import { parseFaultHeader, type RestFaultAction } from './rest-faults.js';
+import { logRequest } from './request-log.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +29,7 @@ export function authenticate(core: EmulatorCore, request: FastifyRequest, reply:
 }
 
 /** Act out an injected fault before the operation runs (so a faulted write never half-applies). */
-function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyReply, done: (error?: Error) => void): void {
+function injectFault(core: EmulatorCore, fault: RestFaultAction, request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
   switch (fault.type) {
     case 'error':
       done(new TwilioError('InjectedFault', fault.code, fault.status, fault.message ?? `Injected fault: HTTP ${fault.status}`));
@@ -37,6 +38,8 @@ function injectFault(core: EmulatorCore, fault: RestFaultAction, reply: FastifyR
       core.restFaults.wait(fault, done);
       return;
     case 'reset':
+      // no answer will finish, so the request log hears of it now
+      logRequest(core.requestLog, request, reply, null);
       reply.hijack();
       reply.raw.socket?.destroy();
       return;
@@ -136,6 +139,11 @@ export function guardRequests(app: FastifyInstance, core: EmulatorCore, acceptsT
           ? core.restFaults.decide(faultSubject.of(request, account.sid))
           : undefined;
     if (!fault) return done();
-    injectFault(core, fault, reply, done);
+    injectFault(core, fault, request, reply, done);
+  });
+  // Every answer of this plugin, refusals included, goes into the request log (request-log.ts).
+  app.addHook('onResponse', (request, reply, done) => {
+    logRequest(core.requestLog, request, reply, reply.statusCode);
+    done();
   });
 }

@@ -32,6 +32,7 @@ const MAX_PAGE_SIZE = 1000;
 const MAX_BODY = 1600;
 const DAY_MS = 86_400_000;
 
+// Routes carry the operationIds of Twilio's 2010 spec (api_v2010.yaml), for fault rules and the request log.
 const MESSAGES = '/Accounts/:AccountSid/Messages.json';
 const MESSAGE = '/Accounts/:AccountSid/Messages/:Sid.json';
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
@@ -142,7 +143,7 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     return row;
   };
 
-  app.post(MESSAGES, (request, reply) => {
+  app.post(MESSAGES, { config: { operationId: 'CreateMessage' } }, (request, reply) => {
     const account = accountOf(request);
     const params = paramsOf(request.body);
     const to = one(params, 'To');
@@ -213,12 +214,12 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     };
   };
 
-  app.get(MESSAGE, (request, reply) => {
+  app.get(MESSAGE, { config: { operationId: 'FetchMessage' } }, (request, reply) => {
     const account = accountOf(request);
     answer(reply, 200, representMessage(findRow(request, account)));
   });
 
-  app.delete(MESSAGE, (request, reply) => {
+  app.delete(MESSAGE, { config: { operationId: 'DeleteMessage' } }, (request, reply) => {
     const account = accountOf(request);
     const row = findRow(request, account);
     core.db.transaction(() => {
@@ -229,7 +230,7 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
     answer(reply, 204);
   });
 
-  app.get(MESSAGES, (request, reply) => {
+  app.get(MESSAGES, { config: { operationId: 'ListMessage' } }, (request, reply) => {
     const account = accountOf(request);
     const params = paramsOf(request.query);
     const where = ['account_sid = ?'];

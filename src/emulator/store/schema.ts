@@ -134,6 +134,15 @@ CREATE TABLE messaging_service_senders (
   PRIMARY KEY (service_sid, position)
 );
 `,
+  7: `
+-- Phone numbers' incoming-message webhooks (PUT /_emulator/numbers/{address}): configuration, kept by reset.
+CREATE TABLE number_webhooks (
+  address TEXT PRIMARY KEY,
+  account_sid TEXT NOT NULL,
+  sms_url TEXT NOT NULL,
+  sms_method TEXT NOT NULL
+);
+`,
 };
 
 export function resourceTableSql(d: ResourceDescriptor): string {

@@ -88,6 +88,8 @@ export interface PreEventResult {
   changes: Record<string, string>;
 }
 
+/** the deliveries of Programmable Messaging (not Conversations events): no RetryCount */
+const MESSAGING_EVENT_TYPES = new Set(['StatusCallback', 'messaging.inbound']);
 const FINAL: DeliveryState[] = ['delivered', 'failed', 'dropped', 'studio'];
 const MAX_CONCURRENCY = 256;
 /** Twilio's limit for the whole pre-event exchange: no answer within it lets the change through */
@@ -340,6 +342,13 @@ export class WebhookService {
       createdAt: now,
       finishedAt: target.kind === 'studio' ? now : null,
     };
+    this.enqueueDelivery(base);
+  }
+
+  /** Write a delivery (and the copies a fault adds) to the outbox, acting out the fault rule that matches it. */
+  private enqueueDelivery(base: Delivery): void {
+    const now = base.createdAt;
+    const accountSid = base.accountSid;
     const action = base.state === 'pending' ? this.faults.decide({ accountSid, eventType: base.eventType, url: base.url, conversationSid: base.conversationSid }) : undefined;
     let copies = 0;
     if (action) {
@@ -586,10 +595,10 @@ export class WebhookService {
 
   /**
    * The parameters an attempt sends: a post-event carries its RetryCount; a pre-event does not, nor does a
-   * Messaging StatusCallback (Twilio documents no RetryCount there).
+   * Messaging StatusCallback or incoming-message webhook (Twilio documents no RetryCount there).
    */
   private paramsOf(d: Delivery): FormParams {
-    return d.kind === 'pre' || d.eventType === 'StatusCallback' ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
+    return d.kind === 'pre' || MESSAGING_EVENT_TYPES.has(d.eventType) ? d.params : { ...d.params, RetryCount: String(d.retryCount) };
   }
 
   /** What an attempt sends, before framing: the URL without its overrides fragment, the parameters, the token. */
@@ -665,17 +674,16 @@ export class WebhookService {
   }
 
   /**
-   * A callback that is not a Conversations event (Messaging API StatusCallback): signed, retried, journaled and
-   * ordered like any delivery, by `orderKey`.
+   * A callback that is not a Conversations event (Messaging API StatusCallback, a number's incoming-message
+   * webhook): signed, retried, journaled and ordered like any delivery, by `orderKey`.
    */
-  enqueueCallback(accountSid: string, url: string, eventType: string, params: FormParams, orderKey: string): void {
+  enqueueCallback(accountSid: string, url: string, eventType: string, params: FormParams, orderKey: string, method: 'GET' | 'POST' = 'POST'): void {
     const now = Date.now();
-    const d = this.insert({
+    this.enqueueDelivery({
       id: 0, accountSid, eventType, kind: 'post', conversationSid: null, webhookSid: null, orderKey: `${url}|${orderKey}`, position: 0,
-      url, method: 'POST', params, idempotencyToken: this.random.hex(32), state: 'pending', attempts: [], retryCount: 0,
+      url, method, params, idempotencyToken: this.random.hex(32), state: 'pending', attempts: [], retryCount: 0,
       nextAttemptAt: now, holdGroup: null, duplicateOf: null, createdAt: now, finishedAt: null,
     });
-    this.db.afterCommit(() => this.queue(d));
   }
 
   // ---- pre-event webhooks ---------------------------------------------------------------------------------

@@ -40,19 +40,22 @@ function fileName(url: string): string {
   }
 }
 
+/** A media URL's content type: the one given, else guessed from its file name's extension. */
+export function contentTypeOf(url: string, given: string | undefined): string {
+  const name = fileName(url);
+  const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+  return given ?? CONTENT_TYPES[extension] ?? OCTET_STREAM;
+}
+
 /** The items an inbound MMS stores: one per `MediaUrl`, its type given or guessed from the URL's extension. */
 export function mediaOfUrls(urls: string[], contentTypes: (string | undefined)[], random: RandomSource): MediaItem[] {
-  return urls.map((url, i) => {
-    const name = fileName(url);
-    const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
-    return {
-      sid: newSid('ME', random),
-      size: 0,
-      content_type: contentTypes[i] ?? CONTENT_TYPES[extension] ?? OCTET_STREAM,
-      filename: name || null,
-      category: 'media',
-    };
-  });
+  return urls.map((url, i) => ({
+    sid: newSid('ME', random),
+    size: 0,
+    content_type: contentTypeOf(url, contentTypes[i]),
+    filename: fileName(url) || null,
+    category: 'media',
+  }));
 }
 
 function items(stored: unknown): MediaItem[] | null {
