@@ -3,26 +3,17 @@
  * simulated channels and its fault rules feed the router; assertions read the router's state API and the
  * emulator's REST state, outbox and request log. Every scenario runs on SQLite and on PostgreSQL + Redis.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import { useEmulator } from './support/emulator.js';
-import { routerBackends } from './support/router-stores.js';
-import { aimWebhooksAt, eventually, expectExactlyOnceInOrder, routerApi, settle, startRouterFor } from './support/router.js';
+import { storeBackends, type StoreBackend } from './support/router-stores.js';
+import { aimWebhooksAt, eventually, expectExactlyOnceInOrder, freePort, routerApi, settle, startRouterFor } from './support/router.js';
 import type { RouterHandle } from '../src/router/create-router.js';
 
 const t = useEmulator();
 const json = (body: unknown) => ({ body: JSON.stringify(body), contentType: 'application/json', auth: null });
 const TEMPLATE = 'HX0123456789abcdef0123456789abcdef';
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function postSigned(router: RouterHandle, path: string, params: Record<string, string>, token: string, headers: Record<string, string> = {}) {
   const url = router.url + path;
@@ -33,8 +24,10 @@ async function postSigned(router: RouterHandle, path: string, params: Record<str
   });
 }
 
-describe.each(routerBackends())('router end to end on $name', (backend) => {
+describe.each(storeBackends())('router end to end on $name', (backend) => {
   let router: RouterHandle;
+  let running: RouterHandle | undefined;
+  let prepared: ReturnType<StoreBackend['prepare']> | undefined;
   let port: number;
 
   beforeAll(async () => {
@@ -42,23 +35,25 @@ describe.each(routerBackends())('router end to end on $name', (backend) => {
   });
 
   async function start(options: Parameters<typeof startRouterFor>[2] = {}) {
-    router = await startRouterFor(t, await backend.open(), {
+    prepared = backend.prepare();
+    const started = await startRouterFor(t, prepared.options, {
       port,
       publicUrl: `http://127.0.0.1:${port}`,
       defaultProxyAddress: '+15550001000',
       defaultWhatsappProxy: 'whatsapp:+15550001000',
       ...options,
     });
-    await aimWebhooksAt(t, router);
-    return router;
+    router = started;
+    running = started;
+    await aimWebhooksAt(t, started);
+    return started;
   }
 
   afterEach(async () => {
-    await router?.close();
-    await backend.cleanup();
-  });
-  afterAll(async () => {
-    await backend.cleanup();
+    await running?.close();
+    running = undefined;
+    await prepared?.cleanup();
+    prepared = undefined;
   });
 
   async function smsConversation(handset: string, proxy = '+15550001000', attributes?: object) {

@@ -3,14 +3,11 @@
  * Redis behind a round-robin split apply each event exactly once, in order per conversation, under a 10× duplicate
  * storm with reordering; an ingress-only router under load keeps its memory flat while the database takes the spill.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { useEmulator } from './support/emulator.js';
-import { routerBackends } from './support/router-stores.js';
+import { storeBackends, type StoreBackend } from './support/router-stores.js';
 import { killRouters, postSignedForm, roundRobinProxy, spawnRouter, storeEnv, storeFlags } from './support/router-process.js';
-import { ALL_EVENTS, eventually } from './support/router.js';
+import { ALL_EVENTS, eventually, freePort } from './support/router.js';
 import { openStores } from '../src/router/store/open-stores.js';
 import type { EventStore } from '../src/router/store/types.js';
 
@@ -19,15 +16,6 @@ const AUTH_TOKEN = 'router-process-token';
 const ACCOUNT = 'AC' + 'a'.repeat(32);
 const WEBHOOK = '/twilio/conversations/webhook';
 
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function eventParams(conversation: number, index: number): Record<string, string> {
   const ch = 'CH' + conversation.toString(16).padStart(32, '0');
@@ -49,17 +37,17 @@ async function waitDrained(events: EventStore, timeoutMs = 30_000): Promise<void
   await eventually(async () => expect((await events.stats()).depth).toBe(0), timeoutMs);
 }
 
-afterEach(async () => {
-  await killRouters();
-});
-
-describe.each(routerBackends())('router processes on $name', (backend) => {
-  afterAll(async () => {
-    await backend.cleanup();
+describe.each(storeBackends())('router processes on $name', (backend) => {
+  let prepared: ReturnType<StoreBackend['prepare']> | undefined;
+  const prepare = () => (prepared = backend.prepare()).options;
+  afterEach(async () => {
+    await killRouters();
+    await prepared?.cleanup();
+    prepared = undefined;
   });
 
   it('kill -9 in the middle of a storm loses no acknowledged event', async () => {
-    const stores = await backend.open({ db: join(mkdtempSync(join(tmpdir(), 'tce-router-')), 'router.sqlite') });
+    const stores = prepare();
     const port = await freePort();
     const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
     const args = ['--port', String(port), ...storeFlags(stores)];
@@ -100,7 +88,7 @@ describe.each(routerBackends())('router processes on $name', (backend) => {
   });
 
   it('an ingress-only router under load keeps its memory flat; the queue drains once a worker runs', async () => {
-    const stores = await backend.open({ db: join(mkdtempSync(join(tmpdir(), 'tce-router-')), 'router.sqlite') });
+    const stores = prepare();
     const port = await freePort();
     const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
     const ingress = await spawnRouter(['--port', String(port), '--ingress-only', ...storeFlags(stores)], env);
@@ -129,7 +117,7 @@ describe.each(routerBackends())('router processes on $name', (backend) => {
   });
 
   it.runIf(backend.name !== 'sqlite')('two replicas behind a round-robin split apply each event once, in order, under a 10x duplicate storm with reordering', async () => {
-    const stores = await backend.open();
+    const stores = prepare();
     const proxyPort = await freePort();
     const publicUrl = `http://127.0.0.1:${proxyPort}`;
     const env = { TWILIO_ACCOUNT_SID: t.emulator.accountSid, TWILIO_AUTH_TOKEN: t.emulator.authToken, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };

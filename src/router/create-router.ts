@@ -74,7 +74,13 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
   const stores = await openStores(config);
   const { events, kv } = stores;
   const metrics = createRouterMetrics(async () => (await events.stats()).depth, { processMetrics: true });
-  const client = createTwilioClient(config, { kv, log, metrics });
+  const RETRY_REASON = { 'rate-limited': '429', 'server-error': '5xx', 'network-error': 'network' } as const;
+  const { client } = createTwilioClient(config, {
+    logger: log,
+    // every replica backs off together after a 429 when they share Redis (or the database)
+    backoffStore: kv,
+    onRetry: (info) => metrics.twilioRetries.inc({ reason: RETRY_REASON[info.reason] }),
+  });
   const gateway = createTwilioGateway(client, config);
   const suppressions = new SuppressionList(kv);
   const audit = auditRecorder(events, config.dedupeTtlSeconds);

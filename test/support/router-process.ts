@@ -5,7 +5,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import twilio from 'twilio';
 import { TCE_BIN } from './spawned.js';
-import type { StoreBackendOptions } from './router-stores.js';
+import type { OpenStoresOptions } from '../../src/router/store/open-stores.js';
 
 export interface RouterProcess {
   child: ChildProcessWithoutNullStreams;
@@ -18,7 +18,7 @@ export interface RouterProcess {
 const running = new Set<ChildProcessWithoutNullStreams>();
 
 /** the store flags for a backend */
-export function storeFlags(stores: StoreBackendOptions): string[] {
+export function storeFlags(stores: OpenStoresOptions): string[] {
   const flags: string[] = [];
   if (stores.db) flags.push('--db', stores.db);
   if (stores.databaseUrl) flags.push('--database-url', stores.databaseUrl);
@@ -27,7 +27,7 @@ export function storeFlags(stores: StoreBackendOptions): string[] {
 }
 
 /** the store environment a backend needs beyond flags (schema, key prefix) */
-export function storeEnv(stores: StoreBackendOptions): Record<string, string> {
+export function storeEnv(stores: OpenStoresOptions): Record<string, string> {
   return {
     ...(stores.databaseSchema ? { TCE_ROUTER_DATABASE_SCHEMA: stores.databaseSchema } : {}),
     ...(stores.redisKeyPrefix ? { TCE_ROUTER_REDIS_KEY_PREFIX: stores.redisKeyPrefix } : {}),

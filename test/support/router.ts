@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { createRouter, type RouterHandle, type RouterOptions } from '../../src/router/create-router.js';
 import type { TestEmulator } from './emulator.js';
-import type { StoreBackendOptions } from './router-stores.js';
+import type { OpenStoresOptions } from '../../src/router/store/open-stores.js';
 
 export const ROUTER_API_TOKEN = 'test-api-token';
 
@@ -24,7 +24,7 @@ export const ALL_EVENTS = [
   'onDeliveryUpdated',
 ];
 
-export async function startRouterFor(t: TestEmulator, stores: StoreBackendOptions, options: RouterOptions = {}): Promise<RouterHandle> {
+export async function startRouterFor(t: TestEmulator, stores: OpenStoresOptions, options: RouterOptions = {}): Promise<RouterHandle> {
   return createRouter({
     port: 0,
     host: '127.0.0.1',
@@ -90,4 +90,14 @@ export async function expectExactlyOnceInOrder(router: RouterHandle): Promise<vo
     if (previous) expect(a.appliedSeq, `partition ${a.partitionKey}: event ${a.id} applied before ${previous.id}`).toBeGreaterThan(previous.seq);
     last.set(a.partitionKey, { id: a.id, seq: a.appliedSeq });
   }
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { EventStore } from '../store/types.js';
 import type { SuppressionList } from '../compliance/suppression-list.js';
 import type { TwilioGateway } from '../twilio/gateway.js';
-import { TwilioCallError } from '../twilio/gateway.js';
+import { TwilioCallError } from '../twilio/errors.js';
 import type { RouterConfig } from '../config-types.js';
 import type { RouterMetrics } from '../metrics.js';
 import { bearerAuth } from './bearer-auth.js';

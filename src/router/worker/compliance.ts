@@ -43,11 +43,8 @@ export async function participantOf(deps: HandlerDeps, conversationSid: string, 
   const [known] = await deps.events.entities([{ kind: 'participant', id: participantSid }]);
   const doc = known?.doc as { address?: string | null; proxyAddress?: string | null; attributes?: string | null } | undefined;
   if (doc?.address) return { sid: participantSid, address: doc.address, proxyAddress: doc.proxyAddress ?? null, attributes: doc.attributes ?? null };
-  const participants = await deps.gateway.listParticipants(conversationSid);
-  const found = participants.find((p) => p.sid === participantSid);
-  if (!found) return undefined;
-  const binding = (found.messagingBinding ?? {}) as { address?: string; proxy_address?: string };
-  return { sid: found.sid, address: binding.address ?? null, proxyAddress: binding.proxy_address ?? null, attributes: found.attributes ?? null };
+  const found = (await deps.gateway.listParticipants(conversationSid)).find((p) => p.sid === participantSid);
+  return found && { sid: found.sid, address: found.address, proxyAddress: found.proxyAddress, attributes: found.attributes };
 }
 
 async function reply(deps: HandlerDeps, event: LoggedEvent, message: KeywordMessage, kind: 'stop' | 'help', body: string): Promise<void> {

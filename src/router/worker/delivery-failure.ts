@@ -122,16 +122,17 @@ async function messageBody(deps: HandlerDeps, failure: Failure): Promise<string 
   const [known] = await deps.events.entities([{ kind: 'message', id: failure.messageSid }]);
   const body = (known?.doc as { body?: string | null } | undefined)?.body;
   if (typeof body === 'string') return body;
-  return (await deps.gateway.fetchMessage(failure.conversationSid, failure.messageSid)).body ?? undefined;
+  return (await deps.gateway.fetchMessage(failure.conversationSid, failure.messageSid))?.body ?? undefined;
 }
 
 async function addAgentTask(deps: HandlerDeps, failure: Failure): Promise<void> {
   const conversation = await deps.gateway.fetchConversation(failure.conversationSid);
-  const attributes = parseJson(conversation.attributes);
+  if (!conversation) return; // removed meanwhile: no one left to give the task to
+  const attributes = conversation.attributes;
   const tasks = Array.isArray(attributes.agentTasks) ? (attributes.agentTasks as Array<Record<string, unknown>>) : [];
   if (tasks.some((t) => t.messageSid === failure.messageSid && t.participantSid === failure.participantSid)) return;
   tasks.push({ type: 'delivery_failed', messageSid: failure.messageSid, participantSid: failure.participantSid, errorCode: failure.code });
-  await deps.gateway.updateConversationAttributes(failure.conversationSid, JSON.stringify({ ...attributes, agentTasks: tasks }));
+  await deps.gateway.updateConversationAttributes(failure.conversationSid, { ...attributes, agentTasks: tasks });
 }
 
 /** A Messaging status callback (the router's own sends): a 21610 suppresses; no fallback from a fallback. */

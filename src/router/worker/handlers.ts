@@ -74,7 +74,7 @@ export function createEventHandler(deps: HandlerDeps): EventHandler {
           .filter((k) => /^MediaUrl\d+$/.test(k))
           .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
           .map((k) => p[k] as string);
-        const routed = await routeInbound(deps.gateway, config, { from, to, body: p.Body ?? '', mediaUrls });
+        const routed = await routeInbound(deps.gateway, config, { from, to, body: p.Body ?? '', mediaUrls, messageSid: p.MessageSid });
         context.log.info({ conversationSid: routed.conversationSid, created: routed.createdConversation }, 'inbound routed');
         return;
       }
