@@ -81,7 +81,7 @@ describe.each(storeBackends())('router end to end on $name', (backend) => {
   it('applies an event delivered 10 times once', async () => {
     await start();
     await t.http('PUT', '/_emulator/faults/webhooks', json({ rules: [{ match: { eventType: 'onMessageAdded' }, action: { type: 'duplicate', count: 9 } }] }));
-    const conversation = await t.client.conversations.v1.conversations.create({ uniqueName: 'dupes' });
+    const conversation = await t.client.conversations.v1.conversations.create({ uniqueName: 'dupes', xTwilioWebhookEnabled: 'true' });
     const message = await conversation.messages().create({ author: 'agent', body: 'once', xTwilioWebhookEnabled: 'true' });
     await settle(t, router);
     const deliveries = (await t.http('GET', `/_emulator/webhooks/deliveries?eventType=onMessageAdded&limit=100`, { auth: null })).body.deliveries;
@@ -175,6 +175,9 @@ describe.each(storeBackends())('router end to end on $name', (backend) => {
       expect(answer.status).toBe(200);
     }
     await router.drain(30_000);
+    const storm = (await t.http('GET', '/_emulator/requests?method=POST', { auth: null })).body.requests as Array<{ status: number }>;
+    expect(storm.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+    await t.http('DELETE', '/_emulator/faults/rest', { auth: null });
     for (const [i, from] of senders.entries()) {
       const conversation = await t.client.conversations.v1.conversations(`sms:${from}`).fetch();
       const messages = await conversation.messages().list();
