@@ -418,9 +418,9 @@ describe('bad input: the error names the flag, the variable, or the file and key
     expect(await errorOf({ config: file })).toBe(`${file}: twilio_conversations.webhooks.status_path: "/metrics" is one of the router's own paths (/healthz, /readyz, /metrics, /api/…)`);
     file = toml('[twilio_conversations.compliance]\nstart_keywords = ["START", "stop"]\n');
     expect(await errorOf({ config: file })).toBe(`${file}: twilio_conversations.compliance: "STOP" is in both stop_keywords and start_keywords`);
-    file = toml('[twilio_conversations.webhooks]\nmax_processing_ms = 60000\n');
+    file = toml('[twilio_conversations.webhooks]\nmax_processing_ms = 30000\n');
     expect(await errorOf({ config: file })).toBe(
-      `${file}: router.worker.lease_ms (60000) must be greater than twilio_conversations.webhooks.max_processing_ms (60000): a handler still running when its lease ends would run twice`,
+      `${file}: router.worker.lease_ms (30000) must be greater than twilio_conversations.webhooks.max_processing_ms (30000): a handler still running when its lease ends would run twice`,
     );
   });
 

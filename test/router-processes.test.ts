@@ -4,6 +4,9 @@
  * storm with reordering; an ingress-only router under load keeps its memory flat while the database takes the spill.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { useEmulator } from './support/emulator.js';
 import { storeBackends, type StoreBackend } from './support/router-stores.js';
 import { killRouters, postSignedForm, roundRobinProxy, spawnRouter, storeEnv, storeFlags } from './support/router-process.js';
@@ -33,6 +36,13 @@ function eventParams(conversation: number, index: number): Record<string, string
   };
 }
 
+/** a crashed router's leases run out in 3 s instead of 30 (the queue is shared: a restart waits for them) */
+function shortLeaseConfig(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'tce-router-conf-')), 'router.toml');
+  writeFileSync(file, '[router.worker]\nlease_ms = 3000\n\n[twilio_conversations.webhooks]\nmax_processing_ms = 2000\n');
+  return file;
+}
+
 async function waitDrained(events: EventStore, timeoutMs = 30_000): Promise<void> {
   await eventually(async () => expect((await events.stats()).depth).toBe(0), timeoutMs);
 }
@@ -50,12 +60,12 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
     const stores = prepare();
     const port = await freePort();
     const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
-    const args = ['--port', String(port), ...storeFlags(stores)];
+    const args = ['--port', String(port), '--config', shortLeaseConfig(), ...storeFlags(stores)];
     const first = await spawnRouter(args, env);
     const url = first.url + WEBHOOK;
     const acknowledged: string[] = [];
     let sent = 0;
-    const total = 3_000;
+    const total = 2_000;
     let killed = false;
     const sender = async () => {
       while (sent < total) {
@@ -63,7 +73,7 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
         const token = `storm-${n}`;
         const status = await postSignedForm(url, eventParams(n % 40, n), AUTH_TOKEN, { 'i-twilio-idempotency-token': token });
         if (status === 200) acknowledged.push(token);
-        if (!killed && acknowledged.length >= 600) {
+        if (!killed && acknowledged.length >= 500) {
           killed = true;
           first.child.kill('SIGKILL');
         }
@@ -71,13 +81,14 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
     };
     await Promise.all(Array.from({ length: 16 }, sender));
     expect(killed).toBe(true);
-    expect(acknowledged.length).toBeGreaterThanOrEqual(600);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(500);
 
     await spawnRouter(args, env);
     const reopened = await openStores(stores);
     try {
       await waitDrained(reopened.events);
-      const logged = new Set((await reopened.events.readLog(0, 100_000)).map((e) => e.dedupeKey));
+      // the ingress keys an event by its source and Twilio's idempotency token
+      const logged = new Set((await reopened.events.readLog(0, 100_000)).map((e) => e.dedupeKey.replace(/^conversations\|idem\|/, '')));
       expect(acknowledged.filter((token) => !logged.has(token))).toEqual([]);
       const applied = await reopened.events.applied();
       expect(applied.filter((a) => a.applyCount !== 1)).toEqual([]);
@@ -85,7 +96,7 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
     } finally {
       await reopened.close();
     }
-  });
+  }, 120_000);
 
   it('an ingress-only router under load keeps its memory flat; the queue drains once a worker runs', async () => {
     const stores = prepare();
@@ -114,7 +125,7 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
     } finally {
       await reopened.close();
     }
-  });
+  }, 120_000);
 
   it.runIf(backend.name !== 'sqlite')('two replicas behind a round-robin split apply each event once, in order, under a 10x duplicate storm with reordering', async () => {
     const stores = prepare();
@@ -170,5 +181,5 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
     } finally {
       await split.close();
     }
-  });
+  }, 120_000);
 });

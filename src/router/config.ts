@@ -58,7 +58,7 @@ export function defaultRouterConfig(): RouterConfig {
     },
     preEvent: { allowedIdentities: [], enforceTenant: false, piiPatterns: [] },
     fallback: { order: [] },
-    worker: { concurrency: 16, leaseMs: 60_000, maxAttempts: 10 },
+    worker: { concurrency: 16, leaseMs: 30_000, maxAttempts: 10 },
     twilio: { maxConcurrency: 16, timeoutMs: 10_000, maxRetries: 5 },
     logLevel: 'info',
   };

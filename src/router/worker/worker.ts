@@ -107,9 +107,15 @@ export class Worker {
   private async process(partition: ClaimedPartition): Promise<void> {
     const { events, workerId } = this.options;
     let notBefore: number | undefined;
+    let renewedAt = Date.now();
     try {
       for (const event of partition.events) {
         if (!this.running) break;
+        // a long batch keeps its lease: renewed once a third of it has gone
+        if (Date.now() - renewedAt > this.options.leaseMs / 3) {
+          if (!(await events.renew(workerId, partition.partitionKey, this.options.leaseMs))) return;
+          renewedAt = Date.now();
+        }
         const outcome = await this.processEvent(partition.partitionKey, event);
         if (outcome === 'lease-lost') return;
         if (typeof outcome === 'number') {
