@@ -409,7 +409,7 @@ describe('TwilioGateway', () => {
     expect([p.created, again.created, again.sid]).toEqual([true, false, p.sid]);
     const error = await rejection(r.gateway.ensureParticipant(two.sid, '+15550002222', '+15559990000'));
     expect([error.status, error.code]).toEqual([409, 50416]);
-    expect(await r.gateway.listParticipants(one.sid)).toEqual([{ sid: p.sid, identity: null, address: '+15550002222', proxyAddress: '+15559990000', type: 'sms' }]);
+    expect(await r.gateway.listParticipants(one.sid)).toEqual([{ sid: p.sid, identity: null, address: '+15550002222', proxyAddress: '+15559990000', type: 'sms', attributes: '{}' }]);
     expect(await r.gateway.removeParticipant(one.sid, p.sid)).toBe(true);
     expect(await r.gateway.removeParticipant(one.sid, p.sid)).toBe(false);
     expect(await r.gateway.listParticipants(one.sid)).toEqual([]);

@@ -63,6 +63,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
   app.post<{ Body: SendBody }>('/messages', { schema: { body: sendSchema } }, async (request, reply) => {
     const { conversation, body, channel, author } = request.body;
     const view = await readConversationState(events, conversation);
+    let contentSid: string | undefined;
     if (view) {
       const decision = await decideSend(view, suppressions, {
         channel,
@@ -73,10 +74,11 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps): Promise<vo
         metrics.sendsRefused.inc({ reason: decision.error });
         return reply.code(422).send({ error: decision.error, message: decision.message });
       }
+      contentSid = decision.contentSid;
     }
     const sid = view?.conversation.sid ?? conversation;
     try {
-      const message = await gateway.postMessage(sid, { author: author ?? 'system', body }, { webhooks: true });
+      const message = await gateway.postMessage(sid, { author: author ?? 'system', body, ...(contentSid ? { contentSid } : {}) }, { webhooks: true });
       return reply.code(201).send({ sid: message.sid });
     } catch (error) {
       if (error instanceof TwilioCallError) {

@@ -114,12 +114,12 @@ interface SdkMessage {
   attributes: string;
 }
 interface SdkConversations {
-  create(params: { uniqueName?: string; friendlyName?: string; attributes?: string; messagingServiceSid?: string }): Promise<SdkConversation>;
+  create(params: { uniqueName?: string; friendlyName?: string; attributes?: string; messagingServiceSid?: string; xTwilioWebhookEnabled?: 'true' }): Promise<SdkConversation>;
   (sid: string): {
     fetch(): Promise<SdkConversation>;
     update(params: { attributes?: string }): Promise<SdkConversation>;
     participants: {
-      create(params: { 'messagingBinding.address'?: string; 'messagingBinding.proxyAddress'?: string }): Promise<SdkParticipant>;
+      create(params: { 'messagingBinding.address'?: string; 'messagingBinding.proxyAddress'?: string; xTwilioWebhookEnabled?: 'true' }): Promise<SdkParticipant>;
       list(params?: { pageSize?: number }): Promise<SdkParticipant[]>;
       (sid: string): { remove(): Promise<boolean> };
     };
@@ -215,6 +215,8 @@ export function createTwilioGateway(client: TwilioClient, config: Pick<RouterCon
               friendlyName: options.friendlyName,
               attributes: options.attributes ? JSON.stringify(options.attributes) : undefined,
               messagingServiceSid: options.messagingServiceSid,
+              // the router's own writes come back as webhooks too, so its derived state knows what it created
+              xTwilioWebhookEnabled: 'true',
             }),
           );
           return { sid: created.sid, created: true };
@@ -230,7 +232,11 @@ export function createTwilioGateway(client: TwilioClient, config: Pick<RouterCon
     async ensureParticipant(conversationSid, address, proxyAddress) {
       try {
         const created = await call(() =>
-          conversations(conversationSid).participants.create({ 'messagingBinding.address': address, 'messagingBinding.proxyAddress': proxyAddress }),
+          conversations(conversationSid).participants.create({
+            'messagingBinding.address': address,
+            'messagingBinding.proxyAddress': proxyAddress,
+            xTwilioWebhookEnabled: 'true',
+          }),
         );
         return { sid: created.sid, created: true };
       } catch (error) {
