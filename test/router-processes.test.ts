@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useEmulator } from './support/emulator.js';
 import { storeBackends, type StoreBackend } from './support/router-stores.js';
-import { killRouters, postSignedForm, roundRobinProxy, spawnRouter, storeEnv, storeFlags } from './support/router-process.js';
+import { killRouters, postSignedForm, roundRobinProxy, runRouterCommand, spawnRouter, storeEnv, storeFlags } from './support/router-process.js';
 import { ALL_EVENTS, eventually, freePort } from './support/router.js';
 import { openStores } from '../src/router/store/open-stores.js';
 import type { EventStore } from '../src/router/store/types.js';
@@ -93,6 +93,20 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
       const applied = await reopened.events.applied();
       expect(applied.filter((a) => a.applyCount !== 1)).toEqual([]);
       expect(applied.length).toBe(logged.size);
+
+      // `tce router replay --check` finds the live state equal to the fold of the log; a tampered doc makes it fail,
+      // and `tce router replay` puts the fold back
+      const replay = (...flags: string[]) => runRouterCommand(['replay', ...flags, ...storeFlags(stores)], storeEnv(stores));
+      const clean = await replay('--check');
+      expect(clean.stdout).toMatch(/ 0 differ from the live state/);
+      expect(clean.code).toBe(0);
+      const docs = await reopened.events.allEntities();
+      const victim = docs.find((d) => d.kind === 'message')!;
+      await reopened.events.replaceEntities(docs.map((d) => (d === victim ? { ...d, doc: { ...d.doc, body: 'tampered' } } : d)));
+      const tampered = await replay('--check');
+      expect([tampered.code, tampered.stdout]).toEqual([1, expect.stringContaining(`message:${victim.id}`)]);
+      expect((await replay()).code).toBe(0);
+      expect((await replay('--check')).code).toBe(0);
     } finally {
       await reopened.close();
     }

@@ -71,6 +71,16 @@ export function spawnRouter(args: string[], env: Record<string, string>, startMs
   });
 }
 
+/** `tce router <args>` to its end: exit code and output */
+export function runRouterCommand(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [TCE_BIN, 'router', ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 export async function killRouters(): Promise<void> {
   for (const child of running) child.kill('SIGKILL');
   running.clear();
