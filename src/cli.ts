@@ -18,6 +18,7 @@ import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/s
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
+import { closeOnSignals } from './shutdown.js';
 import { DURABILITY_LEVELS, type Durability } from './emulator/store/database.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
@@ -146,23 +147,8 @@ async function serve(argv: string[]): Promise<void> {
       `  TWILIO_TEST_AUTH_TOKEN=${emulator.testAuthToken}\n` +
       `  default Conversation Service ${emulator.defaultServiceSid}\n`,
   );
-  let closing = false;
-  const stop = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    process.stdout.write(`tce: ${signal}, closing\n`);
-    // close() is bounded (about 2 s); this is the backstop that keeps the promise of 5 s
-    setTimeout(() => {
-      process.stderr.write('tce: shutdown took over 4.5 s, exiting now\n');
-      process.exit(1);
-    }, 4500).unref();
-    emulator.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  // close() is bounded (about 2 s): it finishes or hands pending deliveries to the next start
+  closeOnSignals('tce', () => emulator.close());
 }
 
 /** --validate-responses: check every REST answer against the spec and report violations on stderr. */

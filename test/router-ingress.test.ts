@@ -5,9 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouterConfig } from '../src/router/config-types.js';
-import { decodeForm, decodeJson, jsonDepth } from '../src/router/ingress/body.js';
+import { decodeForm, decodeJson } from '../src/router/ingress/body.js';
+import { jsonTooDeep } from '../src/shared/json-depth.js';
 import { dedupeKeyOf, partitionKeyOf, toIncomingEvent } from '../src/router/ingress/dedupe-key.js';
-import { compileGlob } from '../src/router/ingress/glob.js';
+import { compileGlob } from '../src/shared/glob.js';
 import { compilePattern, tenantOf } from '../src/router/ingress/pre-event.js';
 import { FORM, formBody, PATHS, signForm, signJson, startIngress, targetOf, type Ingress, type IngressSetup } from './support/router-ingress.js';
 
@@ -119,8 +120,9 @@ describe('bodies', () => {
   });
 
   it('JSON nesting is measured outside strings, and bounded', () => {
-    expect(jsonDepth('{"a":"[[[{{{\\"[["}')).toBe(1);
-    expect(jsonDepth('{"a":[{"b":[]}]}')).toBe(4);
+    expect(jsonTooDeep('{"a":"[[[{{{\\"[["}', 1)).toBe(false);
+    expect(jsonTooDeep('{"a":[{"b":[]}]}', 4)).toBe(false);
+    expect(jsonTooDeep('{"a":[{"b":[]}]}', 3)).toBe(true);
     expect(() => decodeJson(Buffer.from(`{"a":${'['.repeat(40)}${']'.repeat(40)}}`))).toThrow('nested deeper than 32');
     expect(() => decodeJson(Buffer.from(`{"a":${'['.repeat(31)}${']'.repeat(31)}}`))).not.toThrow();
   });

@@ -112,6 +112,19 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
     }
   }, 120_000);
 
+  it('SIGTERM: the router says so, closes and exits 0 within 5 s', async () => {
+    const stores = prepare();
+    const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: t.emulator.url, ...storeEnv(stores) };
+    const router = await spawnRouter(['--port', '0', ...storeFlags(stores)], env);
+    expect(await postSignedForm(router.url + WEBHOOK, eventParams(1, 1), AUTH_TOKEN, { 'i-twilio-idempotency-token': 'term-1' })).toBe(200);
+    const started = Date.now();
+    const exited = new Promise<number | null>((resolve) => router.child.once('exit', (code) => resolve(code)));
+    router.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(router.output).toContain('tce router: SIGTERM, closing');
+  });
+
   it('an ingress-only router under load keeps its memory flat; the queue drains once a worker runs', async () => {
     const stores = prepare();
     const port = await freePort();

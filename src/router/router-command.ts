@@ -6,6 +6,7 @@ import { createRouter } from './create-router.js';
 import { parseRouterArgs, resolveRouterConfig, routerUsage } from './config.js';
 import { openStores } from './store/open-stores.js';
 import { replayLog } from './replay.js';
+import { closeOnSignals } from '../shutdown.js';
 
 export async function routerCommand(argv: string[]): Promise<void> {
   const { command, flags } = parseRouterArgs(argv);
@@ -33,21 +34,6 @@ export async function routerCommand(argv: string[]): Promise<void> {
 
   const router = await createRouter(config);
   process.stdout.write(`tce router listening on ${router.url} (events ${router.events.kind}, kv ${router.kv.kind})\n`);
-  let closing = false;
-  const stop = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    process.stdout.write(`tce router: ${signal}, closing\n`);
-    // close() waits at most ~2 s for the partitions in hand; unfinished events stay queued for the next start
-    setTimeout(() => {
-      process.stderr.write('tce router: shutdown took over 4.5 s, exiting now\n');
-      process.exit(1);
-    }, 4500).unref();
-    router.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  // close() waits at most ~2 s for the partitions in hand; unfinished events stay queued for the next start
+  closeOnSignals('tce router', () => router.close());
 }

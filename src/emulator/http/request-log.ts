@@ -8,7 +8,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { invalidParameter } from '../wire/errors.js';
-import { compileGlob } from '../wire/glob.js';
+import { compileGlob } from '../../shared/glob.js';
 import { parseDateTime } from '../wire/dates.js';
 import { webhooksEnabled } from './params.js';
 

@@ -8,7 +8,7 @@
 import type { RandomSource } from '../random.js';
 import { invalidParameter } from '../wire/errors.js';
 import { drawDelayMs, parseDelayMs, parseDelay, parseRuleEnvelopes, type DelaySpec } from '../fault-common.js';
-import { compileGlob, type Glob } from '../wire/glob.js';
+import { compileGlob, type Glob } from '../../shared/glob.js';
 
 export type RestFaultAction =
   | { type: 'error'; status: number; code: number; message?: string }

@@ -5,24 +5,13 @@
  * before parsing, in one linear scan.
  */
 import { twilioError, type TwilioError } from './errors.js';
+import { jsonTooDeep as tooDeep } from '../../shared/json-depth.js';
 
 export const MAX_JSON_DEPTH = 64;
 
-/** Whether the JSON text opens more than `limit` arrays/objects at once (brackets inside strings do not count). */
-export function jsonTooDeep(text: string, limit = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
+/** Whether the JSON text opens more than MAX_JSON_DEPTH arrays/objects at once (strings do not count). */
+export function jsonTooDeep(text: string): boolean {
+  return tooDeep(text, MAX_JSON_DEPTH);
 }
 
 /** The 400 for JSON nested too deeply; `what` names it (`Conversation Attributes`, `The JSON body`). */

@@ -4,6 +4,7 @@
  * body is never parsed past what checking it needs). Form: `application/x-www-form-urlencoded` as Twilio posts;
  * JSON: `application/json`, whose top-level fields become params (objects and arrays as JSON text).
  */
+import { jsonTooDeep } from '../../shared/json-depth.js';
 import type { FastifyInstance } from 'fastify';
 import type { EventParams } from '../events.js';
 
@@ -67,7 +68,7 @@ export function decodeForm(raw: Buffer): { params: EventParams; signing: Signing
  */
 export function decodeJson(raw: Buffer, maxDepth = MAX_JSON_DEPTH): EventParams {
   const text = raw.toString('utf8');
-  if (jsonDepth(text) > maxDepth) throw new BodyError(`JSON body nested deeper than ${maxDepth} levels`);
+  if (jsonTooDeep(text, maxDepth)) throw new BodyError(`JSON body nested deeper than ${maxDepth} levels`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -84,21 +85,3 @@ export function decodeJson(raw: Buffer, maxDepth = MAX_JSON_DEPTH): EventParams 
   return params;
 }
 
-/** The deepest `{`/`[` nesting outside strings (malformed text is JSON.parse's to refuse). */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      depth++;
-      if (depth > deepest) deepest = depth;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return deepest;
-}

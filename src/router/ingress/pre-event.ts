@@ -14,13 +14,13 @@
  */
 import type { RouterConfig } from '../config-types.js';
 import type { EventParams } from '../events.js';
-import { compileGlob, matchesAny, type GlobMatcher } from './glob.js';
+import { compileGlob, type Glob } from '../../shared/glob.js';
 
 /** The conversation's attributes (parsed, or as the JSON text Twilio stores), or undefined when unknown. */
 export type LookupConversation = (conversationSid: string) => Promise<Record<string, unknown> | string | undefined>;
 
 export interface PreEventPolicy {
-  allowedIdentities: GlobMatcher[];
+  allowedIdentities: Glob[];
   enforceTenant: boolean;
   piiPatterns: RegExp[];
 }
@@ -59,7 +59,7 @@ export async function decidePreEvent(policy: PreEventPolicy, params: EventParams
   const eventType = params.EventType;
   if (eventType === 'onParticipantAdd') {
     const identity = params.Identity;
-    if (identity && policy.allowedIdentities.length > 0 && !matchesAny(policy.allowedIdentities, identity)) {
+    if (identity && policy.allowedIdentities.length > 0 && !policy.allowedIdentities.some((match) => match(identity))) {
       return deny('identity', 'identity is not allowed');
     }
     if (policy.enforceTenant && identity) return tenantCheck(identity, params.ConversationSid, deps);

@@ -1,4 +1,5 @@
 /**
+ * Shared by the emulator (REST fault rules, the request log) and the router (pre-event identity allow lists).
  * Globs with `*` (any run of characters, `/` included) and nothing else, as REST fault rules match paths. Matched
  * without regular expressions: a `*`-only glob is its literal pieces in order, so the first piece is a prefix, the
  * last a suffix, and each middle one is taken at its leftmost place after the previous (taking it later never helps).
