@@ -92,6 +92,21 @@ describe.each(storeBackends())('router and the simulated channels on $name', (ba
     expect((await router.replay()).differences).toEqual([]);
   });
 
+  it("a configured STOP confirmation refused by Twilio's own opt-out (21610) does not hold up the suppression", async () => {
+    await start({ compliance: { stopConfirmationText: 'You are unsubscribed from Acme.' } });
+    const handset = '+15559990005';
+    const conversation = await t.client.conversations.v1.conversations.create({ friendlyName: 'confirm', xTwilioWebhookEnabled: 'true' });
+    await conversation.participants().create({ 'messagingBinding.address': handset, 'messagingBinding.proxyAddress': PROXY, xTwilioWebhookEnabled: 'true' });
+    await t.http('POST', '/_emulator/inbound', json({ From: handset, To: PROXY, Body: 'STOP' }));
+    await eventually(async () => expect((await routerApi(router, 'GET', '/api/suppressions')).body.suppressions).toHaveLength(1));
+    await settle(t, router);
+    const replies = (await router.events.readLog(0, 1000)).filter((e) => e.eventType === 'reply');
+    expect(replies.map((e) => [e.params.Kind, e.params.Outcome])).toEqual([['stop', 'refused-21610']]);
+    expect((await outboxTo(handset)).filter((m) => m.body === 'You are unsubscribed from Acme.')).toEqual([]);
+    const state = await routerApi(router, 'GET', `/api/conversations/${conversation.sid}/state`);
+    expect(state.body.participants).toEqual([expect.objectContaining({ suppressed: true, removed: true })]);
+  });
+
   it('refuses a free-form WhatsApp send outside the 24-hour window without calling Twilio; inside it, sends', async () => {
     await start();
     const handset = 'whatsapp:+15559990003';

@@ -24,7 +24,7 @@ export type AuditType =
   | 'participantRemoved'
   /** params: ConversationSid?, ParticipantSid?, MessageSid (the failed one), Channel, FallbackSid?, Outcome (`sent` | `task` | `failed` | `skipped`), ErrorCode? */
   | 'fallback'
-  /** params: ConversationSid?, Address, Sender, Kind (`help` | `stop` | `start`), Sid? */
+  /** params: ConversationSid?, Address, Sender, Kind (`help` | `stop`), Outcome (`sent` | `refused-21610`), Sid? */
   | 'reply';
 
 export interface IncomingEvent {

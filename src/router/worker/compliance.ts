@@ -9,6 +9,10 @@
 import type { LoggedEvent } from '../events.js';
 import type { KeywordKind } from '../compliance/keywords.js';
 import type { HandlerContext, HandlerDeps } from './handlers.js';
+import { hasCode } from '../twilio/errors.js';
+
+/** Twilio: the recipient opted out of this sender */
+const OPTED_OUT = 21610;
 
 export interface KeywordMessage {
   kind: KeywordKind;
@@ -48,15 +52,24 @@ export async function participantOf(deps: HandlerDeps, conversationSid: string, 
 }
 
 async function reply(deps: HandlerDeps, event: LoggedEvent, message: KeywordMessage, kind: 'stop' | 'help', body: string): Promise<void> {
-  // once per inbound message, even when the handler runs again
-  if (!(await deps.kv.setIfAbsent(`reply:${kind}:${event.dedupeKey}`, '1', REPLY_GUARD_TTL_SECONDS))) return;
-  const sent = await deps.gateway.sendMessage({ to: message.address, ...senderParams(message.sender), body });
+  // once per inbound message: a retry of this event after the send went out does not send again
+  const guard = `reply:${kind}:${event.dedupeKey}`;
+  if ((await deps.kv.get(guard)) === 'done') return;
+  let sid: string | undefined;
+  try {
+    sid = (await deps.gateway.sendMessage({ to: message.address, ...senderParams(message.sender), body })).sid;
+  } catch (error) {
+    // Twilio's own opt-out already blocks this sender (default STOP handling): its confirmation went out instead
+    if (!hasCode(error, OPTED_OUT)) throw error;
+  }
+  await deps.kv.set(guard, 'done', REPLY_GUARD_TTL_SECONDS);
   await deps.audit.record('reply', `${kind}:${event.dedupeKey}`, partitionOf(message), {
     ...(message.conversationSid ? { ConversationSid: message.conversationSid } : {}),
     Address: message.address,
     Sender: message.sender,
     Kind: kind,
-    Sid: sent.sid,
+    Outcome: sid ? 'sent' : 'refused-21610',
+    ...(sid ? { Sid: sid } : {}),
   }, event.correlationId);
 }
 
