@@ -166,6 +166,29 @@ describe.each(storeBackends())('router end to end on $name', (backend) => {
     expect((await router.replay()).differences).toEqual([]);
   });
 
+  it('answers pre-events from its policies: identities, tenant from its derived state, PII', async () => {
+    await start({ preEvent: { allowedIdentities: ['acme:*', 'globex:*'], enforceTenant: true, piiPatterns: ['\\b\\d{3}-\\d{2}-\\d{4}\\b'] } });
+    await t.client.conversations.v1.configuration.webhooks().update({
+      method: 'POST',
+      preWebhookUrl: router.url + router.config.paths.preEvent,
+      postWebhookUrl: router.url + router.config.paths.webhook,
+      filters: ['onParticipantAdd', 'onMessageAdd', 'onConversationAdded', 'onParticipantAdded', 'onMessageAdded'],
+    });
+    const conversation = await t.client.conversations.v1.conversations.create({ uniqueName: 'acme-room', attributes: JSON.stringify({ tenantId: 'acme' }), xTwilioWebhookEnabled: 'true' });
+    await eventually(async () => expect((await routerApi(router, 'GET', '/api/conversations/acme-room/state')).status).toBe(200));
+    const on = { xTwilioWebhookEnabled: 'true' } as const;
+    const alice = await conversation.participants().create({ identity: 'acme:alice', ...on });
+    expect(alice.identity).toBe('acme:alice');
+    await expect(conversation.participants().create({ identity: 'initech:eve', ...on })).rejects.toMatchObject({ status: 403, code: 20403 });
+    await expect(conversation.participants().create({ identity: 'globex:bob', ...on })).rejects.toMatchObject({ status: 403, code: 20403 });
+    await expect(conversation.messages().create({ author: 'acme:alice', body: 'my ssn is 123-45-6789', ...on })).rejects.toMatchObject({ status: 403, code: 20403 });
+    await conversation.messages().create({ author: 'acme:alice', body: 'hello', ...on });
+    expect((await conversation.participants().list()).map((p) => p.identity)).toEqual(['acme:alice']);
+    expect((await conversation.messages().list()).map((m) => m.body)).toEqual(['hello']);
+    const metrics = await (await fetch(router.url + '/metrics')).text();
+    expect(metrics).toMatch(/tce_router_pre_event_decisions_total\{decision="deny",policy="tenant"\} 1/);
+  });
+
   it('absorbs a 20429 storm with backoff and loses nothing', async () => {
     await start({ twilio: { maxRetries: 12 } });
     await t.http('PUT', '/_emulator/faults/rest', json({ rules: [{ match: { path: '/v1/*' }, probability: 0.5, times: 40, action: { type: 'error', status: 429, code: 20429 } }] }));

@@ -47,6 +47,25 @@ async function waitDrained(events: EventStore, timeoutMs = 30_000): Promise<void
   await eventually(async () => expect((await events.stats()).depth).toBe(0), timeoutMs);
 }
 
+describe('tce router: bad input', () => {
+  it('a bad flag, a missing credential or an unreachable database is one line naming it, exit 1, no stack', async () => {
+    const env = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN };
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['serve', '--port', 'abc'], env, /^tce: --port: expected an integer 0-65535, got "abc"\n$/],
+      [['serve', '--bogus'], env, /^tce: unknown flag --bogus/],
+      [['serve', '--db', ':memory:'], { TWILIO_ACCOUNT_SID: ACCOUNT }, /^tce: TWILIO_AUTH_TOKEN is required to check webhook signatures/],
+      [['serve', '--database-url', 'postgres://router:secret@127.0.0.1:1/none'], env, /^tce: cannot use PostgreSQL at postgres:\/\/router@127\.0\.0\.1:1\/none: connect ECONNREFUSED/],
+    ];
+    for (const [args, caseEnv, expected] of cases) {
+      const run = await runRouterCommand(args, caseEnv);
+      expect(run.code, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.stderr).not.toContain('secret');
+    }
+  });
+});
+
 describe.each(storeBackends())('router processes on $name', (backend) => {
   let prepared: ReturnType<StoreBackend['prepare']> | undefined;
   const prepare = () => (prepared = backend.prepare()).options;
