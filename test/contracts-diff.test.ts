@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Recorder } from '../src/contracts/recorder.js';
+import { Recorder } from '../src/client.js';
 import { RECORDING_FILE, type Recording, type RestEntry } from '../src/contracts/recording.js';
 import { sanitize, sanitizeHeaders, sanitizePairs } from '../src/contracts/sanitize.js';
 import { compareAnswer } from '../src/contracts/drift.js';
