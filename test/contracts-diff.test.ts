@@ -93,7 +93,8 @@ describe('tce contracts diff', () => {
       const recorder = new Recorder({ accountSid });
       // two clients on one recorder: the auth token and an API key (both secrets must stay out of the files)
       const viaToken = twilio(accountSid, authToken, { httpClient: recorder.httpClient({ baseUrl: t.emulator.url }) }).conversations.v1;
-      const v1 = twilio(key.sid, key.secret, { accountSid, httpClient: recorder.httpClient({ baseUrl: t.emulator.url }) }).conversations.v1;
+      const viaKey = twilio(key.sid, key.secret, { accountSid, httpClient: recorder.httpClient({ baseUrl: t.emulator.url }) });
+      const v1 = viaKey.conversations.v1;
       const c = await viaToken.conversations.create({ friendlyName: 'drift', uniqueName: 'drift-1' });
       await v1.services(c.chatServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onMessageAdded'], method: 'POST' });
       await expect(v1.conversations.create({ uniqueName: 'drift-1' })).rejects.toMatchObject({ status: 409, code: 50353 });
@@ -106,6 +107,8 @@ describe('tce contracts diff', () => {
       await v1.conversations(c.sid).update({ state: 'inactive' });
       await v1.conversations(c.sid).messages(sent[0].sid).remove();
       await expect(v1.conversations(`CH${'0'.repeat(32)}`).fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+      // the 2010 Messages API: the account in the path, RFC 2822 dates
+      await viaKey.messages.create({ to: '+15551230002', from: '+15559870001', body: 'plain SMS' });
       for (let i = 0; i < 200 && rx.requests.length < 3; i++) await new Promise((r) => setTimeout(r, 25));
       hooks = [...rx.requests];
       expect(hooks).toHaveLength(3);
@@ -160,6 +163,7 @@ describe('tce contracts diff', () => {
       'POST /v1/Conversations/{CH1} 200',
       'DELETE /v1/Conversations/{CH1}/Messages/{IM1} 204',
       'GET /v1/Conversations/{CH2} 404',
+      'POST /2010-04-01/Accounts/{AC1}/Messages.json 201',
       'webhook onMessageAdded',
       'webhook onMessageAdded',
       'webhook onMessageAdded',
@@ -170,7 +174,8 @@ describe('tce contracts diff', () => {
     const page2 = recording.entries[9] as RestEntry;
     expect(page2.follow).toEqual({ n: 9, link: 'meta.next_page_url' });
     expect(page2.query).toContainEqual(['PageToken', '{PageToken}']);
-    const hook = recording.entries[14];
+    const hook = recording.entries[15];
+    expect(recording.entries[14]).toMatchObject({ host: 'api.twilio.com', body: { account_sid: '{AC1}', sid: '{SM1}', date_created: '{date:rfc2822}' } });
     expect(hook).toMatchObject({ kind: 'webhook', method: 'POST', path: '/hook', headers: { 'i-twilio-idempotency-token': '{idempotency-token}' } });
     expect(hook.kind === 'webhook' && hook.params).toContainEqual(['ConversationSid', '{CH1}']);
     expect(hook.kind === 'webhook' && hook.params).toContainEqual(['DateCreated', '{date:iso8601-ms}']);
@@ -184,7 +189,7 @@ describe('tce contracts diff', () => {
   it('reports zero differences for a recording of the emulator itself, and exits 0', () => {
     const run = diff(good);
     expect(run.stderr).toBe('');
-    expect(run.stdout).toBe(`${good}: 14 exchanges replayed, 3 webhook entries not replayed: no differences\n`);
+    expect(run.stdout).toBe(`${good}: 15 exchanges replayed, 3 webhook entries not replayed: no differences\n`);
     expect(run.status).toBe(0);
   });
 
@@ -192,7 +197,7 @@ describe('tce contracts diff', () => {
     const served = await spawnServe(['--db', ':memory:']);
     try {
       const run = diff(good, '--emulator-url', served.url);
-      expect(run.stdout).toContain('14 exchanges replayed, 3 webhook entries not replayed: no differences');
+      expect(run.stdout).toContain('15 exchanges replayed, 3 webhook entries not replayed: no differences');
       expect(run.status).toBe(0);
     } finally {
       served.child.kill('SIGTERM');
@@ -219,7 +224,7 @@ describe('tce contracts diff', () => {
       '#11 GET /v1/Conversations/{CH1}: field links.participants extra',
       '#12 POST /v1/Conversations/{CH1}: field state: "closed" ≠ "inactive"',
       '#13 DELETE /v1/Conversations/{CH1}/Messages/{IM1}: status 200 ≠ 204',
-      `${dir}: 14 exchanges replayed, 3 webhook entries not replayed: 7 differences`,
+      `${dir}: 15 exchanges replayed, 3 webhook entries not replayed: 7 differences`,
     ]);
     expect(run.status).toBe(1);
   });
