@@ -11,7 +11,7 @@
  * Like src/client.ts, this module needs `twilio` installed; `tce contracts diff` does not load it.
  */
 import RequestClient from 'twilio/lib/base/RequestClient.js';
-import { RECORDING_FORMAT, RECORDING_VERSION, writeRecording, type Entry, type Pairs, type Recording } from './recording.js';
+import { RECORDING_FORMAT, RECORDING_VERSION, REPLAYED_HEADERS, writeRecording, type Entry, type Pairs, type Recording } from './recording.js';
 import { sanitize, sanitizeHeaders, sanitizePairs, type SidMap } from './sanitize.js';
 
 export interface RecorderOptions {
@@ -32,11 +32,10 @@ export interface WebhookSeen {
 
 /** the page links of an answer that a later request may fetch */
 const PAGE_LINKS = ['meta.next_page_url', 'meta.previous_page_url', 'meta.first_page_url', 'meta.url', 'next_page_uri', 'previous_page_uri', 'first_page_uri', 'uri'];
-/** request headers that change what the server does */
-const REPLAYED_HEADERS = new Set(['x-twilio-webhook-enabled']);
 
 export class Recorder {
   private sids: SidMap = {};
+  /** kept in a list (sanitize takes one) but each secret once: every request adds its password again */
   private readonly secrets: string[];
   private readonly list: Entry[] = [];
   private readonly account?: string;
@@ -81,7 +80,7 @@ export class Recorder {
 
   /** @internal the RecordingRequestClient's report of one exchange */
   recordExchange(opts: RequestClient.RequestOptions<unknown>, headers: Record<string, string>, status: number, rawBody: unknown): void {
-    if (opts.password) this.secrets.push(opts.password);
+    if (opts.password && !this.secrets.includes(opts.password)) this.secrets.push(opts.password);
     const url = new URL(opts.uri);
     const query: Pairs = [...url.searchParams, ...toPairs(opts.params as Record<string, unknown> | undefined)];
     const follow = this.links.get(normalize(url.pathname, query));

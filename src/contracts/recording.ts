@@ -10,6 +10,8 @@ import { join } from 'node:path';
 export const RECORDING_FILE = 'recording.json';
 export const RECORDING_FORMAT = 'tce-recording';
 export const RECORDING_VERSION = 1;
+/** request headers that change what the server does: the only ones recorded and replayed */
+export const REPLAYED_HEADERS: ReadonlySet<string> = new Set(['x-twilio-webhook-enabled']);
 
 /** form or query parameters in order, repeated keys repeated */
 export type Pairs = [string, string][];

@@ -5,7 +5,7 @@
  * Webhook entries are kept in recordings but not replayed.
  */
 import { compareAnswer, type Bindings, type Schema } from './drift.js';
-import { readRecording, type Pairs, type RestEntry } from './recording.js';
+import { readRecording, REPLAYED_HEADERS, type Pairs, type RestEntry } from './recording.js';
 import { SID_PLACEHOLDER } from './sanitize.js';
 import { loadConversationsSpec } from './spec.js';
 
@@ -72,7 +72,9 @@ export async function diffRecording(dir: string, target: DiffTarget): Promise<Di
       differences.push(`${label}: not replayed: ${request.problem}`);
       continue;
     }
-    const init: RequestInit = { method: entry.method, headers: { Authorization: auth, ...entry.headers }, signal: AbortSignal.timeout(30_000) };
+    // only the headers a recording may replay: a hand-edited file cannot replace the replay's credentials
+    const headers = Object.fromEntries(Object.entries(entry.headers).filter(([name]) => REPLAYED_HEADERS.has(name.toLowerCase())));
+    const init: RequestInit = { method: entry.method, headers: { ...headers, Authorization: auth }, signal: AbortSignal.timeout(30_000) };
     if (entry.form.length > 0 || entry.method === 'POST') {
       (init.headers as Record<string, string>)['Content-Type'] = 'application/x-www-form-urlencoded';
       init.body = new URLSearchParams(request.form).toString();
