@@ -43,7 +43,7 @@ export async function diffTarget(url?: string, controlToken?: string): Promise<D
   try {
     answer = await fetch(new URL('/_emulator/accounts', base), { method: 'POST', headers, body: JSON.stringify({ friendlyName: 'tce contracts diff' }), signal: AbortSignal.timeout(10_000) });
   } catch (error) {
-    throw new Error(`cannot reach the emulator at ${url}: ${(error as Error).message}`);
+    throw new Error(`cannot reach the emulator at ${url}: ${reason(error)}`);
   }
   if (answer.status !== 201) throw new Error(`${url} did not create an account for the replay (POST /_emulator/accounts answered ${answer.status}${answer.status === 401 ? '; pass --control-token' : ''})`);
   const account = (await answer.json()) as { accountSid: string; authToken: string };
@@ -87,7 +87,7 @@ export async function diffRecording(dir: string, target: DiffTarget): Promise<Di
       const text = await answer.text();
       body = parseBody(text);
     } catch (error) {
-      differences.push(`${label}: no answer: ${(error as Error).message}`);
+      differences.push(`${label}: no answer: ${reason(error)}`);
       continue;
     }
     replayed++;
@@ -96,6 +96,12 @@ export async function diffRecording(dir: string, target: DiffTarget): Promise<Di
     for (const d of compareAnswer(entry, { status, body }, schema, bindings)) differences.push(`${label}: ${d}`);
   }
   return { replayed, webhooksSkipped, differences };
+}
+
+/** fetch says only "fetch failed": the cause's code (ECONNREFUSED, …) says why */
+function reason(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
 }
 
 function parseBody(text: string): unknown {
