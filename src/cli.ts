@@ -8,6 +8,7 @@
  *   tce router serve|replay [...]   the reference webhook router (src/router; its flags: src/router/config-args.ts)
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
+ *   tce contracts diff DIR [--emulator-url URL] [--control-token T]   replay a recording, print every drift (exit 1)
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
@@ -30,6 +31,9 @@ Usage:
   tce contracts coverage       every spec operation: served? exercised by the tests? (exit 1 below all)
        [--exercised DIR] [--json]  (DIR: where the test suite records what it called; default .tce/coverage)
   tce contracts manifest       rebuild the operation manifest from fixtures/openapi
+  tce contracts diff DIR       replay a recording (docs/recording-format.md) against a fresh emulator account
+       [--emulator-url URL] [--control-token T]
+                               and print every difference in status, error code, fields, types, enums (exit 1 on any)
   tce --version
 
 serve options:
@@ -179,7 +183,24 @@ async function contracts(argv: string[]): Promise<void> {
     process.stdout.write(`wrote ${spec.operations.length} operations to ${manifestPath}\n`);
     return;
   }
-  throw new Error(`unknown contracts command: ${what ?? '(none)'}; try: tce contracts coverage | manifest`);
+  if (what === 'diff') {
+    const { values, positionals } = parseArgs({ args: argv.slice(1), allowPositionals: true, options: { 'emulator-url': { type: 'string' }, 'control-token': { type: 'string' } } });
+    if (positionals.length !== 1) throw new Error('tce contracts diff needs one recording directory: tce contracts diff DIR [--emulator-url URL]');
+    // loaded on demand, like the spec: only this command pays for them
+    const { diffRecording, diffTarget, formatDiff } = await import('./contracts/replay.js');
+    const { readRecording } = await import('./contracts/recording.js');
+    readRecording(positionals[0]); // a bad directory or file fails before any emulator starts
+    const target = await diffTarget(values['emulator-url'], values['control-token']);
+    try {
+      const result = await diffRecording(positionals[0], target);
+      process.stdout.write(formatDiff(positionals[0], result));
+      if (result.differences.length > 0) process.exitCode = 1;
+    } finally {
+      await target.close();
+    }
+    return;
+  }
+  throw new Error(`unknown contracts command: ${what ?? '(none)'}; try: tce contracts coverage | manifest | diff DIR`);
 }
 
 /** '60s', '500ms', '2m', '1.5s'; a bare number is in `bareUnit`. Returns milliseconds. */

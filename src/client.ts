@@ -8,6 +8,9 @@
  * Every request the SDK makes, including next-page URLs, goes to the emulator: the client rewrites the origin
  * of whatever absolute URL the SDK built (conversations.twilio.com, api.twilio.com, any edge or region).
  * This module needs `twilio` installed; the rest of the package does not.
+ *
+ * `Recorder` (src/contracts/recorder.ts) is here too: an http client of the same kind that records a session for
+ * `tce contracts diff` (docs/recording-format.md).
  */
 import RequestClient from 'twilio/lib/base/RequestClient.js';
 
@@ -30,3 +33,5 @@ export class EmulatorRequestClient extends RequestClient {
 export function emulatorHttpClient(baseUrl: string | URL, options?: RequestClient.RequestClientOptions): EmulatorRequestClient {
   return new EmulatorRequestClient(baseUrl, options);
 }
+
+export { Recorder, RecordingRequestClient, type RecorderOptions, type WebhookSeen } from './contracts/recorder.js';
