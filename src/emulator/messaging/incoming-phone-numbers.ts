@@ -66,6 +66,8 @@ export function representNumber(row: Row): Record<string, unknown> {
     status_callback: row.status_callback,
     status_callback_method: row.status_callback_method,
     trunk_sid: null,
+    // North American toll-free prefixes; every other number is bought as a local one
+    type: /^\+18(00|33|44|55|66|77|88)/.test(row.address as string) ? 'toll-free' : 'local',
     uri: uriOf(row.account_sid as string, row.sid as string),
     voice_application_sid: null,
     voice_caller_id_lookup: false,
