@@ -6,11 +6,19 @@
  * opts B out of A), with no control-plane call: what code written for real Twilio does. Every 2010 answer is
  * checked against Twilio's 2010 OpenAPI schema.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectTwilioError, useEmulator, type HttpAnswer } from './support/emulator.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectTwilioError, startEmulator, useEmulator, type HttpAnswer } from './support/emulator.js';
 import { v2010Validators } from './support/v2010-schema.js';
 import { useReceiver } from './support/webhook-receiver.js';
+
+const BetterSqlite3 = createRequire(import.meta.url)('better-sqlite3') as typeof import('better-sqlite3');
+const dir = mkdtempSync(join(tmpdir(), 'tce-numbers-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const t = useEmulator();
 const rx = useReceiver(() => t.emulator.authToken, 'incoming-message webhooks');
@@ -252,5 +260,29 @@ describe('a send between two owned numbers (no control plane)', () => {
     await inboundAt('START');
     expect((await t.client.messages.create({ from: A, to: B, body: 'after start' })).status).toBe('queued');
     await inboundAt('after start');
+  });
+});
+
+describe('a database from before IncomingPhoneNumbers', () => {
+  it('keeps its number webhooks (schema 7) in the phone-number table, and numbers can be bought there', async () => {
+    const file = join(dir, 'schema7.sqlite');
+    const first = await startEmulator({ db: file });
+    const accountSid = first.emulator.accountSid;
+    await first.emulator.close();
+    // turn the file back into a schema-7 database holding one number webhook
+    const raw = new BetterSqlite3(file);
+    raw.exec(`DROP TABLE phone_numbers;
+      CREATE TABLE number_webhooks (address TEXT PRIMARY KEY, account_sid TEXT NOT NULL, sms_url TEXT NOT NULL, sms_method TEXT NOT NULL);
+      INSERT INTO number_webhooks VALUES ('${A}', '${accountSid}', 'http://example.com/old', 'GET');`);
+    raw.pragma('user_version = 7');
+    raw.close();
+    const again = await startEmulator({ db: file });
+    try {
+      expect(again.emulator.core.channel.numbers.find(A)).toEqual({ address: A, accountSid, smsUrl: 'http://example.com/old', smsMethod: 'GET' });
+      const bought = await again.client.incomingPhoneNumbers.create({ phoneNumber: A });
+      expect(bought).toMatchObject({ phoneNumber: A, smsUrl: 'http://example.com/old', smsMethod: 'GET' });
+    } finally {
+      await again.emulator.close();
+    }
   });
 });
