@@ -141,7 +141,8 @@ describe('IncomingPhoneNumbers', () => {
       [{ AreaCode: '015' }, 21451],
       [{ PhoneNumber: B, SmsUrl: 'not a url' }, 20001, /SmsUrl/],
       [{ PhoneNumber: B, SmsUrl: 'ftp://example.com/sms' }, 20001, /SmsUrl/],
-      [{ PhoneNumber: B, StatusCallback: '/relative' }, 20001, /StatusCallback/],
+      [{ PhoneNumber: B, StatusCallback: '/relative' }, 20001, /StatusCallback.*not an absolute URL/],
+      [{ PhoneNumber: B, SmsFallbackUrl: 'http://example.com/a b' }, 20001, /SmsFallbackUrl.*spaces/],
       [{ PhoneNumber: B, SmsMethod: 'PUT' }, 20001, /SmsMethod/],
       [{ PhoneNumber: B, FriendlyName: 'x'.repeat(65) }, 50003],
     ];

@@ -11,7 +11,7 @@ import { nationalFormat } from '../resources/participants/binding.js';
 import type { Row, SqlValue } from '../store/database.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
 import { newSid } from '../wire/sid.js';
-import { isHttpUrl } from '../wire/url.js';
+import { urlProblem } from '../wire/url.js';
 import { channelAddress } from './addresses.js';
 import { listPage } from './list-page.js';
 import { one, type Params } from './params.js';
@@ -94,7 +94,8 @@ function fieldsOf(params: Params): Record<string, SqlValue> {
       if (method !== 'GET' && method !== 'POST') throw invalidParameter(`Invalid ${param}: ${value}. ${param} must be GET or POST`);
       out[column] = method;
     } else if (kind === 'url') {
-      if (value !== undefined && !isHttpUrl(value)) throw invalidParameter(`Invalid ${param}: ${value}. ${param} must be an absolute http(s) URL`);
+      const problem = value === undefined ? undefined : urlProblem(value);
+      if (problem) throw invalidParameter(`Invalid ${param}: ${JSON.stringify(value)} ${problem}`);
       out[column] = value ?? null;
     } else {
       if (value !== undefined && [...value].length > MAX_FRIENDLY_NAME) {
