@@ -3,54 +3,23 @@
  * list with filters and 2010 paging, delete; signed status callbacks in order; scripted handset failures;
  * opt-outs (21610) and parameter errors. Every 2010 answer is checked against Twilio's 2010 OpenAPI schema.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
-import type { FormatsPlugin } from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectTwilioError, useEmulator, type HttpAnswer } from './support/emulator.js';
 import { useReceiver } from './support/webhook-receiver.js';
-
-const require = createRequire(import.meta.url);
-const Ajv = (require('ajv') as { default: typeof AjvClass }).default;
-const addFormats = (require('ajv-formats') as { default: FormatsPlugin }).default;
-const { fullFormats } = require('ajv-formats/dist/formats') as { fullFormats: Record<string, RegExp | ((s: string) => boolean)> };
+import { v2010Validators } from './support/v2010-schema.js';
 
 const START = Date.UTC(2019, 4, 24, 17, 44, 46); // Fri, 24 May 2019 17:44:46 +0000
 const t = useEmulator({ clock: { mode: 'manual', start: START } });
 let validateMessage: ValidateFunction;
 let validateList: ValidateFunction;
 
-/** OpenAPI 3.0 `nullable` → JSON Schema type unions; every declared property required, no others. */
-function toJsonSchema(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(toJsonSchema);
-  if (!schema || typeof schema !== 'object') return schema;
-  const src = schema as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(src)) {
-    if (!['nullable', 'x-twilio', 'example', 'examples', 'description'].includes(key)) out[key] = toJsonSchema(value);
-  }
-  if (src.nullable === true && typeof src.type === 'string') out.type = [src.type, 'null'];
-  if (src.nullable === true && Array.isArray(src.enum)) out.enum = [...src.enum, null];
-  if (src.type === 'object' && src.properties) Object.assign(out, { required: Object.keys(src.properties), additionalProperties: false });
-  return out;
-}
-
 const rx = useReceiver(() => t.emulator.authToken, 'callbacks');
 
 beforeAll(async () => {
-  const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
-  const raw = JSON.parse(readFileSync(new URL('../fixtures/openapi/twilio_api_v2010.json', import.meta.url), 'utf8'));
-  const spec = (await SwaggerParser.dereference(raw)) as any;
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  // 2010 URIs are relative to https://api.twilio.com (the spec's own examples), so `uri` means a URI reference
-  ajv.addFormat('uri', fullFormats['uri-reference']);
-  ajv.addFormat('date-time-rfc-2822', /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
-  for (const f of ['phone-number', 'currency', 'uri-map']) ajv.addFormat(f, true);
-  validateMessage = ajv.compile(toJsonSchema(spec.components.schemas['api.v2010.account.message']) as object);
-  const list = spec.paths['/2010-04-01/Accounts/{AccountSid}/Messages.json'].get.responses['200'].content['application/json'].schema;
-  validateList = ajv.compile(toJsonSchema(list) as object);
+  const v2010 = await v2010Validators();
+  validateMessage = v2010.schema('api.v2010.account.message');
+  validateList = v2010.list('/2010-04-01/Accounts/{AccountSid}/Messages.json');
 }, 30_000);
 
 const SENDER = '+15017122661';

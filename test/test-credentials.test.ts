@@ -65,7 +65,7 @@ describe('every account has a test pair', () => {
     await first.emulator.close();
     // turn the file back into a schema-5 database: no test columns (nor the tables of later versions)
     const raw = new BetterSqlite3(file);
-    raw.exec('DROP TABLE number_webhooks; DROP TABLE messaging_service_senders; DROP INDEX accounts_test_account_sid; ALTER TABLE accounts DROP COLUMN test_auth_token; ALTER TABLE accounts DROP COLUMN test_account_sid;');
+    raw.exec('DROP TABLE phone_numbers; DROP TABLE messaging_service_senders; DROP INDEX accounts_test_account_sid; ALTER TABLE accounts DROP COLUMN test_auth_token; ALTER TABLE accounts DROP COLUMN test_account_sid;');
     raw.pragma('user_version = 5');
     raw.close();
     const again = await startEmulator({ db: file });

@@ -70,7 +70,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
-  app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core });
+  app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core, publicUrl: options.publicUrl });
   app.register(controlPlugin, {
     prefix: '/_emulator',
     core: options.core,

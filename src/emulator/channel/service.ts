@@ -27,6 +27,8 @@ export type ChannelStatus = 'accepted' | 'queued' | 'sent' | 'delivered' | 'read
 const RANK: Record<string, number> = { accepted: 0, queued: 0, sending: 0, sent: 1, delivered: 2, read: 3, undelivered: 4, failed: 4, received: 4 };
 const FINAL = new Set(['read', 'failed', 'undelivered', 'received']);
 const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+/** for an arrival whose send's request is no longer known (sent before a restart) */
+const FALLBACK_BASE_URL = 'http://localhost';
 
 export interface ChannelMessage {
   sid: string;
@@ -65,13 +67,15 @@ export class ChannelService {
   readonly handsets: Handsets;
   /** numbers' incoming-message webhooks (PUT /_emulator/numbers/{address}) */
   readonly numbers: NumberWebhooks;
+  /** the base URL of the request that sent a message, for the inbound it makes at an owned number (URLs in webhooks) */
+  private readonly sendBaseUrls = new Map<string, string>();
   private interval?: NodeJS.Timeout;
   private unsubscribe: (() => void)[] = [];
   private stopped = false;
 
   constructor(private readonly core: EmulatorCore) {
     this.handsets = new Handsets(core.db);
-    this.numbers = new NumberWebhooks(core.db, core.accounts);
+    this.numbers = new NumberWebhooks(core.db, core.accounts, core.clock);
   }
 
   start(): void {
@@ -126,7 +130,7 @@ export class ChannelService {
    * a Messaging Service sends it, so it starts `accepted` and moves to `queued` with its sender (`from`, stored
    * now, shown from then on) once the answer is out. No status callback for the first status, as at Twilio.
    */
-  send(account: Account, input: { to: string; from: string; accepted: boolean; body: string | null; media: string[]; contentSid: string | null; messagingServiceSid: string | null; statusCallback: string | null }): Row {
+  send(account: Account, input: { to: string; from: string; accepted: boolean; body: string | null; media: string[]; contentSid: string | null; messagingServiceSid: string | null; statusCallback: string | null; baseUrl?: string }): Row {
     const now = this.core.clock.now();
     const channel = channelOf(input.to);
     const handset = this.handsets.get(input.to);
@@ -141,6 +145,7 @@ export class ChannelService {
       ),
     );
     const row = this.row(sid) as Row;
+    if (input.baseUrl && channel === 'sms' && this.numbers.owned(input.to)) this.sendBaseUrls.set(sid, input.baseUrl);
     if (input.accepted) this.core.db.afterCommit(() => this.pickSender(sid));
     else if (handset.progression === 'immediate') this.core.db.afterCommit(() => this.runToEnd([sid]));
     return row;
@@ -227,6 +232,8 @@ export class ChannelService {
       );
       const updated = { ...cm, status, error_code: errorCode };
       if (cm.status_callback) this.callback(updated, status);
+      if (final && status === 'delivered' && this.toOwnedNumber(cm)) this.core.db.afterCommit(() => this.arrive(cm));
+      else if (final) this.sendBaseUrls.delete(cm.sid as string);
       return cm.message_sid ? this.receipt(updated, status, errorCode, now) : undefined;
     });
   }
@@ -293,6 +300,29 @@ export class ChannelService {
       if (receipt) moved.push(receipt);
     }
     return moved;
+  }
+
+  // ---- between the account's own numbers ------------------------------------------------------------------------
+
+  /** A Messaging API send (not a conversation's fan-out, which would loop) over SMS to a number an account owns. */
+  private toOwnedNumber(cm: Row): boolean {
+    return cm.direction === 'outbound-api' && cm.message_sid === null && cm.channel === 'sms' && this.numbers.owned(cm.to_address as string);
+  }
+
+  /**
+   * A send delivered to an owned number arrives there as inbound, as at Twilio: routed exactly as
+   * `POST /_emulator/inbound` routes a handset's message (its conversation, auto-creation, or its SmsUrl), keywords
+   * included (a STOP opts the sender out of the number).
+   */
+  private arrive(cm: Row): void {
+    const baseUrl = this.sendBaseUrls.get(cm.sid as string) ?? FALLBACK_BASE_URL;
+    this.sendBaseUrls.delete(cm.sid as string);
+    if (this.stopped) return;
+    const media = cm.media ? (JSON.parse(cm.media as string) as string[]) : [];
+    this.inbound({ From: cm.from_address, To: cm.to_address, Body: cm.body ?? '', MediaUrl: media }, baseUrl).catch((error: unknown) => {
+      // the send itself was delivered; only its arrival failed (a conversation closed meanwhile, a store closing)
+      if (!this.stopped) process.emitWarning(`tce: the message ${cm.sid as string} to ${cm.to_address as string} could not arrive as inbound: ${String(error)}`);
+    });
   }
 
   // ---- status callbacks (Messaging API) -------------------------------------------------------------------------
@@ -364,7 +394,7 @@ export class ChannelService {
     const owner =
       db.get("SELECT p.account_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid WHERE p.proxy_address = ? AND p.address = ? AND c.state != 'closed' LIMIT 1", to, from) ??
       db.get('SELECT account_sid FROM address_configurations WHERE address = ? LIMIT 1', to) ??
-      db.get('SELECT account_sid FROM number_webhooks WHERE address = ?', to);
+      db.get('SELECT account_sid FROM phone_numbers WHERE address = ?', to);
     return (owner ? this.core.accounts.get(owner.account_sid as string) : undefined) ?? this.core.accounts.list()[0];
   }
 

@@ -2,6 +2,7 @@
  * Programmable Messaging (api.twilio.com/2010-04-01): send, fetch, list and delete Messages of the simulated
  * SMS / WhatsApp channel. Sending goes through the channel service (handsets, status callbacks, opt-outs, the
  * WhatsApp window); this plugin only checks parameters, answers in the 2010 format and pages the 2010 way.
+ * It serves the account's own phone numbers too (IncomingPhoneNumbers, incoming-phone-numbers.ts).
  * Registered under the /2010-04-01 prefix with its own Basic auth hook, like the /v1 plugin.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -12,23 +13,23 @@ import { acceptFormBodies, type RawParams } from '../http/form.js';
 import { guardRequests } from '../http/auth.js';
 import { isHttpUrl } from '../wire/url.js';
 import type { Row, SqlValue } from '../store/database.js';
-import { anchorSeq, formatPageToken, parsePageToken, readPage, type PageToken } from '../store/paging.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, TwilioError, twilioError } from '../wire/errors.js';
-import { pageMeta } from '../wire/page.js';
+import { listPage } from './list-page.js';
 import { newSid } from '../wire/sid.js';
 import { API_VERSION, representMessage } from './representation.js';
 import { channelAddress, validSender } from './addresses.js';
 import { SenderPools } from './senders.js';
+import { IncomingPhoneNumbers, representNumber } from './incoming-phone-numbers.js';
 import { testSendError } from './test-credentials.js';
+import { many, one, paramsOf, type Params } from './params.js';
 
 export interface MessagingOptions {
   core: EmulatorCore;
+  /** the emulator's public base URL, when set (`--public-url`), for URLs in the webhooks a send causes */
+  publicUrl?: string;
 }
 
-const DEFAULT_PAGE_SIZE = 50;
-/** The 2010 API allows pages of up to 1000 (v1: 100); larger asks are clamped, as /v1 clamps. */
-const MAX_PAGE_SIZE = 1000;
 const MAX_BODY = 1600;
 const DAY_MS = 86_400_000;
 
@@ -36,32 +37,13 @@ const DAY_MS = 86_400_000;
 const MESSAGES = '/Accounts/:AccountSid/Messages.json';
 const MESSAGE = '/Accounts/:AccountSid/Messages/:Sid.json';
 const MESSAGES_PATH = /^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/;
-const SERVED = [MESSAGES_PATH, /^\/2010-04-01\/Accounts\/[^/]+\/Messages\/[^/]+\.json$/];
-
-type Params = Record<string, string | string[]>;
-
-/** Form bodies arrive decoded by the parser below; JSON bodies (handy for curl) are flattened to text values. */
-function paramsOf(value: unknown): Params {
-  if (value === null || value === undefined || typeof value !== 'object') return {};
-  const out: Params = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v === undefined || v === null) continue;
-    out[key] = Array.isArray(v) ? v.map(String) : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  }
-  return out;
-}
-
-/** A single-valued parameter: the last one when repeated; '' counts as absent. */
-function one(params: Params, name: string): string | undefined {
-  const v = params[name];
-  const value = Array.isArray(v) ? v[v.length - 1] : v;
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function many(params: Params, name: string): string[] {
-  const v = params[name];
-  return (v === undefined ? [] : Array.isArray(v) ? v : [v]).filter((s) => s !== '');
-}
+const NUMBERS = '/Accounts/:AccountSid/IncomingPhoneNumbers.json';
+const NUMBER = '/Accounts/:AccountSid/IncomingPhoneNumbers/:Sid.json';
+const SERVED = [
+  MESSAGES_PATH,
+  /^\/2010-04-01\/Accounts\/[^/]+\/Messages\/[^/]+\.json$/,
+  /^\/2010-04-01\/Accounts\/[^/]+\/IncomingPhoneNumbers(\/[^/]+)?\.json$/,
+];
 
 /**
  * DateSent filters. A bare date means that whole GMT day (`DateSent<` on and before it, `DateSent>` on and
@@ -99,16 +81,10 @@ function dateFilters(params: Params): { where: string[]; args: SqlValue[] } {
   return { where, args };
 }
 
-function integerParam(params: Params, name: string): number | undefined {
-  const raw = one(params, name);
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw invalidParameter(`Invalid ${name}: ${raw}. ${name} must be a non-negative integer`);
-  return Number(raw);
-}
-
 export async function messagingPlugin(app: FastifyInstance, options: MessagingOptions): Promise<void> {
   const { core } = options;
   const senderPools = new SenderPools(core.db);
+  const numbers = new IncomingPhoneNumbers(core);
 
   acceptFormBodies(app);
 
@@ -189,6 +165,7 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       contentSid: contentSid ?? null,
       messagingServiceSid: messagingServiceSid ?? null,
       statusCallback: statusCallback ?? null,
+      baseUrl: options.publicUrl ?? `${request.protocol}://${request.host}`,
     })));
     answer(reply, 201, sent);
   });
@@ -252,46 +229,41 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
       if (v !== undefined) filters.push([name, v]);
     }
 
-    const requested = integerParam(params, 'PageSize');
-    if (requested !== undefined && requested < 1) throw invalidParameter(`Invalid PageSize: ${requested}. PageSize must be an integer between 1 and ${MAX_PAGE_SIZE}`);
-    const pageSize = Math.min(requested ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    const page = integerParam(params, 'Page') ?? 0;
-    // beyond 2^53 a number is no longer that integer (and SQLite would see a float)
-    if (!Number.isSafeInteger(page)) throw invalidParameter(`Invalid Page: ${one(params, 'Page')}. Page must be at most ${Number.MAX_SAFE_INTEGER}`);
-    const rawToken = one(params, 'PageToken');
+    // newest first, as Twilio lists messages
+    answer(reply, 200, listPage(core.db, {
+      params, table: 'channel_messages', where, args, filters, listUrl: `/${API_VERSION}/Accounts/${account.sid}/Messages.json`,
+      key: 'messages', order: 'desc', represent: representMessage,
+    }));
+  });
 
-    let token: PageToken | undefined;
-    let seq: number | undefined;
-    if (rawToken !== undefined) {
-      token = parsePageToken(rawToken);
-      seq = token ? anchorSeq(core.db, 'channel_messages', token.sid) : undefined;
-      if (!token || seq === undefined) throw twilioError('InvalidPageToken', { value: rawToken });
-    }
-    // newest first, as Twilio lists messages; Page without a token pages by offset (store/paging.ts)
-    const result = readPage(core.db, { from: 'channel_messages', seqColumn: 'seq', anchorTable: 'channel_messages', where, args, order: 'desc', pageSize, token, page }, seq);
-    const first = result.rows[0];
-    const last = result.rows[result.rows.length - 1];
-    const meta = pageMeta({
-      listUrl: `/${API_VERSION}/Accounts/${account.sid}/Messages.json`,
-      filters,
-      pageSize,
-      page,
-      key: 'messages',
-      token: rawToken,
-      nextToken: result.hasNext && last ? formatPageToken('after', last.sid as string) : undefined,
-      previousToken: result.hasPrevious && first && page > 0 ? formatPageToken('before', first.sid as string) : undefined,
-    });
-    const start = page * pageSize;
-    answer(reply, 200, {
-      end: Math.max(start, start + result.rows.length - 1),
-      first_page_uri: meta.first_page_url,
-      messages: result.rows.map(representMessage),
-      next_page_uri: meta.next_page_url,
-      page,
-      page_size: pageSize,
-      previous_page_uri: meta.previous_page_url,
-      start,
-      uri: meta.url,
-    });
+  // ---- IncomingPhoneNumbers: the account's own numbers (incoming-phone-numbers.ts) ----------------------------
+
+  const pathOf = (request: FastifyRequest) => request.url.split('?')[0];
+  const numberSid = (request: FastifyRequest) => (request.params as { Sid: string }).Sid;
+
+  app.post(NUMBERS, { config: { operationId: 'CreateIncomingPhoneNumber' } }, (request, reply) => {
+    const account = accountOf(request);
+    answer(reply, 201, representNumber(numbers.create(account, paramsOf(request.body))));
+  });
+
+  app.get(NUMBERS, { config: { operationId: 'ListIncomingPhoneNumber' } }, (request, reply) => {
+    const account = accountOf(request);
+    answer(reply, 200, numbers.list(account, paramsOf(request.query)));
+  });
+
+  app.get(NUMBER, { config: { operationId: 'FetchIncomingPhoneNumber' } }, (request, reply) => {
+    const account = accountOf(request);
+    answer(reply, 200, representNumber(numbers.find(account, numberSid(request), pathOf(request))));
+  });
+
+  app.post(NUMBER, { config: { operationId: 'UpdateIncomingPhoneNumber' } }, (request, reply) => {
+    const account = accountOf(request);
+    answer(reply, 200, representNumber(numbers.update(account, numberSid(request), paramsOf(request.body), pathOf(request))));
+  });
+
+  app.delete(NUMBER, { config: { operationId: 'DeleteIncomingPhoneNumber' } }, (request, reply) => {
+    const account = accountOf(request);
+    numbers.delete(account, numberSid(request), pathOf(request));
+    answer(reply, 204);
   });
 }

@@ -143,6 +143,30 @@ CREATE TABLE number_webhooks (
   sms_method TEXT NOT NULL
 );
 `,
+  8: `
+-- Phone numbers: the account's own (IncomingPhoneNumbers, sid PN…) and every number's incoming-message webhook
+-- (PUT /_emulator/numbers/{address}), one row per address, so both views show the same SmsUrl. A row with a null
+-- sid is a webhook only (an address the account does not own); a null sms_url is an owned number without one.
+-- Configuration, kept by reset.
+CREATE TABLE phone_numbers (
+  seq INTEGER PRIMARY KEY,
+  address TEXT NOT NULL UNIQUE,
+  sid TEXT UNIQUE,
+  account_sid TEXT NOT NULL,
+  friendly_name TEXT,
+  sms_url TEXT,
+  sms_method TEXT NOT NULL,
+  sms_fallback_url TEXT,
+  sms_fallback_method TEXT NOT NULL,
+  status_callback TEXT,
+  status_callback_method TEXT NOT NULL,
+  date_created INTEGER NOT NULL,
+  date_updated INTEGER NOT NULL
+);
+INSERT INTO phone_numbers (address, account_sid, sms_url, sms_method, sms_fallback_method, status_callback_method, date_created, date_updated)
+  SELECT address, account_sid, sms_url, sms_method, 'POST', 'POST', 0, 0 FROM number_webhooks;
+DROP TABLE number_webhooks;
+`,
 };
 
 export function resourceTableSql(d: ResourceDescriptor): string {

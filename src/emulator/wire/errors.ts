@@ -87,6 +87,11 @@ export const errorCatalogue = {
   MessagingToUnreachable: { code: 21612, status: 400, message: "The 'To' phone number: {to}, is not currently reachable using the 'From' phone number: {from} via SMS." },
   MessagingRegionNotEnabled: { code: 21408, status: 400, message: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: {to}." },
   MessagingToNotMobile: { code: 21614, status: 400, message: "'To' number {to} is not a valid mobile number" },
+  // IncomingPhoneNumbers (api.twilio.com/2010-04-01): buying a number
+  PhoneNumberInvalid: { code: 21421, status: 400, message: 'PhoneNumber {phoneNumber} is invalid: {reason}' },
+  PhoneNumberNotAvailable: { code: 21422, status: 400, message: 'PhoneNumber {phoneNumber} is not available' },
+  AreaCodeInvalid: { code: 21451, status: 400, message: 'Invalid area code {areaCode}: a 3-digit North American area code' },
+  AreaCodeExhausted: { code: 21452, status: 400, message: 'No phone numbers found in area code {areaCode}' },
   MessagingChannelMismatch: { code: 21910, status: 400, message: 'Invalid From and To pair. From and To should be of the same channel' },
 } as const satisfies Record<string, CatalogueEntry>;
 

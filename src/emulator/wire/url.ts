@@ -1,8 +1,9 @@
 /**
  * The one check for every URL a user gives the emulator to call (PostWebhookUrl, PreWebhookUrl, Configuration.Url,
- * AutoCreation.WebhookUrl, the Messaging API's StatusCallback and MediaUrl): absolute, http or https, and without
- * control characters or spaces. WHATWG URL parsing silently drops tabs and newlines (and escapes spaces), so such a
- * URL would be stored as given, called as parsed, and signed over the stored text: a signature no receiver checks.
+ * AutoCreation.WebhookUrl, the Messaging API's StatusCallback and MediaUrl, IncomingPhoneNumbers' SmsUrl and the
+ * like): absolute, http or https, and without control characters or spaces. WHATWG URL parsing silently drops tabs
+ * and newlines (and escapes spaces), so such a URL would be stored as given, called as parsed, and signed over the
+ * stored text: a signature no receiver checks.
  */
 import { invalidParameter } from './errors.js';
 

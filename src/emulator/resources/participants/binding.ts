@@ -31,6 +31,11 @@ function parser(): Parse {
   return parsePhoneNumber;
 }
 
+/** A number as its country writes it (`(415) 555-0100` in the US): the default FriendlyName of a phone number. */
+export function nationalFormat(number: string): string {
+  return parser()(number)?.formatNational() ?? number;
+}
+
 export function preloadPhoneNumbers(): void {
   parser();
 }
