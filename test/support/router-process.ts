@@ -34,7 +34,7 @@ export function storeEnv(stores: OpenStoresOptions): Record<string, string> {
   };
 }
 
-export function spawnRouter(args: string[], env: Record<string, string>, startMs = 15_000): Promise<RouterProcess> {
+export function spawnRouter(args: string[], env: Record<string, string>, startMs = 30_000): Promise<RouterProcess> {
   const child = spawn(process.execPath, [TCE_BIN, 'router', 'serve', '--log-level', 'warn', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
   });
