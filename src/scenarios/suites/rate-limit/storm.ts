@@ -9,12 +9,12 @@ export const storm = defineScenario({
   suite: 'rate-limit',
   tags: ['rest', 'backoff'],
   needs: ['control-plane', 'rest-faults'],
-  description: "first messages from 6 senders while Twilio answers 429 / 20429: every one ends up posted once",
+  description: "first messages from 4 senders while Twilio answers 429 / 20429: every one ends up posted once",
   async run(ctx) {
-    const senders = Array.from({ length: 6 }, () => ctx.number());
+    const senders = Array.from({ length: 4 }, () => ctx.number());
     const since = new Date().toISOString();
-    const limits = { rps: 20, burst: 4, concurrency: null };
-    const rule: RestFaultRule = { match: { path: '/v1/*' }, probability: Math.round((0.2 + ctx.random.next() * 0.2) * 100) / 100, times: 12, action: { type: 'error', status: 429, code: 20429 } };
+    const limits = { rps: 30, burst: 3, concurrency: null };
+    const rule: RestFaultRule = { match: { path: '/v1/*' }, probability: Math.round((0.2 + ctx.random.next() * 0.2) * 100) / 100, times: 6, action: { type: 'error', status: 429, code: 20429 } };
     ctx.log('rate limits', limits, 'REST faults', rule);
     await ctx.target.setRateLimit(limits);
     await ctx.target.injectRestFaults([rule]);
