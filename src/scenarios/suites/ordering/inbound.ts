@@ -3,6 +3,7 @@ import { AssertionFailure, defineScenario } from '../../api.js';
 import { PROXY } from '../../consumer.js';
 import type { WebhookFaultRule } from '../../target.js';
 import { conversationsOf, outboxTo, settle } from '../helpers.js';
+import { aimWebhooks } from '../../runner.js';
 
 export const inboundOnce = defineScenario({
   name: 'inbound webhooks duplicated, failed and delayed post each message once',
@@ -18,7 +19,6 @@ export const inboundOnce = defineScenario({
     ];
     ctx.log('webhook faults', rules);
     await ctx.target.injectWebhookFaults(rules);
-    const { aimWebhooks } = await import('../../runner.js');
     await aimWebhooks(ctx.target, ctx.consumer, '#rc=3&rp=5xx');
     const senders = Array.from({ length: 8 }, () => ctx.number());
     await Promise.all(senders.map((from, i) => ctx.target.sendInbound(from, PROXY, `first message ${i}`)));

@@ -7,6 +7,7 @@ import { AssertionFailure, type ScenarioContext } from '../../api.js';
 import { WHATSAPP_PROXY, type StateView } from '../../consumer.js';
 import type { WebhookFaultRule } from '../../target.js';
 import { agentSays, conversationWith, settle } from '../helpers.js';
+import { aimWebhooks } from '../../runner.js';
 
 const MESSAGES = 4;
 
@@ -71,7 +72,6 @@ export async function inOrderThenFaulted(ctx: ScenarioContext, rules: WebhookFau
   ctx.log('webhook faults', rules);
   await ctx.target.injectWebhookFaults(rules);
   if (fragment) {
-    const { aimWebhooks } = await import('../../runner.js');
     await aimWebhooks(ctx.target, ctx.consumer, fragment);
   }
   const faulted = await run(ctx, 'faulted');
