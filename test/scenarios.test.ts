@@ -15,6 +15,7 @@ import {
   selectScenarios, startReferenceRouter, toJunit, type RunResult, type Target,
 } from '../src/scenarios/index.js';
 import { startConsumer, type BrokenConsumer, type Flaws } from './support/broken-consumers.js';
+import { storeBackends } from './support/router-stores.js';
 
 const run = promisify(execFile);
 const tce = (args: string[]) => run(process.execPath, ['bin/tce.js', ...args], { encoding: 'utf8' }).then(
@@ -32,9 +33,12 @@ afterAll(async () => {
 
 const statuses = (result: RunResult) => Object.fromEntries(result.scenarios.map((r) => [r.name, r.reason ? `${r.status}: ${r.reason}` : r.status]));
 
-describe('the suites against the reference router', () => {
-  it('every scenario passes against the in-process emulator, router on SQLite', async () => {
-    const result = await runScenarios(builtInScenarios, { target, seed: 'all-pass', startConsumer: () => startReferenceRouter(target) });
+describe.each(storeBackends())('the suites against the reference router on $name', (backend) => {
+  it('every scenario passes against the in-process emulator', async () => {
+    // SQLite: a fresh :memory: router per scenario; PostgreSQL + Redis: the stores given, shared by the run
+    const prepared = backend.name === 'sqlite' ? undefined : backend.prepare();
+    const stores = prepared?.options ?? { db: ':memory:' };
+    const result = await runScenarios(builtInScenarios, { target, seed: 'all-pass', startConsumer: () => startReferenceRouter(target, stores) }).finally(() => prepared?.cleanup());
     process.stderr.write(formatSummary(result));
     expect(result.scenarios.filter((r) => r.status !== 'passed').map((r) => `${r.name}: ${r.status} ${r.reason}`)).toEqual([]);
     expect(result.passed).toBe(builtInScenarios.length);
@@ -110,7 +114,7 @@ describe('the scenario API', () => {
       suite: 'custom',
       run: async (ctx) => {
         const c = await ctx.target.client.conversations.v1.conversations.create({ uniqueName: 'journal', xTwilioWebhookEnabled: 'true' });
-        await ctx.target.waitFor(async () => (await ctx.target.deliveries({ conversationSid: c.sid })).length > 0, 5000, 'a delivery');
+        await ctx.target.waitFor(async () => (await ctx.target.deliveries({ conversationSid: c.sid })).some((d) => d.state === 'delivered'), 5000, 'a delivery');
         throw new AssertionFailure('planted', { conversationSid: c.sid });
       },
     });
@@ -185,6 +189,7 @@ describe('tce scenario', () => {
       [['scenario', 'run', '--target', 'twilio'], /^tce: --target twilio is not available yet/],
       [['scenario', 'run', '--consumer', 'not a url'], /^tce: --consumer must be an http\(s\) URL/],
       [['scenario', 'run', '--seed', 'a b'], /^tce: --seed must be/],
+      [['scenario', 'run', '--database-url', 'mysql://x'], /^tce: --database-url must be postgres:/],
     ] as const) {
       const r = await tce([...args]);
       expect(r.code, args.join(' ')).toBe(1);

@@ -17,6 +17,9 @@ export const SCENARIO_USAGE = `Usage:
     --control-token <t>      that emulator's --control-token
     --consumer <url>         your webhook service instead of the reference router
     --consumer-token <t>     its API's bearer token (default TCE_CONSUMER_API_TOKEN)
+    --db <file|:memory:>     the reference router's SQLite (default :memory:, fresh per scenario)
+    --database-url <url>     the reference router on PostgreSQL (DATABASE_URL)
+    --redis-url <url>        ... and Redis (REDIS_URL)
     --seed <s>               repeat a run's draws (printed by every run)
     --json                   print { passed, failed, skipped, seed, scenarios } on stdout
     --junit <file>           also write JUnit XML there
@@ -44,6 +47,9 @@ async function run(argv: string[]): Promise<void> {
       'control-token': { type: 'string' },
       consumer: { type: 'string' },
       'consumer-token': { type: 'string' },
+      db: { type: 'string' },
+      'database-url': { type: 'string' },
+      'redis-url': { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       junit: { type: 'string' },
@@ -56,6 +62,9 @@ async function run(argv: string[]): Promise<void> {
   if (values.consumer !== undefined && !/^https?:\/\/[^/]+/.test(values.consumer)) throw new Error(`--consumer must be an http(s) URL, got ${values.consumer}`);
   if (values.seed !== undefined && !/^[\w.:-]{1,64}$/.test(values.seed)) throw new Error(`--seed must be 1-64 letters, digits, . : _ or -, got ${values.seed}`);
   if (values.junit === '') throw new Error('--junit needs a file name');
+  if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) throw new Error(`--database-url must be postgres://…, got ${values['database-url']}`);
+  if (values['redis-url'] !== undefined && !/^rediss?:\/\//.test(values['redis-url'])) throw new Error(`--redis-url must be redis://…, got ${values['redis-url']}`);
+  if (values.consumer !== undefined && (values.db ?? values['database-url'] ?? values['redis-url']) !== undefined) throw new Error('--db, --database-url and --redis-url are the reference router\'s: not with --consumer');
   const scenarios = selectScenarios(builtInScenarios, positionals);
   const seed = values.seed ?? freshSeed();
   const { createEmulatorTarget } = await import('./targets/emulator.js');
@@ -63,7 +72,7 @@ async function run(argv: string[]): Promise<void> {
   const target = await createEmulatorTarget({ url: values['emulator-url'], controlToken: values['control-token'], seed });
   try {
     const consumerUrl = values.consumer;
-    const startConsumer = consumerUrl ? () => connectConsumer(consumerUrl, { apiToken: values['consumer-token'] }) : () => startReferenceRouter(target);
+    const startConsumer = consumerUrl ? () => connectConsumer(consumerUrl, { apiToken: values['consumer-token'] }) : () => startReferenceRouter(target, { db: values.db, databaseUrl: values['database-url'], redisUrl: values['redis-url'] });
     const live = process.stderr.isTTY;
     process.stderr.write(`tce scenario: ${scenarios.length} scenario(s) against ${target.name}, seed ${seed}\n`);
     const result = await runScenarios(scenarios, {
