@@ -13,8 +13,8 @@ export const storm = defineScenario({
   async run(ctx) {
     const senders = Array.from({ length: 4 }, () => ctx.number());
     const since = new Date().toISOString();
-    const limits = { rps: 30, burst: 3, concurrency: null };
-    const rule: RestFaultRule = { match: { path: '/v1/*' }, probability: Math.round((0.2 + ctx.random.next() * 0.2) * 100) / 100, times: 6, action: { type: 'error', status: 429, code: 20429 } };
+    const limits = { rps: 50, burst: 4, concurrency: null };
+    const rule: RestFaultRule = { match: { path: '/v1/*' }, probability: Math.round((0.2 + ctx.random.next() * 0.2) * 100) / 100, times: 3, action: { type: 'error', status: 429, code: 20429 } };
     ctx.log('rate limits', limits, 'REST faults', rule);
     await ctx.target.setRateLimit(limits);
     await ctx.target.injectRestFaults([rule]);
