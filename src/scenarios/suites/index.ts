@@ -3,6 +3,7 @@ import type { Scenario } from '../api.js';
 import { stopVariants, stopInSentence, stopThenSend } from './stop/keywords.js';
 import { startLifts, helpReplies, stopEverywhere } from './stop/start-help.js';
 import { failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed } from './delivery-failure/fallback.js';
+import { whatsappWindow } from './delivery-failure/whatsapp-window.js';
 import { duplicated, reordered, delayed, retried } from './ordering/faults.js';
 import { inboundOnce } from './ordering/inbound.js';
 import { concurrentFirstInbound, concurrentUniqueName } from './idempotency/first-contact.js';
@@ -12,7 +13,7 @@ export const SUITES = ['stop', 'delivery-failure', 'ordering', 'idempotency', 'r
 
 export const builtInScenarios: Scenario[] = [
   stopVariants, stopInSentence, stopThenSend, startLifts, helpReplies, stopEverywhere,
-  failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed,
+  failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed, whatsappWindow,
   duplicated, reordered, delayed, retried, inboundOnce,
   concurrentFirstInbound, concurrentUniqueName,
   storm,
