@@ -6,6 +6,7 @@
  *             [--webhook-transport worker|inline] [--durability off|normal|full] [--validate-responses] [--log]
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce router serve|replay [...]   the reference webhook router (src/router; its flags: src/router/config-args.ts)
+ *   tce scenario list|run [...]     the scenario suites (src/scenarios; flags: src/scenarios/scenario-command.ts)
  *   tce contracts coverage      the 103 operations: served, exercised by the test suite (exit 1 below 103/103)
  *   tce contracts manifest      rebuild fixtures/openapi/conversations-v1.manifest.json from the spec
  *   tce contracts diff DIR [--emulator-url URL] [--control-token T]   replay a recording, print every drift (exit 1)
@@ -28,6 +29,8 @@ Usage:
   tce serve [options]          run the emulator
   tce load [options]           push signed Conversations webhooks into your consumer at a fixed rate
   tce router serve|replay      the reference webhook router (tce router help lists its flags)
+  tce scenario list|run        contract-test suites (stop, delivery-failure, ordering, idempotency, rate-limit)
+                               against the emulator, for the reference router or --consumer URL (tce scenario help)
   tce contracts coverage       every spec operation: served? exercised by the tests? (exit 1 below all)
        [--exercised DIR] [--json]  (DIR: where the test suite records what it called; default .tce/coverage)
   tce contracts manifest       rebuild the operation manifest from fixtures/openapi
@@ -297,6 +300,9 @@ export async function main(argv: string[]): Promise<void> {
     case 'router':
       // loaded on demand: the emulator's commands never pay for pg, ioredis and pino
       return (await import('./router/router-command.js')).routerCommand(rest);
+    case 'scenario':
+      // loaded on demand, like the router (the scenarios start it)
+      return (await import('./scenarios/scenario-command.js')).scenarioCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);
