@@ -35,7 +35,12 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     const db = openSqliteDatabase(options.db);
     const events = new SqliteEventStore(db);
     const kv = new SqliteKv(db);
-    return { events, kv, close: once(async () => void db.close()) };
+    // the event store first: it commits the writes still queued for this turn
+    const close = once(async () => {
+      await events.close();
+      db.close();
+    });
+    return { events, kv, close };
   }
   const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema });
   let kv: KeyValueStore;
