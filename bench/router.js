@@ -10,7 +10,8 @@
  *
  *   node bench/router.js            (ROUTER_BENCH_SECONDS=10, ROUTER_BENCH_CONNECTIONS=32,
  *                                    ROUTER_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test,
- *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend)
+ *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend;
+ *                                    ROUTER_BENCH_SQLITE=0 skips SQLite)
  */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -134,9 +135,11 @@ await stop(baseline.child);
 
 const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' };
 const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
-const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
-results.push(await measure('tce router, SQLite', sqliteRouter, 5_000));
-await stop(sqliteRouter.child);
+if (process.env.ROUTER_BENCH_SQLITE !== '0') {
+  const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
+  results.push(await measure('tce router, SQLite', sqliteRouter, 5_000));
+  await stop(sqliteRouter.child);
+}
 
 if (databaseUrl && redisUrl) {
   const schema = `bench_router_${process.pid}`;

@@ -50,12 +50,21 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     await pool.end().catch(() => undefined);
     throw error;
   }
-  const events = new PostgresEventStore(pool);
+  let workerPool: Awaited<ReturnType<typeof openPostgresPool>>;
+  try {
+    workerPool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema, asyncCommit: true, migrate: false });
+  } catch (error) {
+    await kv.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  const events = new PostgresEventStore(pool, { workerPool });
   return {
     events,
     kv,
     close: once(async () => {
       await kv.close();
+      await workerPool.end();
       await pool.end();
     }),
   };
