@@ -10,6 +10,7 @@ import { PostgresKv } from './postgres-kv.js';
 import { openPostgresPool } from './postgres-pool.js';
 import { RedisKv } from './redis-kv.js';
 import { openSqliteDatabase } from './sqlite-database.js';
+import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteKv } from './sqlite-kv.js';
 import type { EventStore, KeyValueStore } from './types.js';
@@ -33,11 +34,13 @@ export interface Stores {
 export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   if (!options.databaseUrl) {
     const db = openSqliteDatabase(options.db);
+    const checkpoints = options.db === ':memory:' ? undefined : startBackgroundCheckpoints(db, options.db);
     const events = new SqliteEventStore(db);
     const kv = new SqliteKv(db);
     // the event store first: it commits the writes still queued for this turn
     const close = once(async () => {
       await events.close();
+      await checkpoints?.stop();
       db.close();
     });
     return { events, kv, close };
