@@ -10,7 +10,10 @@
  *
  *   node bench/router.js            (ROUTER_BENCH_SECONDS=10, ROUTER_BENCH_CONNECTIONS=32,
  *                                    ROUTER_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test,
- *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend)
+ *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend;
+ *                                    ROUTER_BENCH_SQLITE=0 skips SQLite;
+ *                                    ROUTER_BENCH_CONVERSATIONS=1: how many conversations (partitions) the events
+ *                                    spread over, round robin; 1 is one hot conversation, the worst case for the queue)
  */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -26,6 +29,7 @@ import { envNumber, freePort, gitRevision, machineInfo, renderTable } from './li
 const root = fileURLToPath(new URL('..', import.meta.url));
 const seconds = envNumber('ROUTER_BENCH_SECONDS', 10);
 const connections = envNumber('ROUTER_BENCH_CONNECTIONS', 32);
+const conversations = envNumber('ROUTER_BENCH_CONVERSATIONS', 1);
 const databaseUrl = process.env.ROUTER_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.ROUTER_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AUTH_TOKEN = 'bench-router-token';
@@ -36,7 +40,7 @@ function params(i) {
   return {
     AccountSid: ACCOUNT,
     EventType: 'onMessageAdded',
-    ConversationSid: 'CH' + (i % 500).toString(16).padStart(32, '0'),
+    ConversationSid: 'CH' + (i % conversations).toString(16).padStart(32, '0'),
     MessageSid: 'IM' + i.toString(16).padStart(32, '0'),
     Index: String(i),
     Author: 'agent',
@@ -74,9 +78,13 @@ console.log('baseline listening on ' + url);
 `;
 
 function cannon(url, rate) {
-  // one fixed, correctly signed body; the idempotency token makes each request a new event
-  const body = new URLSearchParams(params(1)).toString();
-  const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, url + PATH, params(1));
+  // fixed, correctly signed bodies (one per conversation, signed up front); the idempotency token makes each request
+  // a new event
+  const signed = Array.from({ length: conversations }, (_, i) => ({
+    body: new URLSearchParams(params(i)).toString(),
+    signature: twilio.getExpectedTwilioSignature(AUTH_TOKEN, url + PATH, params(i)),
+  }));
+  const { body, signature } = signed[0];
   let n = 0;
   const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   return new Promise((resolve, reject) => {
@@ -93,7 +101,15 @@ function cannon(url, rate) {
         body,
         requests: [
           {
-            setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'i-twilio-idempotency-token': `${run}-${n++}` } }),
+            setupRequest: (request) => {
+              const i = n++;
+              const one = signed[i % conversations];
+              return {
+                ...request,
+                body: one.body,
+                headers: { ...request.headers, 'x-twilio-signature': one.signature, 'i-twilio-idempotency-token': `${run}-${i}` },
+              };
+            },
           },
         ],
       },
@@ -134,9 +150,11 @@ await stop(baseline.child);
 
 const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' };
 const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
-const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
-results.push(await measure('tce router, SQLite', sqliteRouter, 5_000));
-await stop(sqliteRouter.child);
+if (process.env.ROUTER_BENCH_SQLITE !== '0') {
+  const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
+  results.push(await measure('tce router, SQLite', sqliteRouter, 5_000));
+  await stop(sqliteRouter.child);
+}
 
 if (databaseUrl && redisUrl) {
   const schema = `bench_router_${process.pid}`;
@@ -177,5 +195,5 @@ const rows = results.map((r) => [
 process.stdout.write(
   renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target)', 'non-2xx'], rows) + '\n',
 );
-const out = { revision: gitRevision(root), seconds, connections, machine: machineInfo(loadBefore, loadavg()), results };
+const out = { revision: gitRevision(root), seconds, connections, conversations, machine: machineInfo(loadBefore, loadavg()), results };
 writeFileSync(join(root, 'bench/results/router-latest.json'), JSON.stringify(out, null, 2) + '\n');

@@ -10,6 +10,7 @@ import { PostgresKv } from './postgres-kv.js';
 import { openPostgresPool } from './postgres-pool.js';
 import { RedisKv } from './redis-kv.js';
 import { openSqliteDatabase } from './sqlite-database.js';
+import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteKv } from './sqlite-kv.js';
 import type { EventStore, KeyValueStore } from './types.js';
@@ -33,9 +34,16 @@ export interface Stores {
 export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   if (!options.databaseUrl) {
     const db = openSqliteDatabase(options.db);
+    const checkpoints = options.db === ':memory:' ? undefined : startBackgroundCheckpoints(db, options.db);
     const events = new SqliteEventStore(db);
     const kv = new SqliteKv(db);
-    return { events, kv, close: once(async () => void db.close()) };
+    // the event store first: it commits the writes still queued for this turn
+    const close = once(async () => {
+      await events.close();
+      await checkpoints?.stop();
+      db.close();
+    });
+    return { events, kv, close };
   }
   const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema });
   let kv: KeyValueStore;
@@ -45,12 +53,21 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     await pool.end().catch(() => undefined);
     throw error;
   }
-  const events = new PostgresEventStore(pool);
+  let workerPool: Awaited<ReturnType<typeof openPostgresPool>>;
+  try {
+    workerPool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema, asyncCommit: true, migrate: false });
+  } catch (error) {
+    await kv.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  const events = new PostgresEventStore(pool, { workerPool });
   return {
     events,
     kv,
     close: once(async () => {
       await kv.close();
+      await workerPool.end();
       await pool.end();
     }),
   };

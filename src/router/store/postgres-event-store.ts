@@ -13,6 +13,15 @@
  * truth (replay), which a job table that deletes finished jobs is not.
  *
  * accept() and complete() are single statements (CTEs), so each is one round trip and one implicit transaction.
+ *
+ * Only accept() must be durable before it answers (the 200 tells Twilio not to retry). The worker's writes (claim,
+ * complete, recordFailure, release, renew) go through `workerPool`, whose connections run with
+ * `synchronous_commit = off`: they answer without waiting for a WAL flush. A PostgreSQL crash can lose their last
+ * ~0.6 s (3 × wal_writer_delay), never a part of one, and never out of order: the WAL is one sequence, so any later
+ * synchronous commit (an accept) flushes them too. What is lost is redone from the queue: an applied mark lost with
+ * its docs means the event is pending again and is applied again, once (derived state stays exactly-once); a lost
+ * claim or release is a lease that runs out; a lost failure count is one more attempt. Side effects may repeat, as
+ * they may after any crash between a side effect and complete() (handlers are idempotent).
  * Times are epoch ms from this process's clock (as in the SQLite store); the routers sharing a database are expected
  * to run NTP-synchronised clocks, and leases are long compared to any skew.
  */
@@ -42,8 +51,10 @@ import {
 
 export interface PostgresEventStoreOptions {
   now?: () => number;
-  /** end the pool with the store (false when the key-value store shares it) */
+  /** end the pools with the store (false when the key-value store shares them) */
   ownsPool?: boolean;
+  /** the pool of the worker's writes (see above: `asyncCommit`); default the one pool */
+  workerPool?: pg.Pool;
 }
 
 /*
@@ -130,9 +141,17 @@ export class PostgresEventStore implements EventStore {
   private readonly now: () => number;
   private readonly ownsPool: boolean;
   private closed = false;
+  private readonly workerPool: pg.Pool;
 
   static async open(options: PostgresPoolOptions & Omit<PostgresEventStoreOptions, 'ownsPool'>): Promise<PostgresEventStore> {
-    return new PostgresEventStore(await openPostgresPool(options), { now: options.now, ownsPool: true });
+    const pool = await openPostgresPool(options);
+    try {
+      const workerPool = await openPostgresPool({ ...options, asyncCommit: true, migrate: false });
+      return new PostgresEventStore(pool, { now: options.now, ownsPool: true, workerPool });
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
   }
 
   constructor(
@@ -141,6 +160,7 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.now = options.now ?? Date.now;
     this.ownsPool = options.ownsPool ?? false;
+    this.workerPool = options.workerPool ?? pool;
   }
 
   async accept(event: IncomingEvent, dedupeTtlSeconds: number): Promise<AcceptResult> {
@@ -167,7 +187,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]> {
-    const result = await this.pool.query<EventRow & { lease_key: string }>({
+    const result = await this.workerPool.query<EventRow & { lease_key: string }>({
       name: 'router-claim',
       text: CLAIM,
       values: [this.now(), maxPartitions, workerId, leaseMs, perPartition],
@@ -188,7 +208,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean> {
-    const result = await this.pool.query<{ marked: string }>({
+    const result = await this.workerPool.query<{ marked: string }>({
       name: 'router-complete',
       text: COMPLETE,
       values: [partitionKey, workerId, eventId, ...docColumns(docs)],
@@ -197,11 +217,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {
-    await this.pool.query({ name: 'router-failure', text: FAILURE, values: [partitionKey, workerId, eventId, error, dead] });
+    await this.workerPool.query({ name: 'router-failure', text: FAILURE, values: [partitionKey, workerId, eventId, error, dead] });
   }
 
   async release(workerId: string, partitionKey: string, notBefore?: number): Promise<void> {
-    await this.pool.query(
+    await this.workerPool.query(
       `UPDATE router_partitions SET lease_owner = NULL, lease_until = NULL, not_before = $3
        WHERE partition_key = $1 AND lease_owner = $2`,
       [partitionKey, workerId, notBefore ?? null],
@@ -209,7 +229,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async renew(workerId: string, partitionKey: string, leaseMs: number): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.workerPool.query(
       `UPDATE router_partitions SET lease_until = $3 WHERE partition_key = $1 AND lease_owner = $2`,
       [partitionKey, workerId, this.now() + leaseMs],
     );
@@ -317,7 +337,10 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.ownsPool) await this.pool.end();
+    if (this.ownsPool) {
+      if (this.workerPool !== this.pool) await this.workerPool.end();
+      await this.pool.end();
+    }
   }
 }
 

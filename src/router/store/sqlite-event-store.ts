@@ -1,7 +1,8 @@
 /**
  * The EventStore on SQLite (the default): the log, the queue and the derived docs in one database. better-sqlite3
- * is synchronous, so each method is one short transaction; IMMEDIATE transactions take the write lock up front, which
- * also keeps claims safe if a second process opens the same file.
+ * is synchronous, so each write is one short transaction; the writes of one event-loop turn are grouped into one
+ * outer IMMEDIATE transaction (sqlite-group-commit.ts: each write a savepoint of it, answered after its COMMIT).
+ * IMMEDIATE takes the write lock up front, which also keeps claims safe if a second process opens the same file.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { IncomingEvent, LoggedEvent } from '../events.js';
@@ -16,6 +17,7 @@ import {
   type EventRow,
 } from './event-rows.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
+import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import {
   CONVERSATION_KIND,
   type AcceptResult,
@@ -32,6 +34,8 @@ export interface SqliteEventStoreOptions {
   now?: () => number;
   /** close the database with the store (false when another store shares it) */
   ownsDatabase?: boolean;
+  /** most writes committed together (1: a transaction per write) */
+  maxBatch?: number;
 }
 
 export class SqliteEventStore implements EventStore {
@@ -51,6 +55,9 @@ export class SqliteEventStore implements EventStore {
     (workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean) => void
   >;
   private readonly replaceTx: BetterSqlite3.Transaction<(docs: EntityDoc[]) => void>;
+  private readonly releaseTx: BetterSqlite3.Transaction<(workerId: string, partitionKey: string, notBefore: number | null) => void>;
+  private readonly renewTx: BetterSqlite3.Transaction<(workerId: string, partitionKey: string, until: number) => boolean>;
+  private readonly group: SqliteGroupCommit;
 
   /** Opens (creating) a file or `:memory:`. */
   static open(file: string, options: Omit<SqliteEventStoreOptions, 'ownsDatabase'> = {}): SqliteEventStore {
@@ -63,6 +70,7 @@ export class SqliteEventStore implements EventStore {
   ) {
     this.now = options.now ?? Date.now;
     this.ownsDatabase = options.ownsDatabase ?? false;
+    this.group = new SqliteGroupCommit(db, { maxBatch: options.maxBatch });
     this.acceptTx = this.makeAccept();
     this.claimTx = this.db.transaction(this.claimIn.bind(this));
     this.completeTx = this.db.transaction(this.completeIn.bind(this));
@@ -71,6 +79,17 @@ export class SqliteEventStore implements EventStore {
       this.sql('DELETE FROM router_docs').run();
       this.writeDocs(docs);
     });
+    this.releaseTx = this.db.transaction((workerId: string, partitionKey: string, notBefore: number | null) => {
+      this.sql(
+        `UPDATE router_partitions SET lease_owner = NULL, lease_until = NULL, not_before = ?
+         WHERE partition_key = ? AND lease_owner = ?`,
+      ).run(notBefore, partitionKey, workerId);
+    });
+    this.renewTx = this.db.transaction(
+      (workerId: string, partitionKey: string, until: number) =>
+        this.sql(`UPDATE router_partitions SET lease_until = ? WHERE partition_key = ? AND lease_owner = ?`)
+          .run(until, partitionKey, workerId).changes > 0,
+    );
   }
 
   /** prepared once per SQL text */
@@ -112,12 +131,14 @@ export class SqliteEventStore implements EventStore {
       enqueue.run(event.partitionKey);
       return { status: 'accepted', id: Number(id) };
     });
-    return (event, now, ttlMs) => tx.immediate(event, now, ttlMs);
+    return (event, now, ttlMs) => tx(event, now, ttlMs);
   }
 
   async accept(event: IncomingEvent, dedupeTtlSeconds: number): Promise<AcceptResult> {
     checkTtl(dedupeTtlSeconds, 'the dedupe window');
-    return this.acceptTx(event, this.now(), Math.round(dedupeTtlSeconds * 1000));
+    const now = this.now();
+    const ttlMs = Math.round(dedupeTtlSeconds * 1000);
+    return this.group.run(() => this.acceptTx(event, now, ttlMs));
   }
 
   private claimIn(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number): ClaimedPartition[] {
@@ -139,7 +160,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]> {
-    return this.claimTx.immediate(workerId, maxPartitions, leaseMs, perPartition, this.now());
+    const now = this.now();
+    return this.group.run(() => this.claimTx(workerId, maxPartitions, leaseMs, perPartition, now));
   }
 
   private holds(workerId: string, partitionKey: string): boolean {
@@ -169,7 +191,7 @@ export class SqliteEventStore implements EventStore {
 
   async complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean> {
     try {
-      return this.completeTx.immediate(workerId, partitionKey, eventId, docs);
+      return await this.group.run(() => this.completeTx(workerId, partitionKey, eventId, docs));
     } catch (error) {
       if (error instanceof NotPending) return false;
       throw error;
@@ -200,21 +222,16 @@ export class SqliteEventStore implements EventStore {
   }
 
   async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {
-    this.failureTx.immediate(workerId, partitionKey, eventId, error, dead);
+    await this.group.run(() => this.failureTx(workerId, partitionKey, eventId, error, dead));
   }
 
   async release(workerId: string, partitionKey: string, notBefore?: number): Promise<void> {
-    this.sql(
-      `UPDATE router_partitions SET lease_owner = NULL, lease_until = NULL, not_before = ?
-       WHERE partition_key = ? AND lease_owner = ?`,
-    ).run(notBefore ?? null, partitionKey, workerId);
+    await this.group.run(() => this.releaseTx(workerId, partitionKey, notBefore ?? null));
   }
 
   async renew(workerId: string, partitionKey: string, leaseMs: number): Promise<boolean> {
-    return (
-      this.sql(`UPDATE router_partitions SET lease_until = ? WHERE partition_key = ? AND lease_owner = ?`)
-        .run(this.now() + leaseMs, partitionKey, workerId).changes > 0
-    );
+    const until = this.now() + leaseMs;
+    return this.group.run(() => this.renewTx(workerId, partitionKey, until));
   }
 
   async entities(refs: EntityRef[]): Promise<EntityDoc[]> {
@@ -288,6 +305,7 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.group.flush();
     if (this.ownsDatabase) this.db.close();
   }
 }

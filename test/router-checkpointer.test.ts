@@ -1,0 +1,58 @@
+/**
+ * WAL checkpoints in a worker thread (src/router/store/sqlite-checkpointer.ts): with the main connection's automatic
+ * checkpoint off, the thread's checkpoints move committed pages into the database file; stopped, or dead, the main
+ * connection checkpoints again by itself.
+ */
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBackgroundCheckpoints } from '../src/router/store/sqlite-checkpointer.js';
+import { openSqliteDatabase, type SqliteDatabase } from '../src/router/store/sqlite-database.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let db: SqliteDatabase | undefined;
+afterEach(() => db?.close());
+
+function fill(target: SqliteDatabase, rows: number): void {
+  target.exec('CREATE TABLE IF NOT EXISTS t (v TEXT)');
+  const insert = target.prepare('INSERT INTO t (v) VALUES (?)');
+  target.transaction(() => {
+    for (let i = 0; i < rows; i++) insert.run('x'.repeat(200) + i);
+  })();
+}
+
+describe('background WAL checkpoints', () => {
+  it('the thread moves committed pages into the database file; the main connection does not', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
+    db = openSqliteDatabase(file);
+    const checkpoints = startBackgroundCheckpoints(db, file, 20);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const before = statSync(file).size;
+    fill(db, 20_000); // ~4 MB: far past the 1,000 pages that would trigger an automatic checkpoint
+    for (let i = 0; i < 100 && statSync(file).size < before + 2_000_000; i++) await sleep(20);
+    expect(statSync(file).size).toBeGreaterThan(before + 2_000_000);
+    await checkpoints.stop();
+    // stopped on purpose: no fallback needed, the caller closes the database next
+    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(20_000);
+  });
+
+  it('without the thread, nothing moves into the database file (the control for the test above)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
+    db = openSqliteDatabase(file);
+    db.pragma('wal_autocheckpoint = 0');
+    const before = statSync(file).size;
+    fill(db, 20_000);
+    await sleep(200);
+    expect(statSync(file).size).toBe(before);
+  });
+
+  it('when the thread dies, the main connection takes automatic checkpoints back', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
+    db = openSqliteDatabase(file);
+    // a file the thread cannot open as a database: it fails at once
+    startBackgroundCheckpoints(db, join(file, 'not-a-directory', 'x.sqlite'));
+    for (let i = 0; i < 100 && db.pragma('wal_autocheckpoint', { simple: true }) === 0; i++) await sleep(20);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+  });
+});
