@@ -11,7 +11,7 @@
  *   node bench/router.js            (ROUTER_BENCH_SECONDS=10, ROUTER_BENCH_CONNECTIONS=32,
  *                                    ROUTER_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test,
  *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend;
- *                                    ROUTER_BENCH_SQLITE=0 skips SQLite;
+ *                                    ROUTER_BENCH_SQLITE=0 skips SQLite; ROUTER_BENCH_INGRESS_ONLY=1 runs no worker;
  *                                    ROUTER_BENCH_CONVERSATIONS=1: how many conversations (partitions) the events
  *                                    spread over, round robin; 1 is one hot conversation, the worst case for the queue)
  */
@@ -148,7 +148,7 @@ const baseline = await spawnServer(['--input-type=module', '-e', BASELINE], { PO
 results.push(await measure('bare fastify (calibration)', baseline, 5_000));
 await stop(baseline.child);
 
-const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' };
+const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' , ...(process.env.ROUTER_BENCH_INGRESS_ONLY === '1' ? { TCE_ROUTER_INGRESS_ONLY: 'true' } : {}) };
 const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
 if (process.env.ROUTER_BENCH_SQLITE !== '0') {
   const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);

@@ -37,10 +37,12 @@ describe.each(storeBackends())('router and the simulated channels on $name', (ba
   afterEach(async () => {
     // number webhooks survive the emulator's reset: each test sets its own
     await t.http('DELETE', `/_emulator/numbers/${encodeURIComponent(PROXY)}`, { auth: null });
-    await running?.close();
+    // taken first: a late cleanup must never drop the next test's schema
+    const [router, stores] = [running, prepared];
     running = undefined;
-    await prepared?.cleanup();
     prepared = undefined;
+    await router?.close();
+    await stores?.cleanup();
   });
 
   const outboxTo = async (address: string) =>

@@ -50,10 +50,12 @@ describe.each(storeBackends())('router end to end on $name', (backend) => {
   }
 
   afterEach(async () => {
-    await running?.close();
+    // taken first: a late cleanup must never drop the next test's schema
+    const [router, stores] = [running, prepared];
     running = undefined;
-    await prepared?.cleanup();
     prepared = undefined;
+    await router?.close();
+    await stores?.cleanup();
   });
 
   async function smsConversation(handset: string, proxy = '+15550001000', attributes?: object) {

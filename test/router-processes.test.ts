@@ -70,9 +70,10 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
   let prepared: ReturnType<StoreBackend['prepare']> | undefined;
   const prepare = () => (prepared = backend.prepare()).options;
   afterEach(async () => {
-    await killRouters();
-    await prepared?.cleanup();
+    const stores = prepared;
     prepared = undefined;
+    await killRouters();
+    await stores?.cleanup();
   });
 
   it('kill -9 in the middle of a storm loses no acknowledged event', async () => {

@@ -46,6 +46,17 @@ export interface RouterHandle {
   close(): Promise<void>;
 }
 
+/** true when `promise` settles within `ms` (its rejection counts as settled: a close that failed is over) */
+async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function merge<T>(base: T, override: DeepPartial<T> | undefined): T {
   if (!override) return base;
   const out = { ...base } as Record<string, unknown>;
@@ -189,11 +200,17 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     replay: (replayOptions = {}) => replayLog(events, { write: replayOptions.write ?? false }),
     state: (id) => readConversationState(events, id),
     close() {
+      // bounded, whatever clients and databases do: 1 s for requests in flight (then their connections are cut:
+      // Twilio retries what it did not get answered), ~2 s for the partitions in hand, 1 s for the stores' pools
       closed ??= (async () => {
         clearInterval(purge);
-        await app.close();
+        const answered = await within(1_000, app.close());
+        if (!answered) {
+          app.server.closeAllConnections();
+          log.warn('requests still in flight after 1 s at close: their connections were cut');
+        }
         await worker.stop();
-        await stores.close();
+        if (!(await within(1_000, stores.close()))) log.warn('the stores did not close within 1 s (a query still running): left to the process exit');
       })();
       return closed;
     },
