@@ -138,7 +138,24 @@ describe('tce scenario run --target twilio', () => {
     expect(recording.entries.some((e) => e.kind === 'webhook')).toBe(true);
     for (const secret of [env.TWILIO_API_KEY_SECRET, env.TWILIO_AUTH_TOKEN, env.TWILIO_ACCOUNT_SID, env.TWILIO_API_KEY_SID]) expect(text).not.toContain(secret);
     expect(text.toLowerCase()).not.toContain('x-twilio-signature');
+    // tce contracts diff reads and replays it; into a fresh account it differs where the run relied on what the
+    // recording does not hold (the numbers bought before, the consumer's own REST calls): reported, not a crash
+    const diff = await tce(['contracts', 'diff', dir], {});
+    expect(diff.stdout, diff.stderr).toMatch(new RegExp(`${recording.entries.filter((e) => e.kind === 'rest').length} exchanges replayed, ${recording.entries.filter((e) => e.kind === 'webhook').length} webhook entries not replayed`));
+    expect([0, 1]).toContain(diff.code);
   }, 120_000);
+
+  it('--record on the emulator target: a REST-only scenario replays with zero differences', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tce-emulator-record-'));
+    const r = await tce(['scenario', 'run', 'concurrent creates with one UniqueName give one conversation', '--record', dir, '--seed', 'rec'], {});
+    expect(r.code, r.stderr).toBe(0);
+    const recording = readRecording(dir);
+    expect(recording.account).toBe('{AC1}');
+    expect(recording.entries.filter((e) => e.kind === 'rest' && e.method === 'POST' && e.path === '/v1/Conversations').length).toBe(10);
+    const diff = await tce(['contracts', 'diff', dir], {});
+    expect(diff.stdout, diff.stderr).toMatch(/exchanges replayed: no differences/);
+    expect(diff.code).toBe(0);
+  }, 60_000);
 
   it('a missing variable: one line naming it, exit non-zero', async () => {
     const r = await tce(['scenario', 'run', 'stop', '--target', 'twilio', '--twilio-url', emulator.url], { ...env, TWILIO_API_KEY_SECRET: '' });

@@ -96,8 +96,9 @@ async function run(argv: string[]): Promise<void> {
     target = await createTwilioTarget({ ...options, recorder });
   } else {
     const { createEmulatorTarget } = await import('./targets/emulator.js');
-    if (values.record !== undefined) recorder = await newRecorder(undefined, []);
-    target = await createEmulatorTarget({ url: values['emulator-url'], controlToken: values['control-token'], seed, recorder });
+    const { Recorder } = await import('../contracts/recorder.js');
+    const record = values.record === undefined ? undefined : (accountSid: string) => (recorder = new Recorder({ accountSid }));
+    target = await createEmulatorTarget({ url: values['emulator-url'], controlToken: values['control-token'], seed, recorder: record });
   }
   try {
     const consumerUrl = values.consumer;

@@ -20,8 +20,9 @@ export interface EmulatorTargetOptions {
   seed?: string;
   /** a running emulator's account to use (default TWILIO_ACCOUNT_SID, else its first account) */
   accountSid?: string;
-  /** records every REST exchange of the target's client and every webhook its receiver gets (`--record`) */
-  recorder?: Recorder;
+  /** `--record`: a Recorder for the account the target runs as; it records every REST exchange of the target's
+   * client and every webhook its receiver gets */
+  recorder?: (accountSid: string) => Recorder;
 }
 
 interface Account {
@@ -62,7 +63,7 @@ export async function createEmulatorTarget(options: EmulatorTargetOptions = {}):
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  const { recorder } = options;
+  const recorder = options.recorder?.(account.accountSid);
   const client = twilio(account.accountSid, account.authToken, { httpClient: recorder ? recorder.httpClient({ baseUrl: base }) : emulatorHttpClient(base) });
   const receiver = await startReceiver(account.authToken, '127.0.0.1', recorder ? (seen) => recorder.recordWebhook(seen) : undefined);
   const numbers = await ownNumbers(client);
