@@ -82,6 +82,8 @@ describe('each suite can fail: broken consumers', () => {
     const s = statuses(result);
     expect(s['stop variants suppress the address']).toMatch(/^failed: .*suppressed/);
     expect(s['STOP in one conversation suppresses every conversation on that sender']).toMatch(/^failed: /);
+    // the two-number scenario too (the one that runs on real Twilio)
+    expect(s['STOP from the customer number suppresses; START lifts it']).toMatch(/^failed: after STOP, the consumer's state shows .* suppressed/);
     // what Twilio enforces anyway still holds: the send fails 21610 and never reaches the handset
     expect(s['after STOP a send is refused or fails 21610']).toBe('passed');
     const failed = result.scenarios.find((r) => r.name === 'stop variants suppress the address')!;
