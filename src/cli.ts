@@ -30,7 +30,8 @@ Usage:
   tce load [options]           push signed Conversations webhooks into your consumer at a fixed rate
   tce router serve|replay      the reference webhook router (tce router help lists its flags)
   tce scenario list|run        contract-test suites (stop, delivery-failure, ordering, idempotency, rate-limit)
-                               against the emulator, for the reference router or --consumer URL (tce scenario help)
+                               against the emulator or real Twilio (--target twilio), for the reference router
+                               or --consumer URL (tce scenario help)
   tce contracts coverage       every spec operation: served? exercised by the tests? (exit 1 below all)
        [--exercised DIR] [--json]  (DIR: where the test suite records what it called; default .tce/coverage)
   tce contracts manifest       rebuild the operation manifest from fixtures/openapi

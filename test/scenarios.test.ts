@@ -82,6 +82,8 @@ describe('each suite can fail: broken consumers', () => {
     const s = statuses(result);
     expect(s['stop variants suppress the address']).toMatch(/^failed: .*suppressed/);
     expect(s['STOP in one conversation suppresses every conversation on that sender']).toMatch(/^failed: /);
+    // the two-number scenario too (the one that runs on real Twilio)
+    expect(s['STOP from the customer number suppresses; START lifts it']).toMatch(/^failed: after STOP, the consumer's state shows .* suppressed/);
     // what Twilio enforces anyway still holds: the send fails 21610 and never reaches the handset
     expect(s['after STOP a send is refused or fails 21610']).toBe('passed');
     const failed = result.scenarios.find((r) => r.name === 'stop variants suppress the address')!;
@@ -158,7 +160,7 @@ describe('tce scenario', () => {
     const ok = await tce(['scenario', 'run', 'stop', '--json', '--seed', 'cli']);
     expect(ok.code, ok.stderr).toBe(0);
     const report = JSON.parse(ok.stdout);
-    expect(report).toMatchObject({ passed: 6, failed: 0, skipped: 0, seed: 'cli' });
+    expect(report).toMatchObject({ passed: 7, failed: 0, skipped: 0, seed: 'cli' });
     expect(report.scenarios[0]).toEqual({ name: 'stop variants suppress the address', suite: 'stop', status: 'passed', durationMs: expect.any(Number) });
     expect(ok.stderr).toMatch(/^ok {3}stop \/ stop variants suppress the address \(\d+ ms\)$/m);
 
@@ -186,7 +188,8 @@ describe('tce scenario', () => {
     for (const [args, message] of [
       [['scenario', 'run', '--nope'], /^tce: Unknown option '--nope'/],
       [['scenario', 'run', 'no-such-suite'], /^tce: no suite or scenario named "no-such-suite"/],
-      [['scenario', 'run', '--target', 'twilio'], /^tce: --target twilio is not available yet/],
+      [['scenario', 'run', '--target', 'twilio'], /^tce: --target twilio needs TWILIO_ACCOUNT_SID /],
+      [['scenario', 'run', '--public-url', 'https://tunnel.example'], /^tce: --public-url is for --target twilio/],
       [['scenario', 'run', '--consumer', 'not a url'], /^tce: --consumer must be an http\(s\) URL/],
       [['scenario', 'run', '--seed', 'a b'], /^tce: --seed must be/],
       [['scenario', 'run', '--database-url', 'mysql://x'], /^tce: --database-url must be postgres:/],

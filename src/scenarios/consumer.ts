@@ -130,7 +130,8 @@ export async function startReferenceRouter(target: Target, options: ConsumerOpti
   const router = await createRouter({
     port,
     host: '127.0.0.1',
-    publicUrl: url,
+    // behind a target's receiver (a tunnel), signatures are over the public URL
+    publicUrl: target.exposeConsumer && target.publicUrl ? target.publicUrl : url,
     twilioUrl: target.twilioUrl,
     accountSid: target.accountSid,
     authToken: target.authToken,

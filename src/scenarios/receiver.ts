@@ -10,7 +10,10 @@ export interface RunningReceiver extends WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(authToken: string, host = '127.0.0.1'): Promise<RunningReceiver> {
+/** `onWebhook`: each request as received (a Recorder's recordWebhook) */
+export type OnWebhook = (seen: { method?: string; url: string; headers: Record<string, string | string[] | undefined>; body: string }) => void;
+
+export async function startReceiver(authToken: string, host = '127.0.0.1', onWebhook?: OnWebhook): Promise<RunningReceiver> {
   const received: ReceivedWebhook[] = [];
   let base = '';
   const server: Server = createServer((request, response) => {
@@ -22,6 +25,7 @@ export async function startReceiver(authToken: string, host = '127.0.0.1'): Prom
       for (const [k, v] of new URLSearchParams(text)) params[k] = v;
       const signature = String(request.headers['x-twilio-signature'] ?? '');
       const url = base + (request.url ?? '/');
+      onWebhook?.({ method: request.method, url: request.url ?? '/', headers: request.headers, body: text });
       received.push({ path: (request.url ?? '/').split('?')[0], params, valid: signature !== '' && twilio.validateRequest(authToken, signature, url, params), at: Date.now() });
       response.writeHead(200, { 'content-type': 'text/xml' }).end('<Response/>');
     });

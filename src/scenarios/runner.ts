@@ -63,11 +63,15 @@ const ANSWER_WITHIN_MS = 5000;
 
 /** the target's webhooks → the consumer: account post-events, and the proxy numbers' SmsUrl */
 export async function aimWebhooks(target: Target, consumer: Consumer, fragment = ''): Promise<void> {
-  await target.client.conversations.v1.configuration.webhooks().update({ method: 'POST', postWebhookUrl: consumer.webhookUrl + fragment, filters: POST_EVENTS });
+  // a target that reaches the consumer another way (a tunnel to its receiver) says where to post
+  const base = target.exposeConsumer && consumer.kind === 'router' ? target.exposeConsumer(consumer.url) : consumer.url;
+  const at = (url: string) => base + url.slice(consumer.url.length) + fragment;
+  await target.client.conversations.v1.configuration.webhooks().update({ method: 'POST', postWebhookUrl: at(consumer.webhookUrl), filters: POST_EVENTS });
   if (target.capabilities.has('control-plane')) {
-    await target.setNumberWebhook(PROXY, consumer.inboundUrl + fragment);
-    await target.setNumberWebhook(WHATSAPP_PROXY, consumer.inboundUrl + fragment);
+    await target.setNumberWebhook(PROXY, at(consumer.inboundUrl));
+    await target.setNumberWebhook(WHATSAPP_PROXY, at(consumer.inboundUrl));
   }
+  if (target.numbers) await target.setNumberWebhook(target.numbers.service, at(consumer.inboundUrl));
 }
 
 export function scenarioSeed(seed: string, name: string): string {

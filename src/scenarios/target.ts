@@ -5,9 +5,10 @@
  */
 import type twilio from 'twilio';
 
-export type Capability = 'control-plane' | 'handsets' | 'webhook-faults' | 'rest-faults' | 'clock' | 'router-state';
+/** `two-numbers`: the target owns two numbers (`Target.numbers`) and SMS between them arrives as inbound */
+export type Capability = 'control-plane' | 'handsets' | 'webhook-faults' | 'rest-faults' | 'clock' | 'router-state' | 'two-numbers';
 
-export const CAPABILITIES: readonly Capability[] = ['control-plane', 'handsets', 'webhook-faults', 'rest-faults', 'clock', 'router-state'];
+export const CAPABILITIES: readonly Capability[] = ['control-plane', 'handsets', 'webhook-faults', 'rest-faults', 'clock', 'router-state', 'two-numbers'];
 
 export type TwilioClient = ReturnType<typeof twilio>;
 
@@ -123,6 +124,12 @@ export interface Target {
   readonly twilioUrl: string | undefined;
   readonly capabilities: ReadonlySet<Capability>;
   readonly webhooks: WebhookReceiver;
+  /** capability `two-numbers`: the account's own numbers, `service` (A, the consumer's) and `customer` (B) */
+  readonly numbers?: { service: string; customer: string };
+  /** where the target reaches the system under test (a tunnel); undefined: the consumer's own URL */
+  readonly publicUrl?: string;
+  /** the base URL the target should post the consumer's webhooks to (e.g. its receiver, which forwards them) */
+  exposeConsumer?(consumerUrl: string): string;
   sendInbound(from: string, to: string, body: string, media?: string[]): Promise<InboundResult>;
   setHandset(address: string, outcome: HandsetOutcome): Promise<void>;
   /** where a plain Messaging inbound to `address` is posted (the number's SmsUrl) */

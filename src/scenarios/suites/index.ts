@@ -2,6 +2,7 @@
 import type { Scenario } from '../api.js';
 import { stopVariants, stopInSentence, stopThenSend } from './stop/keywords.js';
 import { startLifts, helpReplies, stopEverywhere } from './stop/start-help.js';
+import { stopTwoNumbers } from './stop/two-numbers.js';
 import { failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed } from './delivery-failure/fallback.js';
 import { whatsappWindow } from './delivery-failure/whatsapp-window.js';
 import { duplicated, reordered, delayed, retried } from './ordering/faults.js';
@@ -12,7 +13,7 @@ import { storm } from './rate-limit/storm.js';
 export const SUITES = ['stop', 'delivery-failure', 'ordering', 'idempotency', 'rate-limit'] as const;
 
 export const builtInScenarios: Scenario[] = [
-  stopVariants, stopInSentence, stopThenSend, startLifts, helpReplies, stopEverywhere,
+  stopVariants, stopInSentence, stopThenSend, startLifts, helpReplies, stopEverywhere, stopTwoNumbers,
   failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed, whatsappWindow,
   duplicated, reordered, delayed, retried, inboundOnce,
   concurrentFirstInbound, concurrentUniqueName,

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import twilio from 'twilio';
 import { emulatorHttpClient } from '../../client.js';
+import type { Recorder } from '../../contracts/recorder.js';
 import { CAPABILITIES, type Capability, type HandsetOutcome, type InboundResult, type OutboxMessage, type RequestLogEntry, type RestFaultRule, type Target, type WebhookDelivery, type WebhookFaultRule } from '../target.js';
 import { startReceiver } from '../receiver.js';
 import { waitFor } from '../wait.js';
@@ -19,6 +20,9 @@ export interface EmulatorTargetOptions {
   seed?: string;
   /** a running emulator's account to use (default TWILIO_ACCOUNT_SID, else its first account) */
   accountSid?: string;
+  /** `--record`: a Recorder for the account the target runs as; it records every REST exchange of the target's
+   * client and every webhook its receiver gets */
+  recorder?: (accountSid: string) => Recorder;
 }
 
 interface Account {
@@ -59,8 +63,10 @@ export async function createEmulatorTarget(options: EmulatorTargetOptions = {}):
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  const client = twilio(account.accountSid, account.authToken, { httpClient: emulatorHttpClient(base) });
-  const receiver = await startReceiver(account.authToken);
+  const recorder = options.recorder?.(account.accountSid);
+  const client = twilio(account.accountSid, account.authToken, { httpClient: recorder ? recorder.httpClient({ baseUrl: base }) : emulatorHttpClient(base) });
+  const receiver = await startReceiver(account.authToken, '127.0.0.1', recorder ? (seen) => recorder.recordWebhook(seen) : undefined);
+  const numbers = await ownNumbers(client);
   const numberWebhooks = new Set<string>();
   const query = (filter: Record<string, string | undefined> = {}) => {
     const params = new URLSearchParams();
@@ -75,8 +81,9 @@ export async function createEmulatorTarget(options: EmulatorTargetOptions = {}):
     accountSid: account.accountSid,
     authToken: account.authToken,
     twilioUrl: base,
-    capabilities: new Set<Capability>(CAPABILITIES.filter((c) => c !== 'router-state')),
+    capabilities: new Set<Capability>(CAPABILITIES.filter((c) => c !== 'router-state' && (c !== 'two-numbers' || numbers))),
     webhooks: receiver,
+    ...(numbers ? { numbers } : {}),
     async sendInbound(from, to, body, media) {
       return control<InboundResult>('POST', '/inbound', { From: from, To: to, Body: body, ...(media?.length ? { MediaUrl: media } : {}) });
     },
@@ -167,4 +174,20 @@ async function remoteAccount(base: string, options: EmulatorTargetOptions): Prom
   }
   const found = await get(`/accounts/${sid}`);
   return { accountSid: found.accountSid, authToken: found.authToken };
+}
+
+/** the two numbers of the `two-numbers` scenarios, as on real Twilio: bought through IncomingPhoneNumbers */
+export const EMULATOR_NUMBERS = { service: '+15017120901', customer: '+15017120902' } as const;
+
+async function ownNumbers(client: ReturnType<typeof twilio>): Promise<{ service: string; customer: string } | undefined> {
+  try {
+    const mine = new Set((await client.incomingPhoneNumbers.list({ limit: 1000 })).map((n) => n.phoneNumber));
+    for (const phoneNumber of Object.values(EMULATOR_NUMBERS)) {
+      if (!mine.has(phoneNumber)) await client.incomingPhoneNumbers.create({ phoneNumber });
+    }
+    return { ...EMULATOR_NUMBERS };
+  } catch {
+    // another account owns them (a shared tce serve): the two-number scenarios are skipped
+    return undefined;
+  }
 }
