@@ -26,7 +26,8 @@ export async function decideSend(
   const recipients: Array<(typeof candidates)[number] & { suppressedNow: boolean }> = [];
   for (const p of candidates) {
     const listed = await suppressions.find(p.address as string, [p.proxyAddress, options.messagingServiceSid]);
-    const suppressedNow = p.suppressed || listed !== undefined;
+    // the list is written before the audit event that the fold turns into `suppressed`: it is never behind the view
+    const suppressedNow = listed !== undefined;
     if (!p.removed || suppressedNow) recipients.push({ ...p, suppressedNow });
   }
   if (recipients.length === 0) return { send: true };
