@@ -160,7 +160,7 @@ describe('tce scenario', () => {
     const ok = await tce(['scenario', 'run', 'stop', '--json', '--seed', 'cli']);
     expect(ok.code, ok.stderr).toBe(0);
     const report = JSON.parse(ok.stdout);
-    expect(report).toMatchObject({ passed: 7, failed: 0, skipped: 0, seed: 'cli' });
+    expect(report).toMatchObject({ passed: 8, failed: 0, skipped: 0, seed: 'cli' });
     expect(report.scenarios[0]).toEqual({ name: 'stop variants suppress the address', suite: 'stop', status: 'passed', durationMs: expect.any(Number) });
     expect(ok.stderr).toMatch(/^ok {3}stop \/ stop variants suppress the address \(\d+ ms\)$/m);
 

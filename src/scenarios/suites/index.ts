@@ -1,6 +1,6 @@
 /** Every built-in scenario, suite by suite, in the order `tce scenario run` runs them. */
 import type { Scenario } from '../api.js';
-import { stopVariants, stopInSentence, stopThenSend } from './stop/keywords.js';
+import { stopVariants, stopInSentence, stopWithPunctuation, stopThenSend } from './stop/keywords.js';
 import { startLifts, helpReplies, stopEverywhere } from './stop/start-help.js';
 import { stopTwoNumbers } from './stop/two-numbers.js';
 import { failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed } from './delivery-failure/fallback.js';
@@ -13,7 +13,7 @@ import { storm } from './rate-limit/storm.js';
 export const SUITES = ['stop', 'delivery-failure', 'ordering', 'idempotency', 'rate-limit'] as const;
 
 export const builtInScenarios: Scenario[] = [
-  stopVariants, stopInSentence, stopThenSend, startLifts, helpReplies, stopEverywhere, stopTwoNumbers,
+  stopVariants, stopInSentence, stopWithPunctuation, stopThenSend, startLifts, helpReplies, stopEverywhere, stopTwoNumbers,
   failureFallsBackOnce, failedFallbackDoesNotLoop, readAfterFailureStaysFailed, whatsappWindow,
   duplicated, reordered, delayed, retried, inboundOnce,
   concurrentFirstInbound, concurrentUniqueName,

@@ -49,6 +49,22 @@ export const stopInSentence = defineScenario({
   },
 });
 
+/** House decision (README, unverified at Twilio): punctuation is part of the message, so `Stop.` is no keyword */
+export const stopWithPunctuation = defineScenario({
+  name: "'Stop.' is not a keyword (house decision)",
+  suite: 'stop',
+  tags: ['compliance', 'sms'],
+  needs: ['control-plane', 'router-state'],
+  description: 'the emulator and the consumer agree that a keyword with punctuation opts nothing out',
+  async run(ctx) {
+    const { handset, conversationSid } = await stopIn(ctx, 'Stop.');
+    await settle(ctx);
+    const p = await participantState(ctx, conversationSid, handset);
+    ctx.expect.ok(p !== undefined && !p.suppressed && !p.removed, `'Stop.' leaves ${handset} a live participant (got ${JSON.stringify(p)})`);
+    await expectDeliveredSend(ctx, conversationSid, handset, "'Stop.'");
+  },
+});
+
 export const stopThenSend = defineScenario({
   name: 'after STOP a send is refused or fails 21610',
   suite: 'stop',
