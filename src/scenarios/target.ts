@@ -4,6 +4,9 @@
  * capability. A scenario step that needs a capability the target lacks is skipped, never passed.
  */
 import type twilio from 'twilio';
+// the emulator's own shapes of its request log and delivery attempts, as the package exports them
+import type { Attempt as DeliveryAttempt, RequestLogEntry } from '../index.js';
+export type { DeliveryAttempt, RequestLogEntry };
 
 /** `two-numbers`: the target owns two numbers (`Target.numbers`) and SMS between them arrives as inbound */
 export type Capability = 'control-plane' | 'handsets' | 'webhook-faults' | 'rest-faults' | 'clock' | 'router-state' | 'two-numbers';
@@ -63,25 +66,6 @@ export interface OutboxMessage {
   dateSent: string | null;
   conversationSid: string | null;
   messageSid: string | null;
-}
-
-export interface RequestLogEntry {
-  at: string;
-  method: string;
-  path: string;
-  operationId: string | null;
-  status: number | null;
-  accountSid: string | null;
-  webhookEnabled: boolean;
-  latencyMs: number;
-}
-
-export interface DeliveryAttempt {
-  at: string;
-  retryCount: number;
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
 }
 
 /** one webhook the target sent (or owes), from its journal */
