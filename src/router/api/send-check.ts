@@ -9,12 +9,12 @@
  */
 import type { ConversationStateView } from '../state/types.js';
 import type { SuppressionList } from '../compliance/suppression-list.js';
+import { insideWhatsappWindow } from '../compliance/whatsapp-window.js';
 
 export type SendRefusal = 'suppressed' | 'outside_whatsapp_window' | 'unreachable';
 
 export type SendDecision = { send: true; contentSid?: string } | { send: false; error: SendRefusal; message: string };
 
-const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
 
 export async function decideSend(
   view: ConversationStateView,
@@ -39,7 +39,7 @@ export async function decideSend(
     return { send: false, error: 'unreachable', message: `no recipient is reachable: ${codes}` };
   }
   const inWindow = (p: (typeof reachable)[number]) =>
-    !p.address?.startsWith('whatsapp:') || (p.lastInboundAt !== null && options.now - p.lastInboundAt <= WHATSAPP_WINDOW_MS);
+    !p.address?.startsWith('whatsapp:') || insideWhatsappWindow(p.lastInboundAt, options.now);
   if (reachable.some(inWindow)) return { send: true };
   if (options.whatsappTemplateSid) return { send: true, contentSid: options.whatsappTemplateSid };
   return {

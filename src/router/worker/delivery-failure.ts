@@ -11,7 +11,7 @@ import type { LoggedEvent } from '../events.js';
 import type { HandlerContext, HandlerDeps } from './handlers.js';
 import { eventTime, participantOf, senderParams } from './compliance.js';
 import { UNREACHABLE_CODES } from '../state/delivery-rank.js';
-const WHATSAPP_WINDOW_MS = 24 * 3600 * 1000;
+import { insideWhatsappWindow } from '../compliance/whatsapp-window.js';
 const GUARD_TTL_SECONDS = 7 * 24 * 3600;
 
 type Outcome = { outcome: 'sent'; channel: string; sid: string } | { outcome: 'task' } | { outcome: 'skipped' };
@@ -99,7 +99,7 @@ async function fallback(deps: HandlerDeps, context: HandlerContext, failure: Fai
     if (channel === 'whatsapp') {
       const [contact] = await deps.events.entities([{ kind: 'contact', id: to }]);
       const lastInboundAt = (contact?.doc as { lastInboundAt?: number | null } | undefined)?.lastInboundAt ?? null;
-      if (lastInboundAt === null || Date.now() - lastInboundAt > WHATSAPP_WINDOW_MS) {
+      if (!insideWhatsappWindow(lastInboundAt, Date.now())) {
         // a freeform message would fail with 63016: a template, or the next channel
         if (!config.fallback.whatsappTemplateSid) continue;
         contentSid = config.fallback.whatsappTemplateSid;
