@@ -31,10 +31,10 @@ async function twilioRefuses(ctx: ScenarioContext, body: string): Promise<number
 }
 
 /** the consumer's send (its API, or an agent's message when it has none) and what Twilio made of it */
-async function consumerSend(ctx: ScenarioContext, conversationSid: string, body: string): Promise<{ refused: boolean; messageSid?: string; status: number }> {
+async function consumerSend(ctx: ScenarioContext, conversationSid: string, body: string): Promise<{ refused: boolean; messageSid?: string; status: number; reason?: string }> {
   if (ctx.has('router-state')) {
     const answer = await ctx.consumer.send(conversationSid, body);
-    if (answer.status >= 400) return { refused: true, status: answer.status };
+    if (answer.status >= 400) return { refused: true, status: answer.status, reason: JSON.stringify(answer.body) };
     const posted = await ctx.target.waitFor(() => messageIn(ctx, conversationSid, body), 10_000, `the consumer's send ${JSON.stringify(body)} to reach Twilio`);
     return { refused: false, messageSid: posted.sid, status: answer.status };
   }
@@ -95,7 +95,7 @@ export const stopTwoNumbers = defineScenario({
       }, 10_000);
     }
     const again = await consumerSend(ctx, live, `after START ${tag}`);
-    ctx.expect.ok(!again.refused, `after START, the consumer refused its send to ${customer} (${again.status})`);
+    ctx.expect.ok(!again.refused, `after START, the consumer refused its send to ${customer} (${again.status} ${again.reason ?? ''})`);
     await ctx.eventually(async () => {
       const got = await receipts(ctx, live, again.messageSid!);
       ctx.expect.ok(got.length > 0 && got.every((r) => r.status !== 'failed' && r.status !== 'undelivered'), `after START, the consumer's send reaches ${customer}: receipts ${JSON.stringify(got.map((r) => [r.status, r.errorCode]))}`);
