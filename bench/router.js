@@ -13,7 +13,8 @@
  *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend;
  *                                    ROUTER_BENCH_SQLITE=0 skips SQLite; ROUTER_BENCH_INGRESS_ONLY=1 runs no worker;
  *                                    ROUTER_BENCH_CONVERSATIONS=1: how many conversations (partitions) the events
- *                                    spread over, round robin; 1 is one hot conversation, the worst case for the queue)
+ *                                    spread over, round robin; 1 is one hot conversation, the worst case for the queue;
+ *                                    ROUTER_BENCH_CPU_PROF=dir writes a V8 CPU profile of each router there)
  */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -52,7 +53,9 @@ function params(i) {
 }
 
 function spawnServer(args, env, banner) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // ROUTER_BENCH_CPU_PROF=dir: a V8 profile of each router process (summarise with bench/cpuprofile-summary.js)
+  const profile = process.env.ROUTER_BENCH_CPU_PROF && args[0] === 'bin/tce.js' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, ...args], { cwd: root, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk) => {

@@ -157,13 +157,13 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     expect(taken.map((p) => p.events.map((e) => e.id))).toEqual([[id]]);
 
     const doc: EntityDoc = { kind: 'message', id: 'IM1', conversationSid: 'CH1', doc: { body: 'old holder' } };
-    expect(await store.complete('w1', 'CH1', id, [doc])).toBe(false);
+    expect(await store.complete('w1', 'CH1', [id], [doc])).toBe(false);
     expect(await store.renew('w1', 'CH1', 1_000)).toBe(false);
     await store.recordFailure('w1', 'CH1', id, 'late failure', true);
     expect(await store.allEntities()).toEqual([]);
     expect(await store.stats()).toEqual({ depth: 1, dead: 0, applied: 0 });
 
-    expect(await store.complete('w2', 'CH1', id, [{ ...doc, doc: { body: 'new holder' } }])).toBe(true);
+    expect(await store.complete('w2', 'CH1', [id], [{ ...doc, doc: { body: 'new holder' } }])).toBe(true);
     expect(await store.applied()).toEqual([{ id, partitionKey: 'CH1', applyCount: 1, appliedSeq: expect.any(Number) }]);
     expect((await store.allEntities()).map((d) => d.doc)).toEqual([{ body: 'new holder' }]);
   });
@@ -172,9 +172,9 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) ids.push(accepted(await store.accept(event('CH1'), 60)));
     const [claimed] = await store.claim('w1', 1, 30_000, 10);
-    for (const e of claimed!.events) expect(await store.complete('w1', 'CH1', e.id, [])).toBe(true);
-    expect(await store.complete('w1', 'CH1', ids[0]!, [{ kind: 'x', id: '1', conversationSid: null, doc: {} }])).toBe(false);
-    expect(await store.complete('w1', 'CH2', ids[1]!, [])).toBe(false); // not this partition's event
+    for (const e of claimed!.events) expect(await store.complete('w1', 'CH1', [e.id], [])).toBe(true);
+    expect(await store.complete('w1', 'CH1', [ids[0]!], [{ kind: 'x', id: '1', conversationSid: null, doc: {} }])).toBe(false);
+    expect(await store.complete('w1', 'CH2', [ids[1]!], [])).toBe(false); // not this partition's event
     expect(await store.allEntities()).toEqual([]);
 
     const applied = await store.applied();
@@ -190,6 +190,26 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     expect((await store.claim('w2', 10, 30_000, 10)).map((p) => p.events.map((e) => e.id))).toEqual([[next]]);
   });
 
+  it('applies a run of events in one complete: in id order, the last doc of each key, all or nothing', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) ids.push(accepted(await store.accept(event('CH1'), 60)));
+    await store.claim('w1', 1, 30_000, 10);
+    const doc = (n: number) => ({ kind: 'message', id: 'IM1', conversationSid: 'CH1', doc: { n } });
+    expect(await store.complete('w1', 'CH1', [ids[0]!], [])).toBe(true);
+    // one of them is applied already: nothing of the run is written
+    expect(await store.complete('w1', 'CH1', [ids[0]!, ids[1]!, ids[2]!], [doc(1)])).toBe(false);
+    expect(await store.allEntities()).toEqual([]);
+    expect(await store.stats()).toEqual({ depth: 4, dead: 0, applied: 1 });
+    // given out of order, applied in id order; two docs of one key: the last is kept
+    expect(await store.complete('w1', 'CH1', [ids[3]!, ids[1]!, ids[2]!, ids[4]!], [doc(1), doc(2)])).toBe(true);
+    expect((await store.allEntities()).map((d) => d.doc)).toEqual([{ n: 2 }]);
+    const applied = await store.applied();
+    expect(applied.map((r) => [r.id, r.applyCount])).toEqual(ids.map((id) => [id, 1]));
+    const seqs = applied.map((r) => r.appliedSeq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 0, applied: 5 });
+  });
+
   it('counts failures, and dead-letters an event so the partition moves on', async () => {
     const first = accepted(await store.accept(event('CH1'), 60));
     const second = accepted(await store.accept(event('CH1'), 60));
@@ -202,7 +222,7 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
 
     await store.recordFailure('w1', 'CH1', first, 'boom 2', true);
     expect(await store.stats()).toEqual({ depth: 1, dead: 1, applied: 0 });
-    expect(await store.complete('w1', 'CH1', first, [])).toBe(false);
+    expect(await store.complete('w1', 'CH1', [first], [])).toBe(false);
     await store.release('w1', 'CH1');
     const after = await store.claim('w1', 10, 30_000, 10);
     expect(after[0]!.events.map((e) => e.id)).toEqual([second]);
@@ -219,7 +239,7 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
       { kind: 'contact', id: '+15550001', conversationSid: null, doc: { suppressed: true } },
       { kind: CONVERSATION_KIND, id: 'CH2', conversationSid: 'CH2', doc: { sid: 'CH2', uniqueName: null } },
     ];
-    expect(await store.complete('w1', 'CH1', id, docs)).toBe(true);
+    expect(await store.complete('w1', 'CH1', [id], docs)).toBe(true);
 
     expect(await store.entities([{ kind: 'participant', id: 'MB1' }, { kind: 'participant', id: 'nope' }])).toEqual([docs[1]]);
     expect(await store.entities([])).toEqual([]);
@@ -245,8 +265,8 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     const ids = [accepted(await store.accept(event('CH1'), 60)), accepted(await store.accept(event('CH1'), 60))];
     await store.claim('w1', 10, 30_000, 10);
     const doc = (n: number): EntityDoc => ({ kind: CONVERSATION_KIND, id: 'CH1', conversationSid: 'CH1', doc: { uniqueName: `u${n}` } });
-    expect(await store.complete('w1', 'CH1', ids[0]!, [doc(1)])).toBe(true);
-    expect(await store.complete('w1', 'CH1', ids[1]!, [doc(2), doc(3)])).toBe(true);
+    expect(await store.complete('w1', 'CH1', [ids[0]!], [doc(1)])).toBe(true);
+    expect(await store.complete('w1', 'CH1', [ids[1]!], [doc(2), doc(3)])).toBe(true);
     expect(await store.allEntities()).toEqual([doc(3)]);
     expect(await store.findConversation('u1')).toBeUndefined();
     expect(await store.findConversation('u3')).toBe('CH1');
@@ -254,6 +274,26 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
 
   it('answers ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('accepts 600 concurrent events (batched together) once per key, each partition in id order', async () => {
+    const events = Array.from({ length: 300 }, (_, i) => event(`CH${i % 7}`));
+    // every event twice in one burst: one copy of each is accepted, whichever batch it lands in (concurrent calls
+    // have no order of their own; the order of calls that follow one another is the test above)
+    const results = await Promise.all([...events, ...events].map((e) => store.accept(e, 60)));
+    const ids = results.flatMap((r) => (r.status === 'accepted' ? [r.id] : []));
+    expect(ids).toHaveLength(300);
+    for (let i = 0; i < 300; i++) expect([results[i]!.status, results[i + 300]!.status].sort()).toEqual(['accepted', 'duplicate']);
+    const log = await store.readLog(0, 1000);
+    expect(log.map((e) => e.id)).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(log.map((e) => e.dedupeKey))).toEqual(new Set(events.map((e) => e.dedupeKey)));
+    expect(await store.stats()).toEqual({ depth: 300, dead: 0, applied: 0 });
+    const claimed = await store.claim('w', 10, 10_000, 1000);
+    expect(claimed.map((p) => p.events.length).sort()).toEqual([42, 43, 43, 43, 43, 43, 43]);
+    for (const p of claimed) {
+      const got = p.events.map((e) => e.id);
+      expect(got).toEqual([...got].sort((a, b) => a - b));
+    }
   });
 
   if (backend.name === 'sqlite file') {
@@ -300,7 +340,7 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
           }
           await sleep(1);
           for (const p of claimed) {
-            for (const e of p.events) expect(await instance.complete(name, p.partitionKey, e.id, [])).toBe(true);
+            for (const e of p.events) expect(await instance.complete(name, p.partitionKey, [e.id], [])).toBe(true);
             held.delete(p.partitionKey);
             await instance.release(name, p.partitionKey);
           }
@@ -320,6 +360,17 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
       for (const r of applied) byPartition.set(r.partitionKey, [...(byPartition.get(r.partitionKey) ?? []), r.appliedSeq]);
       for (const seqs of byPartition.values()) expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
       expect(await other.stats()).toEqual({ depth: 0, dead: 0, applied: partitions * perPartition });
+    });
+
+    it('an event PostgreSQL cannot store fails alone: the rest of its batch is accepted', async () => {
+      // a NUL character is valid in JSON but not in a PostgreSQL text column
+      const good = Array.from({ length: 40 }, () => event('CH1'));
+      const bad = event('CH1', { dedupeKey: 'bad\u0000key' });
+      const results = await Promise.allSettled([...good.slice(0, 20), bad, ...good.slice(20)].map((e) => store.accept(e, 60)));
+      expect(results[20]!.status).toBe('rejected');
+      expect(results.filter((r) => r.status === 'fulfilled' && r.value.status === 'accepted')).toHaveLength(40);
+      expect(new Set((await store.readLog(0, 100)).map((e) => e.dedupeKey))).toEqual(new Set(good.map((e) => e.dedupeKey)));
+      expect(await store.stats()).toEqual({ depth: 40, dead: 0, applied: 0 });
     });
 
     it('dedupes across store instances: of 20 concurrent copies one is accepted', async () => {

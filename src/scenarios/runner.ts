@@ -84,7 +84,7 @@ export function journalLines(deliveries: WebhookDelivery[], limit = 15): string[
     const subject = d.params.MessageSid ?? d.params.ParticipantSid ?? d.params.ConversationSid ?? d.params.From ?? '';
     const status = d.params.Status ?? d.params.MessageStatus ?? '';
     const attempts = d.attempts.map((a) => `${a.status ?? a.error ?? '—'} in ${a.latencyMs} ms`).join(', ');
-    return `#${d.id} ${d.eventType}${status ? ` ${status}` : ''} ${subject}${d.duplicateOf ? ` (duplicate of #${d.duplicateOf})` : ''}: ${d.state}${attempts ? ` [${attempts}]` : ''}`;
+    return `#${d.id} ${d.eventType}${status ? ` ${status}` : ''} ${subject}${d.duplicateOf ? ` (duplicate of #${d.duplicateOf})` : ''}: ${d.state}${d.state === 'failed' ? ` to ${d.url}` : ''}${attempts ? ` [${attempts}]` : ''}`;
   });
   return lines.length > limit ? [`… ${lines.length - limit} earlier deliveries`, ...lines.slice(-limit)] : lines;
 }

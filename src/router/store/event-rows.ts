@@ -68,3 +68,10 @@ export function toAppliedRecord(row: { id: Cell; partition_key: Cell; apply_coun
 export function checkTtl(ttlSeconds: number, what: string): void {
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`${what} must be a positive number of seconds, got ${ttlSeconds}`);
 }
+
+/** One upsert cannot touch a row twice: the last doc of each (kind, id) wins, as it would applied one by one. */
+export function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
+  const byKey = new Map<string, EntityDoc>();
+  for (const d of docs) byKey.set(`${d.kind}\u0000${d.id}`, d);
+  return [...byKey.values()];
+}

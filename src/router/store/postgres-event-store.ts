@@ -12,7 +12,8 @@
  * completion to the lease, and commit it with the derived docs in one transaction. The log is also our source of
  * truth (replay), which a job table that deletes finished jobs is not.
  *
- * accept() and complete() are single statements (CTEs), so each is one round trip and one implicit transaction.
+ * accept() batches the events that arrive together into one statement (postgres-accept-batch.ts); complete() is a
+ * single statement too (CTEs), so each is one round trip and one implicit transaction.
  *
  * Only accept() must be durable before it answers (the 200 tells Twilio not to retry). The worker's writes (claim,
  * complete, recordFailure, release, renew) go through `workerPool`, whose connections run with
@@ -30,6 +31,7 @@ import type { IncomingEvent, LoggedEvent } from '../events.js';
 import {
   checkTtl,
   EVENT_COLUMNS,
+  lastOfEach,
   toAppliedRecord,
   toEntityDoc,
   toLoggedEvent,
@@ -37,6 +39,7 @@ import {
   type DocRow,
   type EventRow,
 } from './event-rows.js';
+import { PostgresAcceptBatcher } from './postgres-accept-batch.js';
 import { openPostgresPool, type PostgresPoolOptions } from './postgres-pool.js';
 import {
   CONVERSATION_KIND,
@@ -56,25 +59,6 @@ export interface PostgresEventStoreOptions {
   /** the pool of the worker's writes (see above: `asyncCommit`); default the one pool */
   workerPool?: pg.Pool;
 }
-
-/*
- * The data flows d → p → the event insert, so the partition row is locked (p) before the event's id is drawn from
- * its sequence: two concurrent accepts for one partition therefore commit in id order, and a worker never sees a
- * partition's event N+1 before N. A key whose window has not run out makes `d` empty, and nothing is written.
- */
-const ACCEPT = `
-  WITH d AS (
-    INSERT INTO router_dedupe AS t (key, expires_at) VALUES ($1, $2)
-    ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE t.expires_at <= $3
-    RETURNING key
-  ), p AS (
-    INSERT INTO router_partitions AS t (partition_key, pending) SELECT $4, 1 FROM d
-    ON CONFLICT (partition_key) DO UPDATE SET pending = t.pending + 1
-    RETURNING partition_key
-  )
-  INSERT INTO router_events (source, event_type, dedupe_key, partition_key, params, received_at, signature, correlation_id)
-  SELECT $5, $6, $1, p.partition_key, $7, $8, $9, $10 FROM p
-  RETURNING id`;
 
 const CLAIM = `
   WITH ready AS (
@@ -104,18 +88,22 @@ const CLAIM = `
 const COMPLETE = `
   WITH held AS (
     SELECT partition_key FROM router_partitions WHERE partition_key = $1 AND lease_owner = $2 FOR UPDATE
+  ), seq AS (
+    -- nextval after the sort (PostgreSQL evaluates volatile output expressions after ORDER BY): in id order
+    SELECT id, nextval('router_applied_seq') AS applied_seq FROM unnest($3::bigint[]) AS u(id) ORDER BY id
   ), marked AS (
-    UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = nextval('router_applied_seq')
-    FROM held WHERE e.id = $3 AND e.partition_key = held.partition_key AND e.status = 'pending'
+    UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = seq.applied_seq
+    FROM held, seq WHERE e.id = seq.id AND e.partition_key = held.partition_key AND e.status = 'pending'
     RETURNING e.partition_key
   ), counted AS (
-    UPDATE router_partitions t SET pending = t.pending - 1 FROM marked WHERE t.partition_key = marked.partition_key
+    UPDATE router_partitions t SET pending = t.pending - (SELECT count(*) FROM marked)
+    WHERE t.partition_key = $1 AND (SELECT count(*) FROM marked) = cardinality($3::bigint[])
     RETURNING 1
   ), docs AS (
     INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
     SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::json[]) AS d(kind, id, conversation_sid, unique_name, doc)
-    WHERE EXISTS (SELECT 1 FROM marked)
+    WHERE (SELECT count(*) FROM marked) = cardinality($3::bigint[])
     ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
       unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
     RETURNING 1
@@ -142,6 +130,7 @@ export class PostgresEventStore implements EventStore {
   private readonly ownsPool: boolean;
   private closed = false;
   private readonly workerPool: pg.Pool;
+  private readonly accepts: PostgresAcceptBatcher;
 
   static async open(options: PostgresPoolOptions & Omit<PostgresEventStoreOptions, 'ownsPool'>): Promise<PostgresEventStore> {
     const pool = await openPostgresPool(options);
@@ -161,29 +150,13 @@ export class PostgresEventStore implements EventStore {
     this.now = options.now ?? Date.now;
     this.ownsPool = options.ownsPool ?? false;
     this.workerPool = options.workerPool ?? pool;
+    this.accepts = new PostgresAcceptBatcher(pool, { now: this.now });
   }
 
   async accept(event: IncomingEvent, dedupeTtlSeconds: number): Promise<AcceptResult> {
     checkTtl(dedupeTtlSeconds, 'the dedupe window');
-    const now = this.now();
-    const result = await this.pool.query<{ id: string }>({
-      name: 'router-accept',
-      text: ACCEPT,
-      values: [
-        event.dedupeKey,
-        now + Math.round(dedupeTtlSeconds * 1000),
-        now,
-        event.partitionKey,
-        event.source,
-        event.eventType,
-        JSON.stringify(event.params),
-        event.receivedAt,
-        event.signature,
-        event.correlationId,
-      ],
-    });
-    const row = result.rows[0];
-    return row ? { status: 'accepted', id: Number(row.id) } : { status: 'duplicate' };
+    if (this.closed) throw new Error('the event store is closed');
+    return this.accepts.accept(event, this.now() + Math.round(dedupeTtlSeconds * 1000));
   }
 
   async claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]> {
@@ -207,13 +180,26 @@ export class PostgresEventStore implements EventStore {
     return partitions;
   }
 
-  async complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean> {
-    const result = await this.workerPool.query<{ marked: string }>({
-      name: 'router-complete',
-      text: COMPLETE,
-      values: [partitionKey, workerId, eventId, ...docColumns(docs)],
-    });
-    return Number(result.rows[0]?.marked ?? 0) > 0;
+  async complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean> {
+    if (eventIds.length === 0) return true;
+    const client = await this.workerPool.connect();
+    try {
+      // a transaction of its own: when one of the events is not pending, their marks are rolled back too
+      await client.query('BEGIN');
+      const result = await client.query<{ marked: string }>({
+        name: 'router-complete',
+        text: COMPLETE,
+        values: [partitionKey, workerId, eventIds, ...docColumns(docs)],
+      });
+      const all = Number(result.rows[0]?.marked ?? 0) === eventIds.length;
+      await client.query(all ? 'COMMIT' : 'ROLLBACK');
+      return all;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {
@@ -337,18 +323,12 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.accepts.drain();
     if (this.ownsPool) {
       if (this.workerPool !== this.pool) await this.workerPool.end();
       await this.pool.end();
     }
   }
-}
-
-/** One upsert cannot touch a row twice: the last doc of each (kind, id) wins, as it would applied one by one. */
-function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
-  const byKey = new Map<string, EntityDoc>();
-  for (const d of docs) byKey.set(`${d.kind}\u0000${d.id}`, d);
-  return [...byKey.values()];
 }
 
 /**

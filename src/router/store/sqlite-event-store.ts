@@ -9,6 +9,7 @@ import type { IncomingEvent, LoggedEvent } from '../events.js';
 import {
   checkTtl,
   EVENT_COLUMNS,
+  lastOfEach,
   toAppliedRecord,
   toEntityDoc,
   toLoggedEvent,
@@ -49,7 +50,7 @@ export class SqliteEventStore implements EventStore {
     (workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number) => ClaimedPartition[]
   >;
   private readonly completeTx: BetterSqlite3.Transaction<
-    (workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]) => boolean
+    (workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]) => boolean
   >;
   private readonly failureTx: BetterSqlite3.Transaction<
     (workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean) => void
@@ -173,25 +174,26 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  private completeIn(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): boolean {
+  private completeIn(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): boolean {
     if (!this.holds(workerId, partitionKey)) return false;
-    const seq = this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'applied_seq' RETURNING value`)
-      .pluck()
-      .get() as number;
-    const marked = this.sql(
+    const nextSeq = this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'applied_seq' RETURNING value`).pluck();
+    const mark = this.sql(
       `UPDATE router_events SET status = 'applied', apply_count = apply_count + 1, applied_seq = ?
        WHERE id = ? AND partition_key = ? AND status = 'pending'`,
-    ).run(seq, eventId, partitionKey).changes;
-    // already applied (or dead, or not this partition's): rolling back keeps the sequence and the docs untouched
-    if (marked === 0) throw new NotPending();
-    this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
-    this.writeDocs(docs);
+    );
+    for (const id of [...eventIds].sort((a, b) => a - b)) {
+      // already applied (or dead, or not this partition's): rolling back keeps the sequence and the docs untouched
+      if (mark.run(nextSeq.get() as number, id, partitionKey).changes === 0) throw new NotPending();
+    }
+    this.sql(`UPDATE router_partitions SET pending = pending - ? WHERE partition_key = ?`).run(eventIds.length, partitionKey);
+    this.writeDocs(lastOfEach(docs));
     return true;
   }
 
-  async complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean> {
+  async complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean> {
+    if (eventIds.length === 0) return true;
     try {
-      return await this.group.run(() => this.completeTx(workerId, partitionKey, eventId, docs));
+      return await this.group.run(() => this.completeTx(workerId, partitionKey, eventIds, docs));
     } catch (error) {
       if (error instanceof NotPending) return false;
       throw error;

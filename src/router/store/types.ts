@@ -66,10 +66,11 @@ export interface EventStore {
    */
   claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]>;
   /**
-   * One transaction: upsert `docs`, mark the event applied (applyCount + 1, appliedSeq from a global sequence). Does
-   * nothing and answers false when `workerId` no longer holds the partition's lease (another worker took it over).
+   * One transaction: upsert `docs` (the last of each (kind, id) wins), mark the events applied, in id order
+   * (applyCount + 1, appliedSeq from a global sequence). All or nothing: does nothing and answers false when
+   * `workerId` no longer holds the partition's lease (another worker took it over) or one of them is not pending.
    */
-  complete(workerId: string, partitionKey: string, eventId: number, docs: EntityDoc[]): Promise<boolean>;
+  complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean>;
   /** The handler failed: attempts + 1 and the error kept; `dead: true` takes it out of the queue for good. */
   recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void>;
   /** Give the partition back; with `notBefore` (epoch ms) no worker claims it before then (backoff, in order). */

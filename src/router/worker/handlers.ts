@@ -28,7 +28,14 @@ export interface HandlerContext {
   attempt: number;
 }
 
-export type EventHandler = (event: LoggedEvent, context: HandlerContext) => Promise<void>;
+/** What an event makes the router do, run by the worker before the event is applied. */
+export type SideEffect = (context: HandlerContext) => Promise<void>;
+
+/**
+ * The side effect of an event, or undefined when it has none (most events: they only feed the fold). Deciding is
+ * pure and synchronous, so the worker can apply a run of effect-free events together.
+ */
+export type EventHandler = (event: LoggedEvent) => SideEffect | undefined;
 
 export interface HandlerDeps {
   config: RouterConfig;
@@ -43,47 +50,46 @@ const CHANNEL_SOURCES = new Set(['SMS', 'WHATSAPP']);
 
 export function createEventHandler(deps: HandlerDeps): EventHandler {
   const { config } = deps;
-  return async (event, context) => {
+  return (event) => {
     const p = event.params;
     switch (event.source) {
       case 'conversations': {
         if (event.eventType === 'onMessageAdded' && CHANNEL_SOURCES.has(p.Source ?? '') && p.Author) {
           const kind = keywordOf(p.Body, config.compliance);
-          if (!kind) return;
-          const participant = p.ConversationSid && p.ParticipantSid ? await participantOf(deps, p.ConversationSid, p.ParticipantSid) : undefined;
-          const sender = participant?.proxyAddress ?? p.MessagingServiceSid;
-          if (!sender) throw new Error(`cannot tell which sender ${p.ConversationSid}/${p.ParticipantSid} wrote to`);
-          await handleKeyword(deps, context, event, { kind, address: p.Author, sender, conversationSid: p.ConversationSid });
-          return;
+          if (!kind) return undefined;
+          const author = p.Author;
+          return async (context) => {
+            const participant = p.ConversationSid && p.ParticipantSid ? await participantOf(deps, p.ConversationSid, p.ParticipantSid) : undefined;
+            const sender = participant?.proxyAddress ?? p.MessagingServiceSid;
+            if (!sender) throw new Error(`cannot tell which sender ${p.ConversationSid}/${p.ParticipantSid} wrote to`);
+            await handleKeyword(deps, context, event, { kind, address: author, sender, conversationSid: p.ConversationSid });
+          };
         }
         if (event.eventType === 'onDeliveryUpdated' && (p.Status === 'failed' || p.Status === 'undelivered')) {
-          await handleDeliveryFailure(deps, context, event);
+          return (context) => handleDeliveryFailure(deps, context, event);
         }
-        return;
+        return undefined;
       }
       case 'messaging-inbound': {
         const from = p.From;
         const to = p.To;
-        if (!from || !to) return;
+        if (!from || !to) return undefined;
         const kind = keywordOf(p.Body, config.compliance);
-        if (kind) {
-          await handleKeyword(deps, context, event, { kind, address: from, sender: p.MessagingServiceSid || to });
-          return;
-        }
-        const mediaUrls = Object.keys(p)
-          .filter((k) => /^MediaUrl\d+$/.test(k))
-          .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
-          .map((k) => p[k] as string);
-        const routed = await routeInbound(deps.gateway, config, { from, to, body: p.Body ?? '', mediaUrls, messageSid: p.MessageSid });
-        context.log.info({ conversationSid: routed.conversationSid, created: routed.createdConversation }, 'inbound routed');
-        return;
+        if (kind) return (context) => handleKeyword(deps, context, event, { kind, address: from, sender: p.MessagingServiceSid || to });
+        return async (context) => {
+          const mediaUrls = Object.keys(p)
+            .filter((k) => /^MediaUrl\d+$/.test(k))
+            .sort((a, b) => Number(a.slice(8)) - Number(b.slice(8)))
+            .map((k) => p[k] as string);
+          const routed = await routeInbound(deps.gateway, config, { from, to, body: p.Body ?? '', mediaUrls, messageSid: p.MessageSid });
+          context.log.info({ conversationSid: routed.conversationSid, created: routed.createdConversation }, 'inbound routed');
+        };
       }
-      case 'messaging-status': {
-        if (p.MessageStatus === 'failed' || p.MessageStatus === 'undelivered') await handleStatusFailure(deps, context, event);
-        return;
-      }
+      case 'messaging-status':
+        if (p.MessageStatus === 'failed' || p.MessageStatus === 'undelivered') return (context) => handleStatusFailure(deps, context, event);
+        return undefined;
       case 'router':
-        return;
+        return undefined;
     }
   };
 }

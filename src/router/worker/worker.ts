@@ -4,16 +4,16 @@
  * crashed process's partitions come back when their lease runs out, and nothing acknowledged is lost.
  *
  * Per event: side effects first (handlers.ts, through Twilio), then the derived state and the "applied" mark in
- * one store transaction. A failing side effect is retried with backoff, the partition held back meanwhile (order
+ * one store transaction, shared by the run of events up to the next side effect (partition-run.ts). A failing side effect is retried with backoff, the partition held back meanwhile (order
  * holds); after `maxAttempts` the event is applied anyway and its side effect dead-lettered, so the live state
  * stays the fold of the whole log.
  */
 import type { Logger } from 'pino';
 import type { LoggedEvent } from '../events.js';
 import type { ClaimedPartition, EventStore } from '../store/types.js';
-import { applyEvent, entityKey, touchedEntities } from '../state/fold.js';
 import type { EventHandler } from './handlers.js';
 import { withDeadline } from './deadline.js';
+import { PartitionRun } from './partition-run.js';
 
 export interface WorkerOptions {
   workerId: string;
@@ -108,7 +108,9 @@ export class Worker {
     const { events, workerId } = this.options;
     let notBefore: number | undefined;
     let renewedAt = Date.now();
+    const run = new PartitionRun(events, workerId, partition.partitionKey);
     try {
+      await run.prefetch(partition.events);
       for (const event of partition.events) {
         if (!this.running) break;
         // a long batch keeps its lease: renewed once a third of it has gone
@@ -116,12 +118,16 @@ export class Worker {
           if (!(await events.renew(workerId, partition.partitionKey, this.options.leaseMs))) return;
           renewedAt = Date.now();
         }
-        const outcome = await this.processEvent(partition.partitionKey, event);
+        const outcome = await this.processEvent(run, partition.partitionKey, event);
         if (outcome === 'lease-lost') return;
         if (typeof outcome === 'number') {
           notBefore = outcome;
           break;
         }
+      }
+      if (!(await run.flush())) {
+        this.leaseLost(partition.partitionKey);
+        return;
       }
     } catch (error) {
       this.options.log.error({ err: error, partition: partition.partitionKey }, 'partition processing failed');
@@ -132,37 +138,42 @@ export class Worker {
     });
   }
 
+  private leaseLost(partitionKey: string): 'lease-lost' {
+    this.options.log.warn({ partition: partitionKey }, 'partition lease lost before its events were applied; another worker has it');
+    return 'lease-lost';
+  }
+
   /** 'done', 'lease-lost', or the time before which the partition must not be retried */
-  private async processEvent(partitionKey: string, event: LoggedEvent): Promise<'done' | 'lease-lost' | number> {
+  private async processEvent(run: PartitionRun, partitionKey: string, event: LoggedEvent): Promise<'done' | 'lease-lost' | number> {
     const { events, workerId, handle, maxProcessingMs, maxAttempts, log } = this.options;
     const started = process.hrtime.bigint();
-    const eventLog = log.child({ correlationId: event.correlationId, eventId: event.id, eventType: event.eventType });
-    const attempt = (this.attempts.get(event.id) ?? 0) + 1;
+    const effect = handle(event);
     let sideEffectError: unknown;
-    try {
-      await withDeadline(maxProcessingMs, (signal) => handle(event, { log: eventLog, signal, attempt }));
-    } catch (error) {
-      sideEffectError = error;
+    let attempt = 0;
+    if (effect) {
+      // the handler may read derived state: it must hold every earlier event of the partition
+      if (!(await run.flush())) return this.leaseLost(partitionKey);
+      const eventLog = log.child({ correlationId: event.correlationId, eventId: event.id, eventType: event.eventType });
+      attempt = (this.attempts.get(event.id) ?? 0) + 1;
+      try {
+        await withDeadline(maxProcessingMs, (signal) => effect({ log: eventLog, signal, attempt }));
+      } catch (error) {
+        sideEffectError = error;
+      }
+      if (sideEffectError !== undefined && attempt < maxAttempts) {
+        this.attempts.set(event.id, attempt);
+        eventLog.warn({ err: sideEffectError, attempt }, 'handler failed; retrying later');
+        this.options.onFailed?.(event, sideEffectError, false);
+        await events.recordFailure(workerId, partitionKey, event.id, errorText(sideEffectError), false);
+        return Date.now() + retryDelayMs(attempt);
+      }
+      this.attempts.delete(event.id);
     }
-    const dead = sideEffectError !== undefined && attempt >= maxAttempts;
-    if (sideEffectError !== undefined && !dead) {
-      this.attempts.set(event.id, attempt);
-      eventLog.warn({ err: sideEffectError, attempt }, 'handler failed; retrying later');
-      this.options.onFailed?.(event, sideEffectError, false);
-      await events.recordFailure(workerId, partitionKey, event.id, errorText(sideEffectError), false);
-      return Date.now() + retryDelayMs(attempt);
-    }
-    this.attempts.delete(event.id);
-    const refs = touchedEntities(event);
-    const current = new Map((await events.entities(refs)).map((doc) => [entityKey(doc), doc]));
-    const docs = applyEvent(current, event);
-    const applied = await events.complete(workerId, partitionKey, event.id, docs);
-    if (!applied) {
-      eventLog.warn('partition lease lost before the event was applied; another worker has it');
-      return 'lease-lost';
-    }
-    if (dead) {
-      eventLog.error({ err: sideEffectError, attempt }, 'handler gave up; event applied, its side effect dead-lettered');
+    await run.apply(event);
+    if (sideEffectError !== undefined) {
+      // applied anyway (the live state stays the fold of the whole log), its side effect dead-lettered
+      if (!(await run.flush())) return this.leaseLost(partitionKey);
+      log.error({ err: sideEffectError, attempt, correlationId: event.correlationId, eventId: event.id }, 'handler gave up; event applied, its side effect dead-lettered');
       this.options.onFailed?.(event, sideEffectError, true);
       await events.recordFailure(workerId, partitionKey, event.id, errorText(sideEffectError), true);
     }

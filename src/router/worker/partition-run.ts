@@ -1,0 +1,78 @@
+/**
+ * The events of one claimed partition, folded in memory and committed together: one read of the docs they touch,
+ * one complete() (the applied marks and the docs, in one transaction) for the whole run instead of a read and a
+ * write per event. The worker flushes before every side effect, so a handler reading derived state sees every
+ * earlier event of its partition, and at the end of the claim.
+ *
+ * A crash or a lost lease before the flush leaves the run's events pending: they are applied again, once, by
+ * whoever takes the partition (their side effects may repeat, as after any crash; handlers are idempotent).
+ */
+import type { LoggedEvent } from '../events.js';
+import type { EntityDoc, EntityRef, EventStore } from '../store/types.js';
+import { applyEvent, entityKey, touchedEntities } from '../state/fold.js';
+
+/**
+ * Docs that events of other partitions write too (a contact's failures come from status callbacks and inbound
+ * messages; a suppression from audit events of any conversation): read fresh for each event, never cached.
+ */
+const SHARED_KINDS = new Set(['contact', 'suppression']);
+
+export class PartitionRun {
+  /** docs as this run left them, or as read (null: none yet) */
+  private readonly known = new Map<string, EntityDoc | null>();
+  /** written by the run and not yet committed */
+  private readonly unflushed = new Map<string, EntityDoc>();
+  private ids: number[] = [];
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly workerId: string,
+    private readonly partitionKey: string,
+  ) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  /** one read for the docs of this partition that the claimed events touch */
+  async prefetch(events: readonly LoggedEvent[]): Promise<void> {
+    const refs = new Map<string, EntityRef>();
+    for (const event of events) for (const ref of touchedEntities(event)) if (!SHARED_KINDS.has(ref.kind)) refs.set(entityKey(ref), ref);
+    await this.read([...refs.values()]);
+  }
+
+  /** fold the event into the run's docs (committed by the next flush) */
+  async apply(event: LoggedEvent): Promise<void> {
+    const refs = touchedEntities(event);
+    await this.read(refs.filter((ref) => {
+      const key = entityKey(ref);
+      return SHARED_KINDS.has(ref.kind) ? !this.unflushed.has(key) : !this.known.has(key);
+    }));
+    const current = new Map<string, EntityDoc>();
+    for (const ref of refs) {
+      const doc = this.known.get(entityKey(ref));
+      if (doc) current.set(entityKey(ref), doc);
+    }
+    for (const doc of applyEvent(current, event)) {
+      this.known.set(entityKey(doc), doc);
+      this.unflushed.set(entityKey(doc), doc);
+    }
+    this.ids.push(event.id);
+  }
+
+  /** commit what the run applied; false when the lease was lost (nothing was written) */
+  async flush(): Promise<boolean> {
+    if (this.ids.length === 0) return true;
+    const ids = this.ids;
+    const docs = [...this.unflushed.values()];
+    this.ids = [];
+    this.unflushed.clear();
+    return this.store.complete(this.workerId, this.partitionKey, ids, docs);
+  }
+
+  private async read(refs: EntityRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    const found = new Map((await this.store.entities(refs)).map((doc) => [entityKey(doc), doc]));
+    for (const ref of refs) this.known.set(entityKey(ref), found.get(entityKey(ref)) ?? null);
+  }
+}
