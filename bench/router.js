@@ -6,7 +6,7 @@
  * Calibration, measured in the same run: a bare fastify handler that parses the same form and answers 200.
  *
  * Two runs per server: as fast as it goes (closed loop, ROUTER_BENCH_CONNECTIONS connections) and at the target
- * rate (5,000/s on SQLite, 3,000/s on PostgreSQL + Redis) for the latency the goal speaks of (p99 < 10 ms / 20 ms).
+ * rate, open loop and evenly spaced (5,000/s on SQLite, 3,000/s on PostgreSQL + Redis) for the latency the goal speaks of (p99 < 10 ms / 20 ms).
  *
  *   node bench/router.js            (ROUTER_BENCH_SECONDS=10, ROUTER_BENCH_CONNECTIONS=32,
  *                                    ROUTER_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test,
@@ -17,6 +17,7 @@
  *                                    ROUTER_BENCH_CPU_PROF=dir writes a V8 CPU profile of each router there)
  */
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -80,16 +81,22 @@ const url = await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1'
 console.log('baseline listening on ' + url);
 `;
 
-function cannon(url, rate) {
-  // fixed, correctly signed bodies (one per conversation, signed up front); the idempotency token makes each request
-  // a new event
-  const signed = Array.from({ length: conversations }, (_, i) => ({
+/** fixed, correctly signed bodies (one per conversation, signed up front); each request gets its own idempotency token */
+function signedBodies(url) {
+  return Array.from({ length: conversations }, (_, i) => ({
     body: new URLSearchParams(params(i)).toString(),
     signature: twilio.getExpectedTwilioSignature(AUTH_TOKEN, url + PATH, params(i)),
   }));
+}
+
+const runId = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+
+/** closed loop: `connections` clients, each sending its next request when the last is answered (the maximum) */
+function cannon(url) {
+  const signed = signedBodies(url);
   const { body, signature } = signed[0];
   let n = 0;
-  const run = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const run = runId();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -99,7 +106,6 @@ function cannon(url, rate) {
         pipelining: 1,
         duration: seconds,
         timeout: 10,
-        ...(rate ? { overallRate: rate } : {}),
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
         body,
         requests: [
@@ -116,10 +122,68 @@ function cannon(url, rate) {
           },
         ],
       },
-      (error, result) => (error ? reject(error) : resolve(result)),
+      (error, result) => (error ? reject(error) : resolve(summary(result))),
     );
     instance.on('error', () => {});
   });
+}
+
+/**
+ * Open loop at `rate`/s, evenly spaced (autocannon's overallRate sends each second's quota as a burst at the start of
+ * the second, and its coordinated-omission correction adds synthetic samples for every response over 1 ms). Latency
+ * runs from when the request left: with 64 connections for ~15 requests in flight, a slow server never holds the next
+ * request back, and the generator's own timer jitter (1 ms ticks, its GC) is not counted against the server.
+ */
+async function paced(url, rate) {
+  const signed = signedBodies(url);
+  const pool = new Pool(url, { connections: 64, pipelining: 1 });
+  const run = runId();
+  // open the connections first: a connect inside the measured run is the generator's latency, not the server's
+  await Promise.all(Array.from({ length: 64 }, (_, i) => {
+    const one = signed[i % conversations];
+    return pool.request({ path: PATH, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': one.signature, 'i-twilio-idempotency-token': `${run}-warm-${i}` }, body: one.body })
+      .then((r) => r.body.dump(), () => undefined);
+  }));
+  const total = Math.round(rate * seconds);
+  const latencies = [];
+  let non2xx = 0;
+  let errors = 0;
+  const inFlight = new Set();
+  const started = performance.now();
+  let next = 0;
+  const send = (i) => {
+    const one = signed[i % conversations];
+    const sent = performance.now();
+    const request = pool
+      .request({
+        path: PATH,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': one.signature, 'i-twilio-idempotency-token': `${run}-${i}` },
+        body: one.body,
+      })
+      .then(async (response) => {
+        await response.body.dump();
+        if (response.statusCode >= 300) non2xx++;
+        latencies.push(performance.now() - sent);
+      }, () => errors++)
+      .finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  };
+  while (next < total) {
+    const now = performance.now();
+    // everything due by now leaves now
+    while (next < total && started + (next * 1000) / rate <= now) {
+      send(next);
+      next++;
+    }
+    // a 1 ms tick, not a spin: the generator must not take the CPU the server needs (2 cores)
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
+  return { requestsPerSecond: Math.round(latencies.length / ((performance.now() - started) / 1000)), p50Ms: at(0.5), p99Ms: at(0.99), non2xx, errors };
 }
 
 function summary(result) {
@@ -132,11 +196,32 @@ function summary(result) {
   };
 }
 
+/**
+ * Waits until the router's worker has applied every accepted event (GET /stats): the rate run then measures the
+ * steady state, not the worker catching up with the backlog of the run before. Answers the worker's drain rate.
+ */
+async function drain(server) {
+  if (!server.worker) return undefined;
+  const stats = async () => (await fetch(server.url + '/stats')).json();
+  const started = Date.now();
+  const first = await stats();
+  let last = first;
+  while (last.depth > 0 && Date.now() - started < 300_000) {
+    await new Promise((r) => setTimeout(r, 200));
+    last = await stats();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  return { backlog: first.depth, seconds, appliedPerSecond: seconds > 0.2 ? Math.round((last.applied - first.applied) / seconds) : undefined };
+}
+
 async function measure(label, server, rate) {
-  await cannon(server.url, undefined).catch(() => undefined); // warm-up: JIT, pools
-  const max = summary(await cannon(server.url, undefined));
-  const atRate = rate ? summary(await cannon(server.url, rate)) : undefined;
-  return { label, max, atRate, rate };
+  await cannon(server.url).catch(() => undefined); // warm-up: JIT, pools
+  await drain(server);
+  const max = await cannon(server.url);
+  const drained = await drain(server);
+  const atRate = rate ? await paced(server.url, rate) : undefined;
+  await drain(server);
+  return { label, max, drained, atRate, rate };
 }
 
 async function stop(child) {
@@ -151,11 +236,12 @@ const baseline = await spawnServer(['--input-type=module', '-e', BASELINE], { PO
 results.push(await measure('bare fastify (calibration)', baseline, 5_000));
 await stop(baseline.child);
 
+const ingressOnly = process.env.ROUTER_BENCH_INGRESS_ONLY === '1';
 const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' , ...(process.env.ROUTER_BENCH_INGRESS_ONLY === '1' ? { TCE_ROUTER_INGRESS_ONLY: 'true' } : {}) };
 const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
 if (process.env.ROUTER_BENCH_SQLITE !== '0') {
   const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
-  results.push(await measure('tce router, SQLite', sqliteRouter, 5_000));
+  results.push(await measure('tce router, SQLite', { ...sqliteRouter, worker: !ingressOnly }, 5_000));
   await stop(sqliteRouter.child);
 }
 
@@ -169,7 +255,7 @@ if (databaseUrl && redisUrl) {
     /tce router listening on (http:\/\/\S+)/,
   );
   try {
-    results.push(await measure('tce router, PostgreSQL + Redis', pgRouter, 3_000));
+    results.push(await measure('tce router, PostgreSQL + Redis', { ...pgRouter, worker: !ingressOnly }, 3_000));
   } finally {
     await stop(pgRouter.child);
     await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -194,9 +280,10 @@ const rows = results.map((r) => [
   r.atRate ? `${r.atRate.requestsPerSecond} @ ${r.rate}/s` : '-',
   r.atRate ? r.atRate.p99Ms : '-',
   r.max.non2xx + (r.atRate?.non2xx ?? 0),
+  r.drained?.appliedPerSecond ?? '-',
 ]);
 process.stdout.write(
-  renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target)', 'non-2xx'], rows) + '\n',
+  renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target)', 'non-2xx', 'worker applies /s'], rows) + '\n',
 );
 const out = { revision: gitRevision(root), seconds, connections, conversations, machine: machineInfo(loadBefore, loadavg()), results };
 writeFileSync(join(root, 'bench/results/router-latest.json'), JSON.stringify(out, null, 2) + '\n');

@@ -17,6 +17,7 @@ import { createTwilioClient } from './twilio/client.js';
 import { createTwilioGateway, type TwilioGateway } from './twilio/gateway.js';
 import { SuppressionList } from './compliance/suppression-list.js';
 import { auditRecorder } from './worker/audit.js';
+import { RecentKeys } from './ingress/recent-keys.js';
 import { createEventHandler } from './worker/handlers.js';
 import { Worker } from './worker/worker.js';
 import { apiRoutes } from './api/api-routes.js';
@@ -112,14 +113,14 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     onFailed: (event) => metrics.eventsFailed.inc({ event_type: event.eventType }),
   });
 
-  // Redis, when there is one, answers repeats without touching the database; the database's unique key decides
-  const fastDuplicates = kv.kind === 'redis';
+  const recent = new RecentKeys(config.dedupeTtlSeconds);
   async function accept(event: IncomingEvent): Promise<AcceptResult> {
-    const seenKey = `seen:${event.dedupeKey}`;
-    if (fastDuplicates && (await kv.get(seenKey)) !== undefined) return { status: 'duplicate' };
+    if (recent.has(event.dedupeKey)) return { status: 'duplicate' };
     const result = await events.accept(event, config.dedupeTtlSeconds);
-    if (result.status === 'accepted') worker.notify();
-    if (fastDuplicates) await kv.setIfAbsent(seenKey, '1', config.dedupeTtlSeconds).catch(() => undefined);
+    if (result.status === 'accepted') {
+      recent.accepted(event.dedupeKey);
+      worker.notify();
+    }
     return result;
   }
 

@@ -76,7 +76,11 @@ function working(doc: EntityDoc | undefined): Working | undefined {
   return { kind: doc.kind, id: doc.id, conversationSid: doc.conversationSid, reg: registersOf(doc) ?? {} };
 }
 
-const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b.conversationSid && canonicalJson(a.doc as Json) === canonicalJson(b.doc as Json);
+/**
+ * Docs are canonical (finish() writes them so, and JSON text keeps key order through both stores), so their plain
+ * serialisations compare; a doc that is not would only count as changed and be written again.
+ */
+const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b.conversationSid && JSON.stringify(a.doc) === JSON.stringify(b.doc);
 
 /**
  * The new versions of the docs this event changes (unchanged ones are not returned). `current` holds at least the

@@ -72,7 +72,7 @@ export class PostgresAcceptBatcher {
     private readonly pool: pg.Pool,
     private readonly options: AcceptBatcherOptions,
   ) {
-    this.maxInFlight = options.maxInFlight ?? 4;
+    this.maxInFlight = options.maxInFlight ?? 1;
     this.maxBatch = options.maxBatch ?? 500;
   }
 

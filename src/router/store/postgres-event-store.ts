@@ -85,25 +85,33 @@ const CLAIM = `
  * (and a takeover racing with us waits for, or skips, our lock). Nothing else happens when it is not held or the
  * event is no longer pending.
  */
+/*
+ * All or nothing in one statement: `ok` checks, under the partition's lock (`held`: only while $2 owns it), that every
+ * event is this partition's and pending; nobody else can change that while we hold the lock. appliedSeq is drawn in
+ * id order (PostgreSQL evaluates volatile output expressions after the ORDER BY sort).
+ */
 const COMPLETE = `
   WITH held AS (
     SELECT partition_key FROM router_partitions WHERE partition_key = $1 AND lease_owner = $2 FOR UPDATE
+  ), ok AS (
+    SELECT count(*) = cardinality($3::bigint[]) AS all_pending FROM router_events e JOIN held ON e.partition_key = held.partition_key
+    WHERE e.id = ANY ($3::bigint[]) AND e.status = 'pending'
   ), seq AS (
-    -- nextval after the sort (PostgreSQL evaluates volatile output expressions after ORDER BY): in id order
-    SELECT id, nextval('router_applied_seq') AS applied_seq FROM unnest($3::bigint[]) AS u(id) ORDER BY id
+    SELECT id, nextval('router_applied_seq') AS applied_seq FROM unnest($3::bigint[]) AS u(id)
+    WHERE (SELECT all_pending FROM ok) ORDER BY id
   ), marked AS (
     UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = seq.applied_seq
-    FROM held, seq WHERE e.id = seq.id AND e.partition_key = held.partition_key AND e.status = 'pending'
+    FROM seq WHERE e.id = seq.id
     RETURNING e.partition_key
   ), counted AS (
     UPDATE router_partitions t SET pending = t.pending - (SELECT count(*) FROM marked)
-    WHERE t.partition_key = $1 AND (SELECT count(*) FROM marked) = cardinality($3::bigint[])
+    WHERE t.partition_key = $1 AND EXISTS (SELECT 1 FROM marked)
     RETURNING 1
   ), docs AS (
     INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
     SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::json[]) AS d(kind, id, conversation_sid, unique_name, doc)
-    WHERE (SELECT count(*) FROM marked) = cardinality($3::bigint[])
+    WHERE EXISTS (SELECT 1 FROM marked)
     ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
       unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
     RETURNING 1
@@ -182,24 +190,12 @@ export class PostgresEventStore implements EventStore {
 
   async complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean> {
     if (eventIds.length === 0) return true;
-    const client = await this.workerPool.connect();
-    try {
-      // a transaction of its own: when one of the events is not pending, their marks are rolled back too
-      await client.query('BEGIN');
-      const result = await client.query<{ marked: string }>({
-        name: 'router-complete',
-        text: COMPLETE,
-        values: [partitionKey, workerId, eventIds, ...docColumns(docs)],
-      });
-      const all = Number(result.rows[0]?.marked ?? 0) === eventIds.length;
-      await client.query(all ? 'COMMIT' : 'ROLLBACK');
-      return all;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    const result = await this.workerPool.query<{ marked: string }>({
+      name: 'router-complete',
+      text: COMPLETE,
+      values: [partitionKey, workerId, eventIds, ...docColumns(docs)],
+    });
+    return Number(result.rows[0]?.marked ?? 0) === eventIds.length;
   }
 
   async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {
