@@ -62,6 +62,18 @@ export function decodeForm(raw: Buffer): { params: EventParams; signing: Signing
   return { params, signing };
 }
 
+const decodedForms = new WeakMap<RawBody, ReturnType<typeof decodeForm>>();
+
+/** decodeForm once per request body: the signature check and the event both need the fields */
+export function formOf(body: RawBody): ReturnType<typeof decodeForm> {
+  let form = decodedForms.get(body);
+  if (form === undefined) {
+    form = decodeForm(body.raw);
+    decodedForms.set(body, form);
+  }
+  return form;
+}
+
 /**
  * A JSON object body as params: strings as they are, numbers and booleans as text, objects and arrays as JSON
  * text, nulls left out (a form cannot carry them either). The nesting is bounded before parsing, by one linear scan.

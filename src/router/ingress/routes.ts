@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouterConfig } from '../config-types.js';
 import type { EventParams, IncomingEvent } from '../events.js';
 import type { AcceptResult } from '../store/types.js';
-import { BodyError, decodeForm, decodeJson, MAX_BODY_BYTES, rawBodyOf, registerRawBodyParsers, type RawBody } from './body.js';
+import { BodyError, decodeJson, formOf, MAX_BODY_BYTES, rawBodyOf, registerRawBodyParsers, type RawBody } from './body.js';
 import { toIncomingEvent, type IngressSource } from './dedupe-key.js';
 import { compilePreEventPolicy, decidePreEvent, type LookupConversation } from './pre-event.js';
 import { checkSignature, publicUrlOf, type SignatureFailure } from './signature.js';
@@ -98,7 +98,7 @@ export async function ingressRoutes(app: FastifyInstance, options: IngressOption
   /** params, or null when the 400 has been sent */
   const decode = (request: FastifyRequest, reply: FastifyReply, source: string, body: RawBody): EventParams | null => {
     try {
-      return body.kind === 'json' ? decodeJson(body.raw) : decodeForm(body.raw).params;
+      return body.kind === 'json' ? decodeJson(body.raw) : formOf(body).params;
     } catch (err) {
       if (!(err instanceof BodyError)) throw err;
       count('bad_request', { source });

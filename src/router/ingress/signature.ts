@@ -9,7 +9,7 @@
  * Pure functions of (token, headers, raw body, url), as Svix checks its signatures.
  */
 import twilio from 'twilio';
-import { decodeForm, type RawBody } from './body.js';
+import { formOf, type RawBody } from './body.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -78,7 +78,7 @@ export function checkSignature({ authToken, headers, body, url }: SignatureInput
       // JSON is UTF-8 (RFC 8259); bytes that are not would not survive the SDK's string round trip and fail, as they should
       return twilio.validateRequestWithBody(authToken, signature, url, body.raw.toString('utf8')) ? { ok: true } : { ok: false, reason: 'mismatch' };
     }
-    return twilio.validateRequest(authToken, signature, url, decodeForm(body.raw).signing) ? { ok: true } : { ok: false, reason: 'mismatch' };
+    return twilio.validateRequest(authToken, signature, url, formOf(body).signing) ? { ok: true } : { ok: false, reason: 'mismatch' };
   } catch {
     // the SDK parses the URL with `new URL()` for its fallbacks: a URL it cannot parse cannot match either
     return { ok: false, reason: 'mismatch' };
