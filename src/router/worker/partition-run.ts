@@ -41,8 +41,11 @@ export class PartitionRun {
     await this.read([...refs.values()]);
   }
 
-  /** fold the event into the run's docs (committed by the next flush) */
-  async apply(event: LoggedEvent): Promise<void> {
+  /**
+   * Fold the event into the run's docs (committed by the next flush). True when it wrote a doc other partitions write
+   * too: the caller flushes at once, so the read-modify-write window on it stays as short as one event's.
+   */
+  async apply(event: LoggedEvent): Promise<boolean> {
     const refs = touchedEntities(event);
     await this.read(refs.filter((ref) => {
       const key = entityKey(ref);
@@ -53,11 +56,14 @@ export class PartitionRun {
       const doc = this.known.get(entityKey(ref));
       if (doc) current.set(entityKey(ref), doc);
     }
+    let shared = false;
     for (const doc of applyEvent(current, event)) {
       this.known.set(entityKey(doc), doc);
       this.unflushed.set(entityKey(doc), doc);
+      shared ||= SHARED_KINDS.has(doc.kind);
     }
     this.ids.push(event.id);
+    return shared;
   }
 
   /** commit what the run applied; false when the lease was lost (nothing was written) */

@@ -192,7 +192,8 @@ export class Worker {
       }
       this.attempts.delete(event.id);
     }
-    await run.apply(event);
+    const touchedShared = await run.apply(event);
+    if (touchedShared && sideEffectError === undefined && !(await run.flush())) return this.leaseLost(partitionKey);
     if (sideEffectError !== undefined) {
       // applied anyway (the live state stays the fold of the whole log), its side effect dead-lettered
       if (!(await run.flush())) return this.leaseLost(partitionKey);
