@@ -3,7 +3,10 @@
  * runs with synchronous_commit = off (its writes may be lost by a PostgreSQL crash and redone from the queue), both
  * in the router's schema. Runs when TCE_TEST_DATABASE_URL is set.
  */
+import pg from 'pg';
+import twilio from 'twilio';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createRouter } from '../src/router/create-router.js';
 import { openPostgresPool } from '../src/router/store/postgres-pool.js';
 import { testDatabaseUrl, testSchema } from './support/router-stores.js';
 
@@ -25,6 +28,42 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgreSQL pools', () => {
     } finally {
       await workerPool.end();
       await pool.end();
+    }
+  });
+
+  it('a statement that cannot finish by the deadline is cancelled: the accept answers 503, writes nothing, and the retry is accepted', async () => {
+    const url = testDatabaseUrl!;
+    const own = testSchema(url);
+    const authToken = 'deadline-token';
+    const router = await createRouter({
+      port: 0, host: '127.0.0.1', databaseUrl: url, databaseSchema: own.schema, databaseStatementTimeoutMs: 300,
+      accountSid: 'AC' + '0'.repeat(32), authToken, ingressOnly: true, logLevel: 'silent',
+    });
+    const locker = new pg.Client({ connectionString: url, options: `-c search_path=${own.schema}` });
+    await locker.connect();
+    try {
+      const target = `${router.url}/twilio/conversations/webhook`;
+      const params = { EventType: 'onConversationAdded', ConversationSid: 'CH' + '1'.repeat(32), AccountSid: 'AC' + '0'.repeat(32) };
+      const post = () => fetch(target, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(authToken, target, params), 'i-twilio-idempotency-token': 'deadline-1' },
+        body: new URLSearchParams(params).toString(),
+      });
+      // another session holds the queue: the accept statement waits on its lock until the deadline cancels it
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE router_partitions IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const refused = await post();
+      expect(refused.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await locker.query('ROLLBACK');
+      expect((await locker.query('SELECT count(*)::int AS n FROM router_events')).rows[0].n).toBe(0);
+      expect((await post()).status).toBe(200);
+      expect((await locker.query('SELECT count(*)::int AS n FROM router_events')).rows[0].n).toBe(1);
+    } finally {
+      await locker.end();
+      await router.close();
+      await own.drop();
     }
   });
 });

@@ -15,6 +15,11 @@ export interface RouterConfig {
   databaseSchema?: string;
   /** Redis key prefix (tests: one per test); default `tce:router:` */
   redisKeyPrefix?: string;
+  /**
+   * PostgreSQL: the longest any statement may run (server-side statement_timeout; the client gives up 1 s later).
+   * An accept that cannot commit by then answers 503 instead of holding Twilio's request. Default 10 s.
+   */
+  databaseStatementTimeoutMs?: number;
   /** accept and enqueue only, run no worker (an ingress replica; another process applies the queue) */
   ingressOnly: boolean;
   /** the public base URL Twilio posts to (signatures are computed against it + path + raw query) */

@@ -23,6 +23,8 @@ export interface OpenStoresOptions {
   databaseSchema?: string;
   redisUrl?: string;
   redisKeyPrefix?: string;
+  /** PostgreSQL statement deadline (ms, default 10 s) */
+  databaseStatementTimeoutMs?: number;
 }
 
 export interface Stores {
@@ -45,7 +47,8 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     });
     return { events, kv, close };
   }
-  const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema });
+  const statementTimeoutMs = options.databaseStatementTimeoutMs;
+  const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema, statementTimeoutMs });
   let kv: KeyValueStore;
   try {
     kv = options.redisUrl ? await RedisKv.open({ url: options.redisUrl, keyPrefix: options.redisKeyPrefix }) : new PostgresKv(pool);
@@ -55,7 +58,7 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   }
   let workerPool: Awaited<ReturnType<typeof openPostgresPool>>;
   try {
-    workerPool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema, asyncCommit: true, migrate: false });
+    workerPool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema, asyncCommit: true, migrate: false, statementTimeoutMs });
   } catch (error) {
     await kv.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -66,6 +69,8 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
     events,
     kv,
     close: once(async () => {
+      // the event store first: it commits the accepts still queued for a batch
+      await events.close();
       await kv.close();
       await workerPool.end();
       await pool.end();

@@ -93,6 +93,8 @@ export async function migrate(pool: pg.Pool, schema: string | undefined): Promis
     for (const migration of MIGRATIONS) {
       await client.query('BEGIN');
       try {
+        // a migration on a big table may take long: the pool's statement deadline is for requests, not for this
+        await client.query('SET LOCAL statement_timeout = 0');
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tce-router-migrations:${schema ?? ''}`]);
         // inside the lock: CREATE ... IF NOT EXISTS is not safe against a concurrent creator on its own
         if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);

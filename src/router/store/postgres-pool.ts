@@ -22,13 +22,22 @@ export interface PostgresPoolOptions {
   asyncCommit?: boolean;
   /** bring the schema up to date first (default true; a second pool on the same database skips it) */
   migrate?: boolean;
+  /**
+   * the longest a statement may run (ms, default 10 s): PostgreSQL cancels it (statement_timeout), and the client
+   * gives up 1 s later should the server not answer at all. Migrations run without it.
+   */
+  statementTimeoutMs?: number;
 }
+
+const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
 
 export async function openPostgresPool(options: PostgresPoolOptions): Promise<pg.Pool> {
   if (options.schema !== undefined) checkSchemaName(options.schema);
+  const statementTimeoutMs = Math.round(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
+  if (!(statementTimeoutMs > 0)) throw new Error(`the database statement timeout must be a positive number of ms, got ${options.statementTimeoutMs}`);
   let connectionString: string;
   try {
-    connectionString = withStartupOptions(options.url, options.schema, options.asyncCommit ?? false);
+    connectionString = withStartupOptions(options.url, options.schema, options.asyncCommit ?? false, statementTimeoutMs);
   } catch (error) {
     throw connectionError('PostgreSQL', options.url, error);
   }
@@ -36,6 +45,7 @@ export async function openPostgresPool(options: PostgresPoolOptions): Promise<pg
     connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    query_timeout: statementTimeoutMs + 1_000,
   });
   // an idle connection dropped by the server must not crash the process: the next query reconnects or fails
   pool.on('error', () => undefined);
@@ -50,11 +60,14 @@ export async function openPostgresPool(options: PostgresPoolOptions): Promise<pg
 }
 
 /** The URL's own `options` parameter (if any) wins over a separate config field in pg, so ours are added there. */
-function withStartupOptions(url: string, schema: string | undefined, asyncCommit: boolean): string {
+function withStartupOptions(url: string, schema: string | undefined, asyncCommit: boolean, statementTimeoutMs: number): string {
   const parsed = new URL(url);
   if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new Error(`expected a postgres:// URL`);
-  const added = [...(schema === undefined ? [] : [`-c search_path=${schema}`]), ...(asyncCommit ? ['-c synchronous_commit=off'] : [])];
-  if (added.length === 0) return url;
+  const added = [
+    ...(schema === undefined ? [] : [`-c search_path=${schema}`]),
+    ...(asyncCommit ? ['-c synchronous_commit=off'] : []),
+    `-c statement_timeout=${statementTimeoutMs}`,
+  ];
   const existing = parsed.searchParams.get('options');
   parsed.searchParams.set('options', [...(existing ? [existing] : []), ...added].join(' '));
   return parsed.toString();
