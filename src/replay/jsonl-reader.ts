@@ -82,7 +82,8 @@ export async function readReplayFile(file: string): Promise<ReplayLine[]> {
   }
   if (size > MAX_FILE_BYTES) throw new ReplayFileError(`${file}: ${size} bytes, more than the ${MAX_FILE_BYTES} a replay reads`);
   const lines: ReplayLine[] = [];
-  const input = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  const input = createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
   try {
     for await (const text of input) {
@@ -94,7 +95,9 @@ export async function readReplayFile(file: string): Promise<ReplayLine[]> {
       lines.push(parsed);
     }
   } finally {
+    // a bad line stops the read there: the file is closed, not read to its end
     input.close();
+    stream.destroy();
   }
   if (lines.length === 0) throw new ReplayFileError(`${file}: no webhooks to replay (the file is empty)`);
   return lines;
