@@ -279,6 +279,8 @@ describe('round trip: the emulator journal exported as JSON Lines, replayed to a
         expect(Object.keys(line).sort()).toEqual(['headers', 'params', 'receivedAt']);
         expect(Object.keys(line.headers).map((h) => h.toLowerCase())).not.toContain('x-twilio-signature');
       }
+      // receivedAt: when the first consumer got each one (its first attempt)
+      lines.forEach((line, i) => expect(Math.abs(Date.parse(line.receivedAt) - first.requests[i].at), `line ${i + 1}`).toBeLessThan(1000));
       const file = writeFile(exported.text);
 
       const url = other.url('/replayed?from=incident');
