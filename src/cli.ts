@@ -29,6 +29,7 @@ Usage:
   tce serve [options]          run the emulator
   tce load [options]           push signed Conversations webhooks into your consumer at a fixed rate
   tce router serve|replay      the reference webhook router (tce router help lists its flags)
+  tce replay --from FILE --url URL   re-send captured webhooks (JSON Lines), re-signed, timing kept (tce replay --help)
   tce scenario list|run        contract-test suites (stop, delivery-failure, ordering, idempotency, rate-limit)
                                against the emulator or real Twilio (--target twilio), for the reference router
                                or --consumer URL (tce scenario help)
@@ -304,6 +305,8 @@ export async function main(argv: string[]): Promise<void> {
     case 'scenario':
       // loaded on demand, like the router (the scenarios start it)
       return (await import('./scenarios/scenario-command.js')).scenarioCommand(rest);
+    case 'replay':
+      return (await import('./replay/replay-command.js')).replayCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

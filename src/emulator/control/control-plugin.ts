@@ -16,6 +16,7 @@ import { parseLimits } from '../http/limits.js';
 import { parseRestRules } from '../http/rest-faults.js';
 import { SenderPools } from '../messaging/senders.js';
 import { parseRequestLogFilter } from '../http/request-log.js';
+import { journalJsonLines } from './journal-jsonl.js';
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -146,11 +147,16 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     return reply.code(201).send(binding);
   });
 
-  app.get('/webhooks/deliveries', async (request) => {
+  app.get('/webhooks/deliveries', async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;
     const limit = q.limit === undefined ? undefined : Number(q.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw invalidParameter('limit must be a positive integer');
-    return { deliveries: core.webhooks.journal({ eventType: q.eventType, conversationSid: q.conversationSid, state: q.status ?? q.state, limit }) };
+    const format = q.format ?? 'json';
+    if (format !== 'json' && format !== 'jsonl') throw invalidParameter(`format must be json or jsonl, got ${format}`);
+    const deliveries = core.webhooks.journal({ eventType: q.eventType, conversationSid: q.conversationSid, state: q.status ?? q.state, limit });
+    // jsonl: the input of `tce replay` (journal-jsonl.ts)
+    if (format === 'jsonl') return reply.type('application/jsonl; charset=utf-8').send(journalJsonLines(deliveries));
+    return { deliveries };
   });
 
   app.delete('/webhooks/deliveries', async (_request, reply) => {
