@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +14,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { parseRouterArgs, resolveRouterConfig } from '../src/router/config.js';
+import { parse as parseYaml } from 'yaml';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -155,8 +155,7 @@ function freePort(): Promise<number> {
   });
 }
 
-// ---- compose.yaml: js-yaml (in node_modules through @apidevtools/swagger-parser; it ships no types) ----
-const yaml = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
+// ---- compose.yaml, read with the `yaml` package (merge keys on, as compose reads them) ----
 
 interface ComposeService {
   image?: string;
@@ -168,7 +167,7 @@ interface ComposeService {
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
 }
-const loadCompose = (text: string) => yaml.load(text) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+const loadCompose = (text: string) => parseYaml(text, { merge: true }) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 
 /** Compose's `${VAR:-default}` and `${VAR:?message}` against `env`, as `docker compose` interpolates them. */
 function interpolate(value: string, env: Record<string, string | undefined>): string {
