@@ -169,3 +169,28 @@ describe('emulator.channel', () => {
     );
   });
 });
+
+describe('README "Testing your app"', () => {
+  const root = fileURLToPath(new URL('../', import.meta.url));
+
+  it('its example is a vitest file that passes as it stands', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /<!-- testing-example -->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    expect(block, 'README.md has a ```ts block right after <!-- testing-example -->').toBeDefined();
+    // the package's own import, as a user writes it, resolved to the sources here
+    const source = block!.replaceAll("'twilio-conversations-emulator/testing'", "'../../src/testing/index.js'");
+    expect(source).toContain("from '../../src/testing/index.js'");
+    mkdirSync(`${root}test/tmp`, { recursive: true });
+    const file = `test/tmp/readme-testing-${process.pid}.test.ts`;
+    writeFileSync(root + file, source);
+    try {
+      const run = await promisify(execFile)('npx', ['vitest', 'run', file], { cwd: root, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }).catch(
+        (error: { code?: number; stdout?: string; stderr?: string }) => ({ failed: error.code, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+      );
+      expect('failed' in run ? `exit ${String(run.failed)}\n${run.stdout}\n${run.stderr}` : 'passed').toBe('passed');
+      expect(run.stdout).toMatch(/Tests\s+2 passed \(2\)/);
+    } finally {
+      rmSync(root + file, { force: true });
+    }
+  }, 180_000);
+});
