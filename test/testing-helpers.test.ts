@@ -4,6 +4,7 @@
  * channel. The README's "Testing your app" example is run as its own vitest file at the end.
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -35,7 +36,7 @@ describe('useEmulator and webhookSink', () => {
     await t.client.conversations.v1.conversations(conversation.sid).webhooks.create({
       target: 'webhook',
       'configuration.url': `${sink.url}/hooks/conversations`,
-      'configuration.method': 'POST',
+      'configuration.method': 'post',
       'configuration.filters': ['onMessageAdded'],
     });
     const message = await t.client.conversations.v1.conversations(conversation.sid).messages.create({ author: 'alice', body: 'hello', xTwilioWebhookEnabled: 'true' });
@@ -173,7 +174,7 @@ describe('emulator.channel', () => {
 describe('README "Testing your app"', () => {
   const root = fileURLToPath(new URL('../', import.meta.url));
 
-  it('its example is a vitest file that passes as it stands', async () => {
+  it('its example is a vitest file that type-checks and passes as it stands', async () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const block = /<!-- testing-example -->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1];
     expect(block, 'README.md has a ```ts block right after <!-- testing-example -->').toBeDefined();
@@ -183,7 +184,15 @@ describe('README "Testing your app"', () => {
     mkdirSync(`${root}test/tmp`, { recursive: true });
     const file = `test/tmp/readme-testing-${process.pid}.test.ts`;
     writeFileSync(root + file, source);
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const typeCheck = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node', file];
     try {
+      // a TypeScript reader copies it: it must type-check too (vitest only strips the types)
+      const checked = await promisify(execFile)(process.execPath, [tsc, ...typeCheck], { cwd: root, timeout: 120_000 }).then(
+        () => 'clean',
+        (error: { stdout?: string }) => error.stdout ?? String(error),
+      );
+      expect(checked).toBe('clean');
       const run = await promisify(execFile)('npx', ['vitest', 'run', file], { cwd: root, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }).catch(
         (error: { code?: number; stdout?: string; stderr?: string }) => ({ failed: error.code, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
       );
