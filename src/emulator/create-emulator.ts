@@ -17,6 +17,7 @@ import { isLoopback } from './http/bind.js';
 import type { RequestLogEntry } from './http/request-log.js';
 import type { NumberWebhook } from './messaging/numbers.js';
 import { parseDateTime } from './wire/dates.js';
+import { channelHandle, type ChannelHandle } from './channel/channel-handle.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
 const CLOSE_GRACE_MS = 1000;
@@ -101,6 +102,8 @@ export interface EmulatorHandle {
     /** remove it, as DELETE /_emulator/numbers/{address} does (throws when it had none) */
     deleteNumberWebhook(address: string): void;
   };
+  /** the simulated SMS / WhatsApp channel in-process: inbound, outbox, handsets and waits on delivery */
+  channel: ChannelHandle;
   /** the core, for advanced embedding (tests, benchmarks) */
   core: EmulatorCore;
 }
@@ -138,8 +141,9 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     // every interface includes this machine's loopback: the URL to call is that one
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const first = account;
+    const url = `http://${urlHost}:${port}`;
     return {
-      url: `http://${urlHost}:${port}`,
+      url,
       port,
       accountSid: first.sid,
       authToken: first.authToken,
@@ -187,6 +191,8 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
         setNumberWebhook: (address, config) => core.channel.numbers.set(address, config),
         deleteNumberWebhook: (address) => core.channel.numbers.delete(address),
       },
+      // URLs in the webhooks an inbound causes are built on the public URL, as the control plane's are
+      channel: channelHandle(core.channel, () => options.publicUrl?.replace(/\/+$/, '') ?? url),
       core,
     };
   } catch (error) {

@@ -1,9 +1,8 @@
 /**
- * The runner's own webhook receiver: a local HTTP server that records every request and checks its
- * X-Twilio-Signature with the SDK's `validateRequest` (over the URL it was sent to and the form params).
+ * The runner's own webhook receiver: a local HTTP server (../shared/webhook-server.ts) that records every request
+ * with its X-Twilio-Signature checked by the SDK, and answers 200 `<Response/>` whatever the signature.
  */
-import { createServer, type Server } from 'node:http';
-import twilio from 'twilio';
+import { startWebhookServer } from '../shared/webhook-server.js';
 import type { ReceivedWebhook, WebhookReceiver } from './target.js';
 
 export interface RunningReceiver extends WebhookReceiver {
@@ -15,28 +14,21 @@ export type OnWebhook = (seen: { method?: string; url: string; headers: Record<s
 
 export async function startReceiver(authToken: string, host = '127.0.0.1', onWebhook?: OnWebhook): Promise<RunningReceiver> {
   const received: ReceivedWebhook[] = [];
-  let base = '';
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const params: Record<string, string> = {};
-      for (const [k, v] of new URLSearchParams(text)) params[k] = v;
-      const signature = String(request.headers['x-twilio-signature'] ?? '');
-      const url = base + (request.url ?? '/');
-      onWebhook?.({ method: request.method, url: request.url ?? '/', headers: request.headers, body: text });
-      received.push({ path: (request.url ?? '/').split('?')[0], params, valid: signature !== '' && twilio.validateRequest(authToken, signature, url, params), at: Date.now() });
-      response.writeHead(200, { 'content-type': 'text/xml' }).end('<Response/>');
-    });
+  const server = await startWebhookServer({
+    authToken,
+    host,
+    answer: (r) => {
+      onWebhook?.({ method: r.method, url: r.path, headers: r.headers, body: r.body });
+      // a repeated field (MediaUrl) shows its last value, as before; the signature was checked over all of them
+      const params = Object.fromEntries(Object.entries(r.params).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
+      received.push({ path: r.path.split('?')[0], params, valid: r.valid, at: r.at });
+      return { status: 200, contentType: 'text/xml', body: '<Response/>' };
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const address = server.address();
-  base = `http://${host}:${typeof address === 'object' && address ? address.port : 0}`;
   return {
-    url: base,
+    url: server.url,
     received,
     clear: () => void received.splice(0),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: server.close,
   };
 }

@@ -12,6 +12,7 @@ import { invalidParameter, twilioError } from '../wire/errors.js';
 import { acceptFormBodies } from '../http/form.js';
 import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
+import { receiptView } from '../channel/channel-handle.js';
 import { parseLimits } from '../http/limits.js';
 import { parseRestRules } from '../http/rest-faults.js';
 import { SenderPools } from '../messaging/senders.js';
@@ -198,14 +199,7 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   });
 
   app.post<{ Params: { address: string } }>('/handsets/:address/advance', async (request) => ({
-    receipts: core.channel.advance(request.params.address).map((r) => ({
-      sid: r.sid,
-      messageSid: r.message_sid,
-      participantSid: r.participant_sid,
-      channelMessageSid: r.channel_message_sid,
-      status: r.status,
-      errorCode: r.error_code ?? null,
-    })),
+    receipts: core.channel.advance(request.params.address).map(receiptView),
   }));
 
   // a number's incoming-message webhook (messaging/numbers.ts); the address URL-encoded, as for handsets
