@@ -40,6 +40,8 @@ Usage:
        [--emulator-url URL] [--control-token T]
                                and print every difference in status, error code, fields, types, enums (exit 1 on any)
   tce snapshot save|load FILE --url URL [--control-token T]   a running emulator's state to a file and back
+  tce exec [--import F] [--export F] [serve flags] -- <command…>   run a command against a fresh emulator
+                               (TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN, TWILIO_API_KEY_SID/SECRET); its exit code
   tce --version
 
 serve options:
@@ -305,6 +307,8 @@ export async function main(argv: string[]): Promise<void> {
     case 'router':
       // loaded on demand: the emulator's commands never pay for pg, ioredis and pino
       return (await import('./router/router-command.js')).routerCommand(rest);
+    case 'exec':
+      return (await import('./emulator/exec/exec-command.js')).execCommand(rest);
     case 'snapshot':
       return (await import('./emulator/snapshot/snapshot-command.js')).snapshotCommand(rest);
     case 'scenario':
