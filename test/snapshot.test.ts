@@ -227,6 +227,20 @@ describe('tce snapshot save / load, tce serve --import', () => {
     expect(await answers(copy, made)).toEqual(await answers(source, made));
   });
 
+  it('sends --control-token, and says when the emulator refuses the call', async () => {
+    const guarded = await startEmulator({ controlToken: 'let-me-in' });
+    open.push(guarded);
+    const file = join(dir, 'guarded.json');
+    const refused = await tce('snapshot', 'save', file, '--url', guarded.emulator.url);
+    expect(refused.stderr).toMatch(/^tce: the emulator refused the snapshot \(401\): /);
+    expect(refused.status).toBe(1);
+    const saved = await tce('snapshot', 'save', file, '--url', guarded.emulator.url, '--control-token', 'let-me-in');
+    expect(saved.status).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).tables.accounts[0].sid).toBe(guarded.emulator.accountSid);
+    const loaded = await tce('snapshot', 'load', file, '--url', guarded.emulator.url, '--control-token', 'let-me-in');
+    expect(loaded.status).toBe(0);
+  });
+
   it('tce serve --import FILE starts with the snapshot loaded', async () => {
     const source = await emulator();
     const made = await makeState(source);
