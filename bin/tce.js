@@ -4,5 +4,6 @@ import { main } from '../dist/cli.js';
 
 main(process.argv.slice(2)).catch((error) => {
   process.stderr.write(`tce: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // a usage mistake (src/shared/usage-error.ts) exits 2, a failed run 1
+  process.exit(typeof error?.exitCode === 'number' ? error.exitCode : 1);
 });

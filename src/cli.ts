@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import { createEmulator, type EmulatorOptions } from './emulator/create-emulator.js';
+import type { EmulatorOptions } from './emulator/create-emulator.js';
 import { parseRateLimitFlag } from './emulator/http/limits.js';
 import { isLoopback } from './emulator/http/bind.js';
 import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/spec.js';
@@ -21,6 +21,7 @@ import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from '
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
 import { closeOnSignals } from './shutdown.js';
+import { startWithImport } from './emulator/snapshot/snapshot-command.js';
 import { DURABILITY_LEVELS, type Durability } from './emulator/store/database.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
@@ -39,6 +40,9 @@ Usage:
   tce contracts diff DIR       replay a recording (docs/recording-format.md) against a fresh emulator account
        [--emulator-url URL] [--control-token T]
                                and print every difference in status, error code, fields, types, enums (exit 1 on any)
+  tce snapshot save|load FILE --url URL [--control-token T]   a running emulator's state to a file and back
+  tce exec [--import F] [--export F] [serve flags] -- <command…>   run a command against a fresh emulator
+                               (TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN, TWILIO_API_KEY_SID/SECRET); its exit code
   tce --version
 
 serve options:
@@ -62,6 +66,7 @@ serve options:
                           send webhooks from a thread of their own (default worker) or the main thread
   --validate-responses    check every answer against the OpenAPI spec; report violations on stderr
   --log                   log every request
+  --import <file>         load a snapshot (tce snapshot save) before listening
 
 load options (durations: 500ms, 60s, 2m; a bare number is seconds, milliseconds for --max-p99):
   --url <url>             the webhook consumer (required); the URL signed
@@ -102,6 +107,7 @@ async function serve(argv: string[]): Promise<void> {
       durability: { type: 'string', default: 'off' },
       'validate-responses': { type: 'boolean', default: false },
       log: { type: 'boolean', default: false },
+      import: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -126,7 +132,7 @@ async function serve(argv: string[]): Promise<void> {
   const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
   const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
   const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
-  const emulator = await createEmulator({
+  const emulator = await startWithImport({
     port,
     host: values.host,
     db: values.db,
@@ -143,7 +149,7 @@ async function serve(argv: string[]): Promise<void> {
     webhookTransport,
     durability,
     onAnswer,
-  });
+  }, values.import);
   const generated = !authToken;
   // the address really bound; when that is every interface, also the URL to use from this machine
   const bound = `http://${values.host.includes(':') && !values.host.startsWith('[') ? `[${values.host}]` : values.host}:${emulator.port}`;
@@ -302,6 +308,10 @@ export async function main(argv: string[]): Promise<void> {
     case 'router':
       // loaded on demand: the emulator's commands never pay for pg, ioredis and pino
       return (await import('./router/router-command.js')).routerCommand(rest);
+    case 'exec':
+      return (await import('./emulator/exec/exec-command.js')).execCommand(rest);
+    case 'snapshot':
+      return (await import('./emulator/snapshot/snapshot-command.js')).snapshotCommand(rest);
     case 'scenario':
       // loaded on demand, like the router (the scenarios start it)
       return (await import('./scenarios/scenario-command.js')).scenarioCommand(rest);

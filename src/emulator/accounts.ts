@@ -162,6 +162,11 @@ export class Accounts {
     return changes > 0;
   }
 
+  /** Drop every cached credential (the accounts and keys were replaced underneath, as a snapshot load does). */
+  forgetCredentials(): void {
+    this.byAuthorization.clear();
+  }
+
   /** The account an `Authorization: Basic …` header proves, or undefined. */
   authenticate(authorization: string | undefined): Account | undefined {
     if (!authorization) return undefined;

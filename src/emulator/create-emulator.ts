@@ -18,6 +18,7 @@ import type { RequestLogEntry } from './http/request-log.js';
 import type { NumberWebhook } from './messaging/numbers.js';
 import { parseDateTime } from './wire/dates.js';
 import { channelHandle, type ChannelHandle } from './channel/channel-handle.js';
+import { loadSnapshot, SnapshotLoadError } from './snapshot/snapshot.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
 const CLOSE_GRACE_MS = 1000;
@@ -53,6 +54,8 @@ export interface EmulatorOptions {
   webhookTransport?: 'worker' | 'inline';
   /** how hard each commit is pushed to disk: 'off' (default), 'normal' or 'full' (README "Durability") */
   durability?: Durability;
+  /** a snapshot document (`GET /_emulator/snapshot`, `tce snapshot save`) loaded before listening */
+  snapshot?: unknown;
   /** fastify request logging */
   logger?: boolean;
   /** inspect every REST answer (used by response validation) */
@@ -117,6 +120,13 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   }
   const core = new EmulatorCore({ db: options.db, seed: options.seed, clock: options.clock, webhookTransport: options.webhookTransport, durability: options.durability });
   try {
+    if (options.snapshot !== undefined) {
+      try {
+        loadSnapshot(core, options.snapshot);
+      } catch (error) {
+        throw new SnapshotLoadError(`the snapshot cannot be loaded: ${(error as Error).message}`);
+      }
+    }
     const wanted = options.accountSid;
     let account = wanted ? core.accounts.get(wanted) : core.accounts.list()[0];
     if (account && options.authToken && account.authToken !== options.authToken) {

@@ -10,6 +10,18 @@ export interface RandomSource {
   /** `n` lowercase hex characters */
   hex(n: number): string;
   readonly seeded: boolean;
+  /**
+   * Seeded: go on from a state that also depends on `entropy`. A snapshot load calls it, so an emulator started with
+   * the seed that made the snapshot's SIDs does not draw them again. Unseeded: nothing to do.
+   */
+  mix(entropy: string): void;
+}
+
+function seededDraw(material: string): () => number {
+  const digest = createHash('sha256').update(material).digest();
+  const draw = sfc32(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12));
+  for (let i = 0; i < 12; i++) draw();
+  return draw;
 }
 
 /** sfc32: small, fast, good enough for test determinism (not for secrets). */
@@ -44,15 +56,17 @@ export function createRandom(seed?: string | number): RandomSource {
     };
     return {
       seeded: false,
+      mix: () => undefined,
       next: () => take(4).readUInt32LE(0) / 2 ** 32,
       hex: (n) => take(Math.ceil(n / 2)).toString('hex').slice(0, n),
     };
   }
-  const digest = createHash('sha256').update(String(seed)).digest();
-  const draw = sfc32(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12));
-  for (let i = 0; i < 12; i++) draw();
+  let draw = seededDraw(String(seed));
   return {
     seeded: true,
+    mix: (entropy) => {
+      draw = seededDraw(`${draw()}|${draw()}|${entropy}`);
+    },
     next: () => draw() / 2 ** 32,
     hex: (n) => {
       let out = '';

@@ -18,6 +18,10 @@ import { parseRestRules } from '../http/rest-faults.js';
 import { SenderPools } from '../messaging/senders.js';
 import { parseRequestLogFilter } from '../http/request-log.js';
 import { journalJsonLines } from './journal-jsonl.js';
+import { loadSnapshot, takeSnapshot } from '../snapshot/snapshot.js';
+
+/** the largest snapshot `PUT /_emulator/snapshot` takes (the app's 1 MB body limit is for Twilio-sized bodies) */
+const SNAPSHOT_BODY_LIMIT = 256 * 1024 * 1024;
 
 export interface ControlOptions {
   core: EmulatorCore;
@@ -82,6 +86,13 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
     const accountSid = optionalString(body(request.body), 'accountSid');
     if (accountSid && !core.accounts.get(accountSid)) throw twilioError('NotFound', { path: `/_emulator/accounts/${accountSid}` });
     core.reset(accountSid);
+    return reply.code(204).send();
+  });
+
+  app.get('/snapshot', async (request) => takeSnapshot(core, optionalString(body(request.query), 'accountSid')));
+
+  app.put('/snapshot', { bodyLimit: SNAPSHOT_BODY_LIMIT }, async (request, reply) => {
+    loadSnapshot(core, request.body);
     return reply.code(204).send();
   });
 
