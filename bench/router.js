@@ -219,7 +219,18 @@ async function measure(label, server, rate) {
   await drain(server);
   const max = await cannon(server.url);
   const drained = await drain(server);
-  const atRate = rate ? await paced(server.url, rate) : undefined;
+  // the target rate three times, drained in between: on a shared 2-core machine one run's p99 is mostly its noise,
+  // so the median run (by p99) is reported, with all three p99s
+  let atRate;
+  if (rate) {
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      runs.push(await paced(server.url, rate));
+      await drain(server);
+    }
+    runs.sort((a, b) => a.p99Ms - b.p99Ms);
+    atRate = { ...runs[1], p99Runs: runs.map((r) => r.p99Ms) };
+  }
   await drain(server);
   return { label, max, drained, atRate, rate };
 }
@@ -278,12 +289,12 @@ const rows = results.map((r) => [
   (r.max.requestsPerSecond / calibration).toFixed(2),
   r.max.p99Ms,
   r.atRate ? `${r.atRate.requestsPerSecond} @ ${r.rate}/s` : '-',
-  r.atRate ? r.atRate.p99Ms : '-',
+  r.atRate ? `${r.atRate.p99Ms} (${r.atRate.p99Runs.join(' / ')})` : '-',
   r.max.non2xx + (r.atRate?.non2xx ?? 0),
   r.drained?.appliedPerSecond ?? '-',
 ]);
 process.stdout.write(
-  renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target)', 'non-2xx', 'worker applies /s'], rows) + '\n',
+  renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target; median of 3)', 'non-2xx', 'worker applies /s'], rows) + '\n',
 );
 const out = { revision: gitRevision(root), seconds, connections, conversations, machine: machineInfo(loadBefore, loadavg()), results };
 writeFileSync(join(root, 'bench/results/router-latest.json'), JSON.stringify(out, null, 2) + '\n');
