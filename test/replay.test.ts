@@ -96,6 +96,29 @@ describe('tce replay', () => {
     expect(rx.requests[4].at - rx.requests[0].at).toBeLessThan(600 + 150);
   });
 
+  it('1,000 lines at --speed 100: in order, every one validly signed, each arrival within 10 % of the run of its due time', async () => {
+    rx.clear();
+    // 500 s captured, gaps of 0 to 10 s in a fixed pattern: 5 s at --speed 100
+    const ats: number[] = [];
+    for (let i = 0, at = 0; i < 1_000; i++, at += ((i * 37) % 11) * 100) ats.push(at);
+    const file = writeFile(capture(ats));
+    const run = await tceReplay([...base(file, rx.url('/hooks/bulk')), '--speed', '100', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(rx.requests.map((r) => Number(r.params.Id))).toEqual(ats.map((_, i) => i));
+    expect(rx.invalid()).toEqual([]);
+    // measured from the second arrival (the first also opens the connection)
+    const span = (ats.at(-1)! - ats[1]!) / 100;
+    const tolerance = span * 0.1;
+    const late: string[] = [];
+    for (let i = 1; i < ats.length; i++) {
+      const actual = rx.requests[i]!.at - rx.requests[1]!.at;
+      const due = (ats[i]! - ats[1]!) / 100;
+      if (Math.abs(actual - due) > tolerance) late.push(`#${i}: ${actual.toFixed(0)} ms, due ${due.toFixed(0)} ms`);
+    }
+    expect(late).toEqual([]);
+  }, 60_000);
+
   it('--speed max sends without waiting; the text summary counts and latency', async () => {
     rx.clear();
     const file = writeFile(capture([0, 60_000, 120_000]));
