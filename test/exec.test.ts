@@ -48,8 +48,9 @@ const created = await client.conversations.v1.conversations.create({ friendlyNam
 const byToken = twilio(e.TWILIO_ACCOUNT_SID, e.TWILIO_AUTH_TOKEN, { httpClient: emulatorHttpClient(e.TCE_URL) });
 await byToken.conversations.v1.conversations(created.sid).fetch();
 console.log(JSON.stringify({ sid: created.sid, existing }));
+if (process.argv[2]) process.exit(Number(process.argv[2]));
 `;
-const sdk = (name: string) => ['node', '--input-type=module', '-e', SDK_SCRIPT, name];
+const sdk = (name: string, exitCode?: number) => ['node', '--input-type=module', '-e', SDK_SCRIPT, name, ...(exitCode === undefined ? [] : [String(exitCode)])];
 
 describe('tce exec', () => {
   it('runs a command that creates a conversation through the SDK, exits 0, and --export saves it', async () => {
@@ -74,6 +75,12 @@ describe('tce exec', () => {
     const ran = await tce(['exec', '--export', file, '--', 'node', '-e', 'process.exit(3)']);
     expect(ran.status).toBe(3);
     expect(JSON.parse(readFileSync(file, 'utf8')).format).toBe('tce-snapshot');
+    // a command that saw the variables, reached the emulator, then failed: its code, and its work in the export
+    const reached = join(dir, 'reached-then-failed.json');
+    const failed = await tce(['exec', '--export', reached, '--', ...sdk('then failed', 3)]);
+    expect(failed.status).toBe(3);
+    const { sid } = JSON.parse(failed.stdout) as { sid: string };
+    expect(JSON.parse(readFileSync(reached, 'utf8')).tables.conversations.map((c: { sid: string }) => c.sid)).toEqual([sid]);
   });
 
   it('passes SIGTERM on to the command and exits with what it answers', async () => {
