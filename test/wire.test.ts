@@ -6,7 +6,6 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeForm } from '../src/emulator/http/form.js';
 import { isoMillis, isoSeconds, parseDateTime, parseDuration } from '../src/emulator/wire/dates.js';
 import { isPlainJsonText } from '../src/emulator/wire/json.js';
 import { pageMeta, type PageLinks } from '../src/emulator/wire/page.js';
@@ -14,6 +13,7 @@ import { projection } from '../src/emulator/wire/projection.js';
 import { isSid, newSid, SID_PATTERN } from '../src/emulator/wire/sid.js';
 import { createRandom } from '../src/emulator/random.js';
 import { ISO_SECONDS } from './support/spec.js';
+import { startEmulator } from './support/emulator.js';
 
 const HEX32 = '0123456789abcdef'.repeat(2);
 
@@ -175,16 +175,20 @@ describe('JSON text (wire/json.ts)', () => {
   });
 });
 
-describe('form bodies (http/form.ts)', () => {
-  it('decodes repeated keys as arrays in order and keeps dotted names literal', () => {
-    expect(decodeForm('')).toEqual({});
-    expect(decodeForm('A=1')).toEqual({ A: '1' });
-    expect(decodeForm('A=1&A=2&A=3&B=x')).toEqual({ A: ['1', '2', '3'], B: 'x' });
-    expect(decodeForm('Timers.Inactive=PT1M&MessagingBinding.Address=%2B15551234567&Body=a+b%26c&Empty=')).toEqual({
-      'Timers.Inactive': 'PT1M',
-      'MessagingBinding.Address': '+15551234567',
-      Body: 'a b&c',
-      Empty: '',
-    });
+describe('form bodies (@fastify/formbody), over HTTP', () => {
+  it('repeated keys arrive as arrays in order, dotted names literal, + and %XX decoded, __proto__ a plain field', async () => {
+    const t = await startEmulator();
+    try {
+      const form = (body: string) => ({ body, contentType: 'application/x-www-form-urlencoded' });
+      const role = await t.http('POST', '/v1/Roles', form('FriendlyName=r1&Type=conversation&Permission=sendMessage&Permission=leaveConversation&Permission=editOwnMessage'));
+      expect(role.status).toBe(201);
+      expect(role.body.permissions).toEqual(['sendMessage', 'leaveConversation', 'editOwnMessage']);
+      const conversation = await t.http('POST', '/v1/Conversations', form('FriendlyName=a+b%26c%E2%9C%93&Timers.Inactive=PT1M&__proto__=x'));
+      expect(conversation.status).toBe(201);
+      expect(conversation.body.friendly_name).toBe('a b&c✓');
+      expect(conversation.body.timers.date_inactive).toEqual(expect.any(String));
+    } finally {
+      await t.emulator.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { clientErrorAnswer, frameworkErrors, installErrorHandling } from './http
 import { MAX_PARAM_LENGTH, restPlugin, type RestOptions } from './http/rest-plugin.js';
 import { messagingPlugin } from './messaging/messaging-plugin.js';
 import { jsonTooDeep, jsonTooDeepError } from './wire/json-depth.js';
+import formbody from '@fastify/formbody';
 
 /** How long a request's headers and body may take to arrive (a slow client would hold its socket forever). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -68,6 +69,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     if (jsonTooDeep(body as string)) return done(jsonTooDeepError('The JSON body'), undefined);
     parseJson(request, body as string, done);
   });
+
+  // Form bodies, on every route: repeated keys become arrays, dotted keys stay literal names, into null-prototype
+  // objects (a `__proto__` field is a field); @fastify/formbody with its default parser, fast-querystring
+  app.register(formbody);
 
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
   app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core, publicUrl: options.publicUrl });

@@ -9,7 +9,6 @@ import { AccountError, type Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
-import { acceptFormBodies } from '../http/form.js';
 import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
 import { receiptView } from '../channel/channel-handle.js';
@@ -46,7 +45,6 @@ function optionalString(b: Body, key: string): string | undefined {
 export async function controlPlugin(app: FastifyInstance, options: ControlOptions): Promise<void> {
   const { core } = options;
 
-  acceptFormBodies(app);
 
   if (options.controlToken) {
     const expected = Buffer.from(`Bearer ${options.controlToken}`);

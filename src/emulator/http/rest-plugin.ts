@@ -13,7 +13,7 @@ import { twilioError } from '../wire/errors.js';
 import { projection } from '../wire/projection.js';
 import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
-import { acceptFormBodies, type RawParams } from './form.js';
+import type { RawParams } from './form.js';
 import { guardRequests } from './auth.js';
 import { compileParams, pageSizeOf, webhooksEnabled } from './params.js';
 import type { Route, RouteTable } from './routes.js';
@@ -116,7 +116,6 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
   const services: Services = core.servicesView();
   const router = routerFor(core.routes);
 
-  acceptFormBodies(app);
 
   app.decorateRequest('served', null);
   app.decorateRequest('operationId', undefined);

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { notFound } from '../http/error-handler.js';
-import { acceptFormBodies, type RawParams } from '../http/form.js';
+import type { RawParams } from '../http/form.js';
 import { guardRequests } from '../http/auth.js';
 import { isHttpUrl } from '../wire/url.js';
 import type { Row, SqlValue } from '../store/database.js';
@@ -86,7 +86,6 @@ export async function messagingPlugin(app: FastifyInstance, options: MessagingOp
   const senderPools = new SenderPools(core.db);
   const numbers = new IncomingPhoneNumbers(core);
 
-  acceptFormBodies(app);
 
   // An account's test credentials may only send (twilio.com/docs/iam/test-credentials); the rest is 403 / 20008.
   guardRequests(app, core, (request) => request.method === 'POST' && MESSAGES_PATH.test(request.url.split('?')[0]));
