@@ -4,6 +4,7 @@
  * is what keeps `createEmulator()` under 20 ms. `test/contracts.test.ts` rebuilds it from the vendored
  * spec with swagger-parser and fails if the committed copy is stale (`tce contracts manifest` rewrites it).
  */
+import type { OpenAPIV3 } from 'openapi-types';
 
 export type ParamLocation = 'path' | 'query' | 'body' | 'header';
 export type ParamType = 'string' | 'integer' | 'boolean' | 'array' | 'number';
@@ -38,22 +39,28 @@ export interface OperationSpec {
   schema?: string;
 }
 
-type Json = Record<string, unknown>;
+/** After swagger-parser's `dereference` no `$ref` is left: this says so to the types, and checks it. */
+function resolved<T extends object>(value: T | OpenAPIV3.ReferenceObject): T {
+  if ('$ref' in value) throw new Error(`the spec is not dereferenced: ${value.$ref}`);
+  return value;
+}
 
-function paramType(schema: Json | undefined): { type: ParamType; items?: ParamType; enum?: string[] } {
-  const s = schema ?? {};
+type Schema = OpenAPIV3.SchemaObject;
+
+function paramType(schema: Schema | undefined): { type: ParamType; items?: ParamType; enum?: string[] } {
+  const s: Schema = schema ?? {};
   const type = (s.type as ParamType | undefined) ?? 'string';
   const out: { type: ParamType; items?: ParamType; enum?: string[] } = { type };
   if (Array.isArray(s.enum)) out.enum = s.enum as string[];
-  if (type === 'array') {
-    const items = (s.items as Json | undefined) ?? {};
+  if (s.type === 'array') {
+    const items = resolved(s.items);
     out.items = (items.type as ParamType | undefined) ?? 'string';
     if (Array.isArray(items.enum)) out.enum = items.enum as string[];
   }
   return out;
 }
 
-function copyBounds(target: ParamSpec, schema: Json | undefined): void {
+function copyBounds(target: ParamSpec, schema: Schema | undefined): void {
   if (!schema) return;
   if (typeof schema.format === 'string') target.format = schema.format;
   if (typeof schema.pattern === 'string') target.pattern = schema.pattern;
@@ -62,37 +69,37 @@ function copyBounds(target: ParamSpec, schema: Json | undefined): void {
 }
 
 /** Build the manifest from a *dereferenced* spec (as swagger-parser's `dereference` returns it). */
-export function buildManifest(spec: Json, schemaNames: Map<unknown, string>): OperationSpec[] {
+export function buildManifest(spec: OpenAPIV3.Document, schemaNames: Map<unknown, string>): OperationSpec[] {
   const ops: OperationSpec[] = [];
-  const paths = spec.paths as Record<string, Record<string, Json>>;
-  for (const [path, item] of Object.entries(paths)) {
+  for (const [path, item] of Object.entries(spec.paths)) {
+    if (!item) continue;
     for (const method of ['get', 'post', 'delete'] as const) {
       const op = item[method];
       if (!op) continue;
       const params: ParamSpec[] = [];
-      for (const p of [...((item.parameters as unknown as Json[] | undefined) ?? []), ...((op.parameters as unknown as Json[] | undefined) ?? [])]) {
-        const spec: ParamSpec = { name: p.name as string, in: p.in as ParamLocation, ...paramType(p.schema as Json) };
-        if (p.required) spec.required = true;
-        copyBounds(spec, p.schema as Json);
-        params.push(spec);
+      for (const p of [...(item.parameters ?? []), ...(op.parameters ?? [])].map((x) => resolved(x))) {
+        const schema = p.schema && resolved(p.schema);
+        const param: ParamSpec = { name: p.name, in: p.in as ParamLocation, ...paramType(schema) };
+        if (p.required) param.required = true;
+        copyBounds(param, schema);
+        params.push(param);
       }
-      const body = ((op.requestBody as Json | undefined)?.content as Json | undefined)?.[
-        'application/x-www-form-urlencoded'
-      ] as Json | undefined;
-      const bodySchema = body?.schema as Json | undefined;
+      const body = op.requestBody && resolved(op.requestBody).content['application/x-www-form-urlencoded'];
+      const bodySchema = body?.schema && resolved(body.schema);
       if (bodySchema?.properties) {
-        const required = new Set((bodySchema.required as string[] | undefined) ?? []);
-        for (const [name, s] of Object.entries(bodySchema.properties as Record<string, Json>)) {
-          const spec: ParamSpec = { name, in: 'body', ...paramType(s) };
-          if (required.has(name)) spec.required = true;
-          copyBounds(spec, s);
-          params.push(spec);
+        const required = new Set(bodySchema.required ?? []);
+        for (const [name, ref] of Object.entries(bodySchema.properties)) {
+          const s = resolved(ref);
+          const param: ParamSpec = { name, in: 'body', ...paramType(s) };
+          if (required.has(name)) param.required = true;
+          copyBounds(param, s);
+          params.push(param);
         }
       }
-      const responses = op.responses as Record<string, Json>;
-      const status = Number(Object.keys(responses).find((code) => code.startsWith('2')) ?? 200);
-      const schema = ((responses[String(status)]?.content as Json | undefined)?.['application/json'] as Json | undefined)
-        ?.schema as Json | undefined;
+      const status = Number(Object.keys(op.responses).find((code) => code.startsWith('2')) ?? 200);
+      const answer = op.responses[String(status)];
+      const json = answer && resolved(answer).content?.['application/json'];
+      const schema = json?.schema && resolved(json.schema);
       const entry: OperationSpec = {
         operationId: op.operationId as string,
         method: method.toUpperCase() as OperationSpec['method'],
@@ -101,13 +108,14 @@ export function buildManifest(spec: Json, schemaNames: Map<unknown, string>): Op
         status,
         properties: [],
       };
-      if (schema) {
-        const props = schema.properties as Record<string, Json>;
+      if (schema?.properties) {
+        const props = schema.properties;
         if (props.meta) {
           const key = Object.keys(props).find((k) => k !== 'meta') as string;
           entry.listKey = key;
-          const itemSchema = props[key].items as Json;
-          entry.properties = Object.keys(itemSchema.properties as Json);
+          const list = resolved(props[key]!) as OpenAPIV3.ArraySchemaObject;
+          const itemSchema = resolved(list.items);
+          entry.properties = Object.keys(itemSchema.properties ?? {});
           entry.schema = schemaNames.get(itemSchema);
         } else {
           entry.properties = Object.keys(props);

@@ -8,6 +8,7 @@ import { compareAnswer, type Bindings, type Schema } from './drift.js';
 import { readRecording, REPLAYED_HEADERS, type Pairs, type RestEntry } from './recording.js';
 import { SID_PLACEHOLDER } from './sanitize.js';
 import { loadConversationsSpec } from './spec.js';
+import type { OpenAPIV3 } from 'openapi-types';
 
 export interface DiffTarget {
   url: string;
@@ -140,19 +141,20 @@ function buildRequest(entry: RestEntry, bindings: Bindings, answers: Map<number,
 }
 
 /** The spec's success or error schema of an answer, by method, (placeholder) path and status. */
-function schemaLookup(document: Json): (method: string, path: string, status: number) => Schema {
-  const paths = document.paths as Record<string, Record<string, Json>>;
-  const routes = Object.entries(paths).map(([template, item]) => ({
+function schemaLookup(document: OpenAPIV3.Document): (method: string, path: string, status: number) => Schema {
+  const routes = Object.entries(document.paths).flatMap(([template, item]) => (item ? [{
     item,
     literal: template.split('/').filter((s) => !s.startsWith('{')).length,
     re: new RegExp(`^${template.split('/').map((s) => (s.startsWith('{') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`),
-  }));
+  }] : []));
   routes.sort((a, b) => b.literal - a.literal);
   return (method, path, status) => {
-    const route = routes.find((r) => r.re.test(path) && r.item[method.toLowerCase()]);
-    const responses = route?.item[method.toLowerCase()]?.responses as Record<string, Json> | undefined;
-    const content = responses?.[String(status)]?.content as Record<string, Json> | undefined;
-    return content?.['application/json']?.schema as Schema;
+    const verb = method.toLowerCase() as OpenAPIV3.HttpMethods;
+    const route = routes.find((r) => r.re.test(path) && r.item[verb]);
+    const answer = route?.item[verb]?.responses[String(status)];
+    // dereferenced: no $ref is left
+    const json = answer && !('$ref' in answer) ? answer.content?.['application/json'] : undefined;
+    return json?.schema as Schema;
   };
 }
 

@@ -1,6 +1,7 @@
 /** Loading the vendored OpenAPI spec (fixtures/openapi) with swagger-parser, dereferenced once per process. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { OpenAPIV3 } from 'openapi-types';
 import { buildManifest, type OperationSpec } from './manifest.js';
 
 export const fixturesDir = fileURLToPath(new URL('../../fixtures/openapi/', import.meta.url));
@@ -9,7 +10,7 @@ export const manifestPath = `${fixturesDir}conversations-v1.manifest.json`;
 
 export interface LoadedSpec {
   /** the dereferenced document */
-  document: Record<string, unknown>;
+  document: OpenAPIV3.Document;
   /** component schema objects by name (identity-preserved after dereferencing) */
   schemas: Record<string, Record<string, unknown>>;
   operations: OperationSpec[];
@@ -23,8 +24,8 @@ export function loadConversationsSpec(): Promise<LoadedSpec> {
     // Imported here, not at the top: the emulator's start-up path never needs it.
     const { default: SwaggerParser } = await import('@apidevtools/swagger-parser');
     const raw = JSON.parse(readFileSync(conversationsSpecPath, 'utf8'));
-    const document = (await SwaggerParser.dereference(raw)) as unknown as Record<string, unknown>;
-    const schemas = (document.components as { schemas: Record<string, Record<string, unknown>> }).schemas;
+    const document = (await SwaggerParser.dereference(raw)) as OpenAPIV3.Document;
+    const schemas = (document.components?.schemas ?? {}) as Record<string, Record<string, unknown>>;
     const names = new Map<unknown, string>(Object.entries(schemas).map(([name, s]) => [s, name]));
     return { document, schemas, operations: buildManifest(document, names) };
   })();
