@@ -78,6 +78,14 @@ it('starts every test from an empty emulator', async () => {
 });
 `;
 
+/** the part of vitest's JSON reporter output read here */
+interface ConsumerReport {
+  success: boolean;
+  numTotalTests: number;
+  numPassedTests: number;
+  testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
+}
+
 const temps: string[] = [];
 afterAll(() => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
@@ -109,8 +117,13 @@ it('installs from its npm pack tarball and runs a consumer vitest file against t
 
   writeFileSync(join(project, 'consumer.test.js'), CONSUMER_TEST);
   const report = join(project, 'report.json');
-  const inner = await sh('npx', ['--no', 'vitest', 'run', '--reporter=json', `--outputFile=${report}`], project, 120_000);
-  process.stderr.write(`package-install: consumer vitest run ${inner.ms} ms\n`);
-  const result = JSON.parse(readFileSync(report, 'utf8')) as { numTotalTests: number; numPassedTests: number; success: boolean };
+  // a failing consumer test exits 1: its report, when there is one, says which assertion failed
+  const inner = await sh('npx', ['--no', 'vitest', 'run', '--reporter=json', `--outputFile=${report}`], project, 120_000).catch((e: Error) => e);
+  if (!existsSync(report)) throw inner;
+  const result = JSON.parse(readFileSync(report, 'utf8')) as ConsumerReport;
+  const failures = result.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status !== 'passed').map((a) => `${a.title}: ${a.failureMessages[0] ?? a.status}`));
+  expect(failures).toEqual([]);
   expect(result).toMatchObject({ success: true, numTotalTests: 2, numPassedTests: 2 });
+  if (inner instanceof Error) throw inner;
+  process.stderr.write(`package-install: consumer vitest run ${inner.ms} ms\n`);
 }, 600_000);
