@@ -35,7 +35,8 @@ Usage:
                                against the emulator or real Twilio (--target twilio), for the reference router
                                or --consumer URL (tce scenario help)
   tce contracts coverage       every spec operation: served? exercised by the tests? (exit 1 below all)
-       [--exercised DIR] [--json]  (DIR: where the test suite records what it called; default .tce/coverage)
+       [--exercised DIR] [--json | --table]  (one summary line and the operations missing; --table: all of them;
+                                    DIR: where the test suite records what it called; default .tce/coverage)
   tce contracts manifest       rebuild the operation manifest from fixtures/openapi
   tce contracts diff DIR       replay a recording (docs/recording-format.md) against a fresh emulator account
        [--emulator-url URL] [--control-token T]
@@ -179,11 +180,11 @@ async function responseChecker(): Promise<NonNullable<EmulatorOptions['onAnswer'
 async function contracts(argv: string[]): Promise<void> {
   const [what] = argv;
   if (what === 'coverage') {
-    const { values } = parseArgs({ args: argv.slice(1), options: { exercised: { type: 'string', default: DEFAULT_EXERCISED_DIR }, json: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({ args: argv.slice(1), options: { exercised: { type: 'string', default: DEFAULT_EXERCISED_DIR }, json: { type: 'boolean', default: false }, table: { type: 'boolean', default: false } } });
     const operations = loadManifest();
     const served = new Set(buildRouteTable(operations).routes.map((r) => r.op.operationId));
     const rows = coverage(operations, served, readExercised(values.exercised));
-    process.stdout.write(values.json ? `${JSON.stringify(rows, null, 1)}\n` : `${formatCoverage(rows)}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify(rows, null, 1)}\n` : `${formatCoverage(rows, { table: values.table })}\n`);
     const complete = rows.every((r) => r.served && r.exercised);
     if (!complete) process.exitCode = 1;
     return;

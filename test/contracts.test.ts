@@ -40,12 +40,19 @@ describe('contracts', () => {
       const none = spawnSync(process.execPath, [BIN, 'contracts', 'coverage', '--exercised', dir], { encoding: 'utf8' });
       expect(none.status).toBe(1);
       expect(none.stdout).toContain('103/103 served, 0/103 exercised');
+      // what is missing is listed, one row each, above the summary
+      expect(none.stdout.split('\n').filter((l) => l.includes('| NO')).length).toBe(103);
       const all = JSON.parse(readFileSync(manifestPath, 'utf8')).map((op: { operationId: string }) => op.operationId);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'all.json'), JSON.stringify(all));
       const every = spawnSync(process.execPath, [BIN, 'contracts', 'coverage', '--exercised', dir, '--json'], { encoding: 'utf8' });
       expect(every.status).toBe(0);
       expect(JSON.parse(every.stdout).every((row: { served: boolean; exercised: boolean }) => row.served && row.exercised)).toBe(true);
+      // complete: one line by default, the whole table with --table
+      const summary = spawnSync(process.execPath, [BIN, 'contracts', 'coverage', '--exercised', dir], { encoding: 'utf8' });
+      expect(summary.stdout).toBe('103/103 served, 103/103 exercised by the test suite (every operation: --table)\n');
+      const table = spawnSync(process.execPath, [BIN, 'contracts', 'coverage', '--exercised', dir, '--table'], { encoding: 'utf8' });
+      expect(table.stdout.split('\n').filter((l) => /\| yes +\| yes +\|$/.test(l)).length).toBe(103);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

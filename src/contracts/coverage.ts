@@ -47,16 +47,25 @@ export function coverage(operations: OperationSpec[], served: Set<string>, exerc
   }));
 }
 
-export function formatCoverage(rows: CoverageRow[]): string {
+/**
+ * One summary line, after a line per operation that is not served or not exercised (what a failing run must show);
+ * with `table`, every operation's row first.
+ */
+export function formatCoverage(rows: CoverageRow[], options: { table?: boolean } = {}): string {
   const width = (key: keyof CoverageRow) => Math.max(key.length, ...rows.map((r) => String(r[key]).length));
   const cols: (keyof CoverageRow)[] = ['method', 'path', 'operationId', 'served', 'exercised'];
   const widths = cols.map(width);
   const line = (values: string[]) => `| ${values.map((v, i) => v.padEnd(widths[i])).join(' | ')} |`;
   const mark = (b: boolean) => (b ? 'yes' : 'NO');
-  const out = [line(cols), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`];
-  for (const r of rows) out.push(line([r.method, r.path, r.operationId, mark(r.served), mark(r.exercised)]));
+  const shown = options.table ? rows : rows.filter((r) => !r.served || !r.exercised);
+  const out: string[] = [];
+  if (shown.length > 0) {
+    out.push(line(cols), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+    for (const r of shown) out.push(line([r.method, r.path, r.operationId, mark(r.served), mark(r.exercised)]));
+    out.push('');
+  }
   const served = rows.filter((r) => r.served).length;
   const exercised = rows.filter((r) => r.exercised).length;
-  out.push('', `${served}/${rows.length} served, ${exercised}/${rows.length} exercised by the test suite`);
+  out.push(`${served}/${rows.length} served, ${exercised}/${rows.length} exercised by the test suite${options.table ? '' : ' (every operation: --table)'}`);
   return out.join('\n');
 }
