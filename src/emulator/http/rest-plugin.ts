@@ -13,7 +13,7 @@ import { twilioError } from '../wire/errors.js';
 import { projection } from '../wire/projection.js';
 import { notFound } from './error-handler.js';
 import { callPreEvent, preEventFor } from './pre-events.js';
-import type { RawParams } from './form.js';
+import { paramsOf, type RawParams } from './form.js';
 import { guardRequests } from './auth.js';
 import { compileParams, pageSizeOf, webhooksEnabled } from './params.js';
 import type { Route, RouteTable } from './routes.js';
@@ -29,17 +29,6 @@ export interface RestOptions {
   publicUrl?: string;
   /** called with every answer before it is sent (response validation) */
   onAnswer?: (route: Route, status: number, body: unknown) => void;
-}
-
-/** Form bodies arrive as text; JSON bodies (not Twilio's, but handy for curl) are flattened to text values. */
-function rawParams(value: unknown): RawParams {
-  if (value === null || value === undefined || typeof value !== 'object') return {};
-  const out: RawParams = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v === undefined || v === null) continue;
-    out[key] = Array.isArray(v) ? v.map(String) : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  }
-  return out;
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -150,7 +139,7 @@ export async function restPlugin(app: FastifyInstance, options: RestOptions): Pr
       const { route, check, projectAnswer, isPost, preEvent } = request.served.served;
       const account = request.account as Account;
       // Form bodies (form.ts) and query strings arrive as text values already; JSON bodies are flattened.
-      const raw = isPost ? (isForm(request.headers['content-type']) ? (request.body as RawParams) : rawParams(request.body)) : (request.query as RawParams);
+      const raw = isPost ? (isForm(request.headers['content-type']) ? (request.body as RawParams) : paramsOf(request.body)) : (request.query as RawParams);
       const input = check(raw, request.headers);
       const path = request.served.params as Record<string, string>;
       const baseUrl = options.publicUrl ?? originOf(request.protocol, request.host);

@@ -22,7 +22,8 @@ import { channelAddress, validSender } from './addresses.js';
 import { SenderPools } from './senders.js';
 import { IncomingPhoneNumbers, representNumber } from './incoming-phone-numbers.js';
 import { testSendError } from './test-credentials.js';
-import { many, one, paramsOf, type Params } from './params.js';
+import { paramsOf } from '../http/form.js';
+import { many, one, type Params } from './params.js';
 
 export interface MessagingOptions {
   core: EmulatorCore;

@@ -1,18 +1,8 @@
 /** Parameters of the 2010 API: form bodies and queries, repeated keys as arrays, '' as absent. */
+import type { RawParams } from '../http/form.js';
 import { invalidParameter } from '../wire/errors.js';
 
-export type Params = Record<string, string | string[]>;
-
-/** Form bodies arrive decoded by the parser; JSON bodies (handy for curl) are flattened to text values. */
-export function paramsOf(value: unknown): Params {
-  if (value === null || value === undefined || typeof value !== 'object') return {};
-  const out: Params = {};
-  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v === undefined || v === null) continue;
-    out[key] = Array.isArray(v) ? v.map(String) : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  }
-  return out;
-}
+export type Params = RawParams;
 
 /** A single-valued parameter: the last one when repeated; '' counts as absent. */
 export function one(params: Params, name: string): string | undefined {
