@@ -19,6 +19,7 @@ import type { NumberWebhook } from './messaging/numbers.js';
 import { parseDateTime } from './wire/dates.js';
 import { channelHandle, type ChannelHandle } from './channel/channel-handle.js';
 import { loadSnapshot, SnapshotLoadError } from './snapshot/snapshot.js';
+import { ClientTokens, type ClientTokenOptions } from './realtime/client-tokens.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
 const CLOSE_GRACE_MS = 1000;
@@ -109,6 +110,8 @@ export interface EmulatorHandle {
   channel: ChannelHandle;
   /** the core, for advanced embedding (tests, benchmarks) */
   core: EmulatorCore;
+  /** an Access Token (ChatGrant) for the client SDKs, valid by the emulator's clock; first account unless given */
+  clientToken(identity: string, options?: ClientTokenOptions & { accountSid?: string }): string;
 }
 
 export async function createEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
@@ -152,6 +155,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
     const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
     const first = account;
     const url = `http://${urlHost}:${port}`;
+    const clientTokens = new ClientTokens(core);
     return {
       url,
       port,
@@ -204,6 +208,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       // URLs in the webhooks an inbound causes are built on the public URL, as the control plane's are
       channel: channelHandle(core.channel, () => options.publicUrl?.replace(/\/+$/, '') ?? url),
       core,
+      clientToken: (identity, o = {}) => clientTokens.mint(o.accountSid ?? first.sid, identity, o),
     };
   } catch (error) {
     core.close();
