@@ -44,6 +44,8 @@ Usage:
   tce snapshot save|load FILE --url URL [--control-token T]   a running emulator's state to a file and back
   tce exec [--import F] [--export F] [serve flags] -- <command…>   run a command against a fresh emulator
                                (TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN, TWILIO_API_KEY_SID/SECRET); its exit code
+  tce token --identity ID [--url URL] [--account-sid AC…] [--service-sid IS…] [--ttl SECONDS]
+                               print an Access Token (ChatGrant) the emulator accepts, for the client SDKs
   tce --version
 
 serve options:
@@ -318,6 +320,8 @@ export async function main(argv: string[]): Promise<void> {
       return (await import('./scenarios/scenario-command.js')).scenarioCommand(rest);
     case 'replay':
       return (await import('./replay/replay-command.js')).replayCommand(rest);
+    case 'token':
+      return (await import('./emulator/realtime/token-command.js')).tokenCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${version}\n`);

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import type { EmulatorHandle } from '../src/index.js';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
+import { execFile } from 'node:child_process';
+import { TCE_BIN } from './support/spawned.js';
 import { AccessTokenError, verifyAccessToken } from '../src/emulator/realtime/access-token.js';
 
 const { AccessToken } = twilio.jwt;
@@ -154,5 +156,57 @@ describe('emulator.clientToken', () => {
     const second = verify(emulator.clientToken('carol'));
     expect(second.keySid).not.toBe(first.keySid);
     expect(second.identity).toBe('carol');
+  });
+});
+
+/** `tce …` as a child process (async: the in-process emulator must keep answering it) */
+function tce(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TCE_BIN, ...args], { timeout: 20_000, env: { ...process.env, TCE_URL: '' } }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('tce token', () => {
+  it('prints a token the running emulator accepts, by its clock, for the account and service asked', async () => {
+    const second = emulator.control.createAccount();
+    emulator.clock.setMode('manual');
+    try {
+      emulator.clock.set('2030-06-01T12:00:00Z');
+      const plain = await tce(['token', '--identity', 'alice', '--url', emulator.url]);
+      expect(plain.stderr).toBe('');
+      expect(plain.code).toBe(0);
+      const verified = verify(plain.stdout.trim());
+      expect(verified).toMatchObject({ identity: 'alice', accountSid: emulator.accountSid, serviceSid: emulator.defaultServiceSid });
+      expect(verified.expiresAt).toBe(Date.parse('2030-06-01T13:00:00Z'));
+
+      const other = await tce(['token', '--identity', 'bob', '--url', emulator.url, '--account-sid', second.sid, '--ttl', '60']);
+      expect(other.code).toBe(0);
+      const bob = verify(other.stdout.trim());
+      expect(bob).toMatchObject({ identity: 'bob', accountSid: second.sid, serviceSid: second.defaultServiceSid });
+      expect(bob.expiresAt).toBe(Date.parse('2030-06-01T12:01:00Z'));
+    } finally {
+      emulator.clock.reset();
+    }
+  });
+
+  it('names the mistake in bad flags (exit 2)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['token'], /needs --identity/],
+      [['token', '--identity', 'a', '--ttl', '0', '--url', emulator.url], /--ttl must be a whole number of seconds from 1 to 86400/],
+      [['token', '--identity', 'a', '--ttl', '1h', '--url', emulator.url], /--ttl must be/],
+      [['token', '--identity', 'a', '--account-sid', 'ACnope', '--url', emulator.url], /--account-sid must be AC followed by 32 hex/],
+      [['token', '--identity', 'a', '--account-sid', `AC${'9'.repeat(32)}`, '--url', emulator.url], /no such account/],
+      [['token', '--identity', 'a', '--colour', 'red'], /unknown flag --colour/],
+      [['token', '--identity', 'a', '--url', 'not a url'], /--url must be the emulator's URL/],
+      [['token', '--identity', 'a', '--url', 'http://127.0.0.1:1'], /no answer from the emulator/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await tce(args);
+      expect(run.stdout, args.join(' ')).toBe('');
+      expect(run.stderr, args.join(' ')).toMatch(message);
+      expect(run.code, args.join(' ')).toBe(2);
+    }
   });
 });
