@@ -8,6 +8,8 @@ import { MAX_PARAM_LENGTH, restPlugin, type RestOptions } from './http/rest-plug
 import { messagingPlugin } from './messaging/messaging-plugin.js';
 import { jsonTooDeep, jsonTooDeepError } from './wire/json-depth.js';
 import formbody from '@fastify/formbody';
+import websocket from '@fastify/websocket';
+import { MAX_FRAME_BYTES, realtimePlugin, type RealtimeOptions } from './realtime/realtime-plugin.js';
 
 /** How long a request's headers and body may take to arrive (a slow client would hold its socket forever). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -21,6 +23,8 @@ export interface AppOptions {
   onAnswer?: RestOptions['onAnswer'];
   /** deadline for a request's headers and body, in ms (default 30 s); past it 408 and the connection closes */
   requestTimeoutMs?: number;
+  /** the client SDKs' twilsock endpoint: its bounds, and who wants its hub */
+  realtime?: Omit<RealtimeOptions, 'core'>;
 }
 
 /**
@@ -76,6 +80,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.register(restPlugin, { prefix: '/v1', core: options.core, publicUrl: options.publicUrl, onAnswer: options.onAnswer });
   app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core, publicUrl: options.publicUrl });
+  // WebSockets, registered once for the whole app; the client SDKs' twilsock endpoint at /v3/wsconnect
+  app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  app.register(realtimePlugin, { core: options.core, ...options.realtime });
   app.register(controlPlugin, {
     prefix: '/_emulator',
     core: options.core,

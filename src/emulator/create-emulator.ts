@@ -20,6 +20,7 @@ import { parseDateTime } from './wire/dates.js';
 import { channelHandle, type ChannelHandle } from './channel/channel-handle.js';
 import { loadSnapshot, SnapshotLoadError } from './snapshot/snapshot.js';
 import { ClientTokens, type ClientTokenOptions } from './realtime/client-tokens.js';
+import type { ClientConnection, RealtimeHub } from './realtime/hub.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
 const CLOSE_GRACE_MS = 1000;
@@ -112,6 +113,8 @@ export interface EmulatorHandle {
   core: EmulatorCore;
   /** an Access Token (ChatGrant) for the client SDKs, valid by the emulator's clock; first account unless given */
   clientToken(identity: string, options?: ClientTokenOptions & { accountSid?: string }): string;
+  /** the client SDKs connected over twilsock, with the Sync objects each is subscribed to */
+  clientConnections(): ClientConnection[];
 }
 
 export async function createEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
@@ -136,6 +139,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       throw new Error(`account ${account.sid} already exists in ${options.db} with another auth token`);
     }
     account ??= core.accounts.create({ accountSid: wanted, authToken: options.authToken });
+    let hub: RealtimeHub | undefined;
     const app = buildApp({
       core,
       version,
@@ -144,6 +148,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       logger: options.logger,
       onAnswer: options.onAnswer,
       requestTimeoutMs: options.requestTimeoutMs,
+      realtime: { onHub: (made) => (hub = made) },
     });
     if (options.rateLimit) core.limits.set(parseLimits(options.rateLimit));
     await app.listen({ port: options.port ?? 0, host });
@@ -209,6 +214,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       channel: channelHandle(core.channel, () => options.publicUrl?.replace(/\/+$/, '') ?? url),
       core,
       clientToken: (identity, o = {}) => clientTokens.mint(o.accountSid ?? first.sid, identity, o),
+      clientConnections: () => hub?.connections() ?? [],
     };
   } catch (error) {
     core.close();

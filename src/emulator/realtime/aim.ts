@@ -1,0 +1,221 @@
+/**
+ * The Conversations client API ("aim"), tunnelled: `Client/v2/Configuration` and the links it hands out. Writes
+ * go through the same resource engine as REST (source SDK), so a client's message is the message REST lists and
+ * webhooks report. Paths below /Client/v2 are tce's own: the SDK follows the links of the Configuration answer.
+ */
+import type { EmulatorCore } from '../core.js';
+import { create, update } from '../resources/engine.js';
+import type { OperationContext } from '../resources/context.js';
+import { TwilioError } from '../wire/errors.js';
+import type { Row } from '../store/database.js';
+import { segments, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
+import { myConversationData, viewId } from './views.js';
+
+/** seconds a typing indicator lasts (Twilio's default; the notification says one more, for latency) */
+const TYPING_TIMEOUT_S = 5;
+const MY_CONVERSATIONS_PAGE = 50;
+
+export interface AimDeps {
+  core: EmulatorCore;
+  /** sessions of a service's identities, for typing indicators */
+  sessionsOf(serviceSid: string, identities: Set<string>): ClientSession[];
+}
+
+function forbidden(message: string): UpstreamError {
+  return new UpstreamError(403, 50107, message);
+}
+
+function notFound(what: string): UpstreamError {
+  return new UpstreamError(404, 20404, `The requested resource ${what} was not found`);
+}
+
+function configuration(request: UpstreamRequest, session: ClientSession): Record<string, unknown> {
+  const aim = `https://${request.host}/Client/v2`;
+  const media = `${session.httpBase}/mcs/v1/Services/${session.serviceSid}`;
+  return {
+    options: {
+      consumption_report_interval: 'PT5S',
+      user_infos_to_subscribe: 100,
+      reachability_enabled: false,
+      http_cache_interval: 'PT5S',
+      my_conversations_page_size: MY_CONVERSATIONS_PAGE,
+      media_attachments_count_limit: 10,
+      media_attachment_size_limit_in_mb: 5,
+      media_attachments_total_size_limit_in_mb: 5,
+      email_histories_allowed_mime_types: [],
+      email_bodies_allowed_mime_types: [],
+    },
+    sync_objects: {
+      my_conversations: viewId({ kind: 'my-conversations', ownerSid: session.userSid }),
+      my_user_info: viewId({ kind: 'user-info', ownerSid: session.userSid }),
+    },
+    links: {
+      my_conversations: `${aim}/Me/Conversations`,
+      conversations: `${aim}/Conversations`,
+      users: `${aim}/Users`,
+      current_user: `${aim}/Me`,
+      typing: `${aim}/Typing`,
+      media_service: `${media}/Media`,
+      media_set_service: `${media}/MediaSet`,
+      messages_receipts: `${aim}/Receipts`,
+    },
+    identity: session.identity,
+    url: `${aim}/Configuration`,
+  };
+}
+
+/** a conversation of the session's service, by SID or unique name */
+function conversationOf(deps: AimDeps, session: ClientSession, key: string): Row {
+  const row = deps.core.db.get('SELECT * FROM conversations WHERE chat_service_sid = ? AND (sid = ? OR unique_name = ?)', session.serviceSid, key, key);
+  if (!row) throw notFound(`Conversation ${key}`);
+  return row;
+}
+
+function membership(deps: AimDeps, session: ClientSession, conversation: Row): Row {
+  const participant = deps.core.db.get('SELECT * FROM participants WHERE conversation_sid = ? AND identity = ?', conversation.sid as string, session.identity);
+  if (!participant) throw forbidden(`${session.identity} is not a participant of conversation ${conversation.sid as string}`);
+  return participant;
+}
+
+/** A context for a write the client makes: webhooks fire with Source=SDK, as at Twilio. */
+function clientContext(deps: AimDeps, session: ClientSession, conversation: Row): OperationContext {
+  const account = deps.core.accounts.get(session.accountSid);
+  if (!account) throw new UpstreamError(401, 20003, 'Authenticate');
+  const service = deps.core.db.get('SELECT * FROM services WHERE sid = ?', session.serviceSid) as Row;
+  return { ...deps.core.systemContext(account, session.httpBase), source: 'SDK', webhookEnabled: true, parents: { Service: service, Conversation: conversation } };
+}
+
+function myConversation(conversation: Row, participant: Row): Record<string, unknown> {
+  const sid = conversation.sid as string;
+  const data = myConversationData(conversation, participant);
+  return {
+    conversation_sid: sid,
+    status: 'joined',
+    sync_objects: { conversation: data.channel, messages: data.messages, participants: data.roster },
+    last_read_message_index: participant.last_read_message_index ?? null,
+    notification_level: participant.notification_level ?? 'default',
+    friendly_name: conversation.friendly_name ?? null,
+    unique_name: conversation.unique_name ?? null,
+    attributes: conversation.attributes ?? '{}',
+    date_created: data.dateCreated,
+    date_updated: data.dateUpdated,
+    created_by: 'system',
+  };
+}
+
+function myConversations(deps: AimDeps, session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
+  const after = request.params.PageToken ?? '';
+  const rows = deps.core.db.all(
+    `SELECT p.*, c.sid AS c_sid FROM participants p JOIN conversations c ON c.sid = p.conversation_sid
+     WHERE p.chat_service_sid = ? AND p.identity = ? AND c.sid > ? ORDER BY c.sid LIMIT ?`,
+    session.serviceSid, session.identity, after, MY_CONVERSATIONS_PAGE + 1,
+  );
+  const page = rows.slice(0, MY_CONVERSATIONS_PAGE);
+  const conversations = page.map((p) => myConversation(deps.core.db.get('SELECT * FROM conversations WHERE sid = ?', p.c_sid as string) as Row, p));
+  const next = rows.length > MY_CONVERSATIONS_PAGE ? (page[page.length - 1]?.c_sid as string) : null;
+  return { status: 200, body: { conversations, meta: { next_token: next } } };
+}
+
+function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): UpstreamAnswer {
+  membership(deps, session, conversation);
+  const ctx = clientContext(deps, session, conversation);
+  const mediaSids = Array.isArray(body.media_sids) ? body.media_sids : [];
+  const input: Record<string, string> = { Author: session.identity };
+  if (typeof body.body === 'string' && body.body !== '') input.Body = body.body;
+  if (typeof body.attributes === 'string') input.Attributes = body.attributes;
+  if (typeof body.subject === 'string') input.Subject = body.subject;
+  if (typeof body.content_sid === 'string') input.ContentSid = body.content_sid;
+  if (mediaSids.length > 1) throw new UpstreamError(400, 20001, 'tce: one media SID per message for now');
+  if (typeof mediaSids[0] === 'string') input.MediaSid = mediaSids[0];
+  const d = deps.core.descriptor('ConversationMessage');
+  const row = deps.core.db.transaction(() => create(ctx, d, input));
+  return {
+    status: 201,
+    body: {
+      sid: row.sid,
+      conversation_sid: conversation.sid,
+      index: row.message_index,
+      author: row.author,
+      body: row.body,
+      attributes: row.attributes,
+      participant_sid: row.participant_sid,
+      date_created: new Date(row.date_created as number).toISOString(),
+    },
+  };
+}
+
+function setReadHorizon(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): UpstreamAnswer {
+  const participant = membership(deps, session, conversation);
+  const index = body.last_read_message_index;
+  if (index !== null && (typeof index !== 'number' || !Number.isInteger(index) || index < 0)) {
+    throw new UpstreamError(400, 20001, 'last_read_message_index must be a whole number >= 0 or null');
+  }
+  const ctx = clientContext(deps, session, conversation);
+  const d = deps.core.descriptor('ConversationParticipant');
+  const updated = deps.core.db.transaction(() => update(ctx, d, participant, index === null ? {} : { LastReadMessageIndex: String(index) }));
+  const read = (updated.last_read_message_index as number | null) ?? -1;
+  const unread = deps.core.db.get('SELECT count(*) AS n FROM messages WHERE conversation_sid = ? AND message_index > ?', conversation.sid as string, read)?.n;
+  return { status: 200, body: { unread_messages_count: Number(unread ?? 0) } };
+}
+
+function typing(deps: AimDeps, session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
+  const form = new URLSearchParams(typeof request.body === 'string' ? request.body : '');
+  const sid = form.get('ChannelSid') ?? (request.body as Record<string, unknown> | null)?.ChannelSid;
+  if (typeof sid !== 'string' || sid === '') throw new UpstreamError(400, 20001, 'ChannelSid is required');
+  const conversation = conversationOf(deps, session, sid);
+  membership(deps, session, conversation);
+  const others = new Set(
+    deps.core.db.all('SELECT identity FROM participants WHERE conversation_sid = ? AND identity IS NOT NULL AND identity != ?', conversation.sid as string, session.identity)
+      .map((p) => p.identity as string),
+  );
+  const payload = { channel_sid: conversation.sid, identity: session.identity, typing_timeout: TYPING_TIMEOUT_S + 1 };
+  for (const other of deps.sessionsOf(session.serviceSid, others)) other.notify('twilio.ipmsg.typing_indicator', payload);
+  return { status: 200, body: { typing_timeout: TYPING_TIMEOUT_S } };
+}
+
+function user(deps: AimDeps, session: ClientSession, identity: string): UpstreamAnswer {
+  const row = deps.core.db.get('SELECT * FROM users WHERE chat_service_sid = ? AND identity = ?', session.serviceSid, identity);
+  if (!row) throw notFound(`User ${identity}`);
+  return {
+    status: 200,
+    body: {
+      identity,
+      friendly_name: row.friendly_name ?? null,
+      attributes: row.attributes ?? '{}',
+      sync_objects: { user_info_map: viewId({ kind: 'user-info', ownerSid: row.sid as string }) },
+    },
+  };
+}
+
+function jsonBody(request: UpstreamRequest): Record<string, unknown> {
+  const b = request.body;
+  return typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
+}
+
+export function handleAim(deps: AimDeps, session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
+  const parts = segments(request.path);
+  if (parts[0] !== 'Client' || parts[1] !== 'v2') throw notFound(request.path);
+  const [, , first, second, third] = parts;
+  const method = request.method.toUpperCase();
+  try {
+    if (method === 'GET' && first === 'Configuration' && parts.length === 3) return { status: 200, body: configuration(request, session) };
+    if (first === 'Me' && second === 'Conversations') {
+      if (method === 'GET' && parts.length === 4) return myConversations(deps, session, request);
+      if (parts.length === 5 && third) {
+        const conversation = conversationOf(deps, session, third);
+        if (method === 'GET') return { status: 200, body: myConversation(conversation, membership(deps, session, conversation)) };
+        if (method === 'POST') return setReadHorizon(deps, session, conversation, jsonBody(request));
+      }
+    }
+    if (first === 'Conversations' && second && third === 'Messages' && parts.length === 5 && method === 'POST') {
+      return sendMessage(deps, session, conversationOf(deps, session, second), jsonBody(request));
+    }
+    if (first === 'Typing' && method === 'POST' && parts.length === 3) return typing(deps, session, request);
+    if (first === 'Users' && second && parts.length === 4 && method === 'GET') return user(deps, session, second);
+    if (first === 'Me' && parts.length === 3 && method === 'GET') return user(deps, session, session.identity);
+  } catch (error) {
+    if (error instanceof TwilioError) throw new UpstreamError(error.status, error.code, error.message);
+    throw error;
+  }
+  throw new UpstreamError(404, 20404, `tce does not serve ${method} ${request.path} of the client API yet`);
+}

@@ -1,0 +1,128 @@
+/**
+ * The client-SDK side of one emulator: the connected twilsock sessions, the Sync event log and its feed from the
+ * core's change events, tunnelled-request routing by host (`aim.*` → aim.ts, `cds.*` → cds.ts), continuation
+ * tokens, and live pushes of view events to the sessions subscribed to them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EmulatorCore } from '../core.js';
+import { ensureUser } from '../resources/users.js';
+import type { Account } from '../accounts.js';
+import { verifyAccessToken, type ClientIdentity } from './access-token.js';
+import { handleAim } from './aim.js';
+import { handleCds } from './cds.js';
+import type { TwilsockSession } from './session.js';
+import { SyncEventLog } from './sync-events.js';
+import { SyncFeed } from './sync-feed.js';
+import { serviceOfHost, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
+import { viewId } from './views.js';
+
+/** A connected client as the in-process handle and the inspector show it. */
+export interface ClientConnection {
+  identity: string;
+  accountSid: string;
+  serviceSid: string;
+  /** ISO 8601 */
+  connectedAt: string;
+  tokenExpiresAt: string;
+  subscriptions: string[];
+}
+
+/** continuation tokens remembered (a reconnecting client presents its last one) */
+const CONTINUATIONS = 10_000;
+
+export class RealtimeHub {
+  readonly log = new SyncEventLog();
+  readonly sessions = new Set<TwilsockSession>();
+  private readonly continuations = new Map<string, string>();
+  private readonly stops: (() => void)[] = [];
+
+  constructor(private readonly core: EmulatorCore) {
+    const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
+    this.stops.push(core.events.subscribe((event) => feed.accept(event)));
+    this.stops.push(this.log.subscribe((event) => {
+      const messageType = `com.twilio.rtd.cds.${event.objectType}`;
+      for (const session of this.sessions) {
+        if (session.subscriptions.has(event.objectSid)) session.notify(messageType, { event_type: event.eventType, event: event.event });
+      }
+    }));
+    // a manual clock moves by steps: tokens may have expired with the last one
+    this.stops.push(core.clock.onChange(() => {
+      for (const session of this.sessions) session.checkExpiry();
+    }));
+  }
+
+  now(): number {
+    return this.core.clock.now();
+  }
+
+  clockIsManual(): boolean {
+    return this.core.clock.currentMode === 'manual';
+  }
+
+  verify(token: unknown): ClientIdentity {
+    return verifyAccessToken(this.core.db, token, this.core.clock.now());
+  }
+
+  userSidFor(identity: ClientIdentity): string {
+    const account = this.core.accounts.get(identity.accountSid) as Account;
+    const ctx = this.core.systemContext(account, '');
+    return this.core.db.transaction(() => ensureUser(ctx, identity.serviceSid, identity.identity)).sid as string;
+  }
+
+  /** The token a client resumes with: its own if tce issued it to the same identity, else a new one (reissued). */
+  continuation(token: unknown, identity: ClientIdentity): { token: string; reissued: boolean; reason?: string } {
+    const who = `${identity.accountSid}|${identity.serviceSid}|${identity.identity}`;
+    if (typeof token === 'string' && this.continuations.get(token) === who) return { token, reissued: false };
+    const fresh = `CT${randomBytes(16).toString('hex')}`;
+    if (this.continuations.size >= CONTINUATIONS) this.continuations.delete(this.continuations.keys().next().value as string);
+    this.continuations.set(fresh, who);
+    return typeof token === 'string' && token !== ''
+      ? { token: fresh, reissued: true, reason: 'the continuation token is unknown to this emulator or belongs to another identity' }
+      : { token: fresh, reissued: false };
+  }
+
+  route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
+    switch (serviceOfHost(request.host)) {
+      case 'aim':
+        return handleAim({ core: this.core, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
+      case 'cds':
+        return handleCds({ db: this.core.db, log: this.log }, session, request);
+      default:
+        throw new UpstreamError(404, 20404, `tce serves the aim and cds hosts over twilsock, not ${request.host || '(no host)'}`);
+    }
+  }
+
+  sessionsOf(serviceSid: string, identities: Set<string>): ClientSession[] {
+    return [...this.sessions].filter((s) => s.ready && s.serviceSid === serviceSid && identities.has(s.identity));
+  }
+
+  private usersWatching(conversationSid: string): string[] {
+    const document = viewId({ kind: 'conversation', ownerSid: conversationSid });
+    return [...new Set([...this.sessions].filter((s) => s.subscriptions.has(document)).map((s) => s.userSid))];
+  }
+
+  connections(): ClientConnection[] {
+    return [...this.sessions].filter((s) => s.ready).map((s) => ({
+      identity: s.identity,
+      accountSid: s.accountSid,
+      serviceSid: s.serviceSid,
+      connectedAt: new Date(s.openedAt).toISOString(),
+      tokenExpiresAt: new Date(s.expiresAt).toISOString(),
+      subscriptions: [...s.subscriptions].sort(),
+    }));
+  }
+
+  opened(session: TwilsockSession): void {
+    this.sessions.add(session);
+  }
+
+  closed(session: TwilsockSession): void {
+    this.sessions.delete(session);
+  }
+
+  /** Close every connection (the emulator is closing) and stop listening to the core. */
+  stop(): void {
+    for (const session of [...this.sessions]) session.end(1001, 'the emulator is closing');
+    for (const stop of this.stops.splice(0)) stop();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * `ws://<emulator>/v3/wsconnect`: the twilsock endpoint of the client SDKs, on the REST port. An app points its
+ * SDK here with `new Client(token, { Twilsock: { uri } })`. Needs @fastify/websocket registered on the app.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { EmulatorCore } from '../core.js';
+import { RealtimeHub } from './hub.js';
+import { TwilsockSession, type SessionLimits } from './session.js';
+
+/** the largest twilsock frame accepted (ws closes with 1009 past it); message bodies are at most 32 KB */
+export const MAX_FRAME_BYTES = 256 * 1024;
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  initDeadlineMs: 10_000,
+  heartbeatMs: 30_000,
+  // Twilio warns a few minutes ahead; tokens here are often short-lived, so one minute
+  expiryWarningMs: 60_000,
+  maxBufferedBytes: 8 * 1024 * 1024,
+};
+
+export interface RealtimeOptions {
+  core: EmulatorCore;
+  limits?: Partial<SessionLimits>;
+  /** handed the hub once made (the in-process handle and the inspector read sessions from it) */
+  onHub?: (hub: RealtimeHub) => void;
+}
+
+export async function realtimePlugin(app: FastifyInstance, options: RealtimeOptions): Promise<void> {
+  const hub = new RealtimeHub(options.core);
+  const limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
+  options.onHub?.(hub);
+  app.get('/v3/wsconnect', { websocket: true }, (socket, request) => {
+    const httpBase = `${request.protocol}://${request.headers.host ?? request.hostname}`;
+    new TwilsockSession(socket, hub, limits, httpBase);
+  });
+  app.addHook('onClose', async () => hub.stop());
+}
