@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { Client, type Conversation, type Message } from '@twilio/conversations';
+import { Client, type Conversation, type Message, type Participant } from '@twilio/conversations';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 
 // Node 20 has no global WebSocket; the SDK uses the global one when there is one (twilsock websocketchannel.ts)
@@ -100,4 +100,112 @@ describe('@twilio/conversations against the emulator', () => {
     const listed = await t.client.conversations.v1.conversations(sid).messages.list();
     expect(listed.map((m) => [m.author, m.body, m.sid])).toEqual([['alice', 'hello from the browser', message.sid]]);
   });
+
+  it('live: a REST message, a participant joining and leaving, and being added to a new conversation', async () => {
+    const sid = await conversationWith(['alice', 'bob']);
+    const bob = await connect('bob');
+    const conversation = await bob.getConversationBySid(sid);
+    await Promise.all([conversation.getMessages(), conversation.getParticipants()]);
+    await subscribed('bob', `${sid}.messages`);
+    await subscribed('bob', `${sid}.roster`);
+
+    const added = new Promise<Message>((resolve) => conversation.on('messageAdded', resolve));
+    await t.client.conversations.v1.conversations(sid).messages.create({ author: 'support-bot', body: 'from REST' });
+    expect(await within(5_000, 'messageAdded', added).then((m) => [m.author, m.body])).toEqual(['support-bot', 'from REST']);
+
+    const joined = new Promise<Participant>((resolve) => conversation.on('participantJoined', resolve));
+    const carol = await t.client.conversations.v1.conversations(sid).participants.create({ identity: 'carol' });
+    expect((await within(5_000, 'participantJoined', joined)).identity).toBe('carol');
+    const left = new Promise<Participant>((resolve) => conversation.on('participantLeft', resolve));
+    await t.client.conversations.v1.conversations(sid).participants(carol.sid).remove();
+    expect((await within(5_000, 'participantLeft', left)).identity).toBe('carol');
+
+    const config = t.emulator.clientConnections().find((c) => c.identity === 'bob');
+    const myConversations = config?.subscriptions.find((s) => s.endsWith('.channels'));
+    expect(myConversations).toBeDefined();
+    await subscribed('bob', myConversations as string);
+    const joinedConversation = new Promise<Conversation>((resolve) => bob.on('conversationJoined', (c) => c.sid !== sid && resolve(c)));
+    const fresh = await conversationWith(['bob'], 'fresh');
+    const seen = await within(5_000, 'conversationJoined', joinedConversation);
+    expect([seen.sid, seen.friendlyName]).toEqual([fresh, 'fresh']);
+  });
+
+  it('typing on one client fires typingStarted on the other', async () => {
+    const sid = await conversationWith(['alice', 'bob']);
+    const [alice, bob] = await Promise.all([connect('alice'), connect('bob')]);
+    const bobs = await bob.getConversationBySid(sid);
+    await bobs.getParticipants();
+    const started = new Promise<Participant>((resolve) => bobs.on('typingStarted', resolve));
+    const alices = await alice.getConversationBySid(sid);
+    await alices.typing();
+    expect((await within(5_000, 'typingStarted', started)).identity).toBe('alice');
+  });
+
+  it('read horizon: setAllMessagesRead and unread counts, also as REST shows them', async () => {
+    const sid = await conversationWith(['alice']);
+    for (const body of ['one', 'two', 'three']) await t.client.conversations.v1.conversations(sid).messages.create({ author: 'bob', body });
+    const alice = await connect('alice');
+    const conversation = await alice.getConversationBySid(sid);
+    expect(await conversation.getUnreadMessagesCount()).toBeNull();
+    expect(await conversation.getMessagesCount()).toBe(3);
+    expect(await conversation.updateLastReadMessageIndex(0)).toBe(2);
+    expect(await conversation.setAllMessagesRead()).toBe(0);
+    const participant = (await t.client.conversations.v1.conversations(sid).participants.list())[0];
+    expect(participant?.lastReadMessageIndex).toBe(2);
+    expect(await conversation.setAllMessagesUnread()).toBeNull();
+    expect((await t.client.conversations.v1.conversations(sid).participants.list())[0]?.lastReadMessageIndex).toBeNull();
+  });
+
+  it('refuses a forged token: a terminal connectionError with the reason, and the client is denied', async () => {
+    const token = t.emulator.clientToken('mallory');
+    const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(32, 1).toString('base64url')}`;
+    const client = new Client(forged, { Twilsock: { uri: wsUri() }, logLevel: 'silent' });
+    clients.push(client);
+    const failed = new Promise<void>((resolve) => client.once('initFailed', () => resolve()));
+    const error = await within(10_000, 'connectionError', new Promise<{ message: string; terminal: boolean; errorCode?: number }>((resolve) => client.once('connectionError', resolve)));
+    expect(error).toMatchObject({ terminal: true, errorCode: 20107 });
+    expect(error.message).toMatch(/Invalid Access Token signature/);
+    await within(5_000, 'initFailed', failed);
+    expect(client.connectionState).toBe('denied');
+  });
+
+  it('token expiry: tokenAboutToExpire, updateToken keeps the client going, tokenExpired when not renewed', async () => {
+    const sid = await conversationWith(['alice']);
+    t.emulator.clock.setMode('manual');
+    try {
+      const alice = await connect('alice', t.emulator.clientToken('alice', { ttl: 600 }));
+      const warned = new Promise<void>((resolve) => alice.once('tokenAboutToExpire', () => resolve()));
+      t.emulator.clock.advance(545);
+      await within(5_000, 'tokenAboutToExpire', warned);
+      await alice.updateToken(t.emulator.clientToken('alice', { ttl: 600 }));
+      t.emulator.clock.advance(120);
+      // past the first token's expiry: still connected, still sending
+      const conversation = await alice.getConversationBySid(sid);
+      expect(await conversation.sendMessage('still here')).toBe(0);
+      expect(alice.connectionState).toBe('connected');
+
+      const expired = new Promise<void>((resolve) => alice.once('tokenExpired', () => resolve()));
+      t.emulator.clock.advance(600);
+      await within(5_000, 'tokenExpired', expired);
+    } finally {
+      t.emulator.clock.reset();
+    }
+  });
+
+  it('reconnects after the connection drops and gets what it missed', async () => {
+    const sid = await conversationWith(['alice', 'bob']);
+    const bob = await connect('bob');
+    const conversation = await bob.getConversationBySid(sid);
+    await conversation.getMessages();
+    await subscribed('bob', `${sid}.messages`);
+    const states: string[] = [];
+    bob.on('connectionStateChanged', (state) => states.push(state));
+    const reconnected = new Promise<void>((resolve) => bob.on('connectionStateChanged', (state) => state === 'connected' && resolve()));
+    expect(t.emulator.dropClientConnections('bob')).toBe(1);
+    await t.client.conversations.v1.conversations(sid).messages.create({ author: 'alice', body: 'while you were away' });
+    const added = new Promise<Message>((resolve) => conversation.on('messageAdded', resolve));
+    await within(15_000, 'reconnected', reconnected);
+    expect((await within(10_000, 'missed messageAdded', added)).body).toBe('while you were away');
+    expect(states).toContain('connecting');
+  }, 40_000);
 });

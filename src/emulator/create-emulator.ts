@@ -115,6 +115,8 @@ export interface EmulatorHandle {
   clientToken(identity: string, options?: ClientTokenOptions & { accountSid?: string }): string;
   /** the client SDKs connected over twilsock, with the Sync objects each is subscribed to */
   clientConnections(): ClientConnection[];
+  /** cut the client connections of an identity (all without one) as a network failure would; how many were cut */
+  dropClientConnections(identity?: string): number;
 }
 
 export async function createEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
@@ -215,6 +217,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       core,
       clientToken: (identity, o = {}) => clientTokens.mint(o.accountSid ?? first.sid, identity, o),
       clientConnections: () => hub?.connections() ?? [],
+      dropClientConnections: (identity) => hub?.drop(identity) ?? 0,
     };
   } catch (error) {
     core.close();

@@ -4,8 +4,8 @@
  * webhooks report. Paths below /Client/v2 are tce's own: the SDK follows the links of the Configuration answer.
  */
 import type { EmulatorCore } from '../core.js';
-import { create, update } from '../resources/engine.js';
-import type { OperationContext } from '../resources/context.js';
+import { create, update, updateRow } from '../resources/engine.js';
+import { changeEvent, type OperationContext } from '../resources/context.js';
 import { TwilioError } from '../wire/errors.js';
 import type { Row } from '../store/database.js';
 import { segments, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
@@ -85,10 +85,18 @@ function clientContext(deps: AimDeps, session: ClientSession, conversation: Row)
   return { ...deps.core.systemContext(account, session.httpBase), source: 'SDK', webhookEnabled: true, parents: { Service: service, Conversation: conversation } };
 }
 
-function myConversation(conversation: Row, participant: Row): Record<string, unknown> {
+/** messages after the read horizon; null while the participant has none (as the SDK documents) */
+function unreadCount(deps: AimDeps, conversationSid: string, participant: Row): number | null {
+  const read = participant.last_read_message_index as number | null;
+  if (read === null || read === undefined) return null;
+  return Number(deps.core.db.get('SELECT count(*) AS n FROM messages WHERE conversation_sid = ? AND message_index > ?', conversationSid, read)?.n ?? 0);
+}
+
+function myConversation(deps: AimDeps, conversation: Row, participant: Row): Record<string, unknown> {
   const sid = conversation.sid as string;
   const data = myConversationData(conversation, participant);
   return {
+    unread_messages_count: unreadCount(deps, sid, participant),
     conversation_sid: sid,
     status: 'joined',
     sync_objects: { conversation: data.channel, messages: data.messages, participants: data.roster },
@@ -111,7 +119,7 @@ function myConversations(deps: AimDeps, session: ClientSession, request: Upstrea
     session.serviceSid, session.identity, after, MY_CONVERSATIONS_PAGE + 1,
   );
   const page = rows.slice(0, MY_CONVERSATIONS_PAGE);
-  const conversations = page.map((p) => myConversation(deps.core.db.get('SELECT * FROM conversations WHERE sid = ?', p.c_sid as string) as Row, p));
+  const conversations = page.map((p) => myConversation(deps, deps.core.db.get('SELECT * FROM conversations WHERE sid = ?', p.c_sid as string) as Row, p));
   const next = rows.length > MY_CONVERSATIONS_PAGE ? (page[page.length - 1]?.c_sid as string) : null;
   return { status: 200, body: { conversations, meta: { next_token: next } } };
 }
@@ -152,10 +160,32 @@ function setReadHorizon(deps: AimDeps, session: ClientSession, conversation: Row
   }
   const ctx = clientContext(deps, session, conversation);
   const d = deps.core.descriptor('ConversationParticipant');
-  const updated = deps.core.db.transaction(() => update(ctx, d, participant, index === null ? {} : { LastReadMessageIndex: String(index) }));
-  const read = (updated.last_read_message_index as number | null) ?? -1;
-  const unread = deps.core.db.get('SELECT count(*) AS n FROM messages WHERE conversation_sid = ? AND message_index > ?', conversation.sid as string, read)?.n;
-  return { status: 200, body: { unread_messages_count: Number(unread ?? 0) } };
+  const updated = deps.core.db.transaction(() => {
+    if (index !== null) return update(ctx, d, participant, { LastReadMessageIndex: String(index), LastReadTimestamp: new Date(ctx.clock.now()).toISOString() });
+    // "all unread": no horizon at all, which REST cannot write
+    const row = updateRow(ctx.db, d, participant, { last_read_message_index: null, last_read_timestamp: null, date_updated: ctx.clock.now() });
+    ctx.events.emit(changeEvent(ctx, 'updated', d.name, row, participant));
+    return row;
+  });
+  return { status: 200, body: { unread_messages_count: unreadCount(deps, conversation.sid as string, updated) } };
+}
+
+function conversationSummary(deps: AimDeps, session: ClientSession, row: Row): UpstreamAnswer {
+  membership(deps, session, row);
+  const sid = row.sid as string;
+  const count = (sql: string) => Number(deps.core.db.get(sql, sid)?.n ?? 0);
+  return {
+    status: 200,
+    body: {
+      conversation_sid: sid,
+      friendly_name: row.friendly_name ?? null,
+      unique_name: row.unique_name ?? null,
+      attributes: row.attributes ?? '{}',
+      messages_count: count('SELECT count(*) AS n FROM messages WHERE conversation_sid = ?'),
+      participants_count: count('SELECT count(*) AS n FROM participants WHERE conversation_sid = ?'),
+      sync_objects: { conversation: viewId({ kind: 'conversation', ownerSid: sid }), messages: viewId({ kind: 'messages', ownerSid: sid }), participants: viewId({ kind: 'roster', ownerSid: sid }) },
+    },
+  };
 }
 
 function typing(deps: AimDeps, session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
@@ -203,13 +233,14 @@ export function handleAim(deps: AimDeps, session: ClientSession, request: Upstre
       if (method === 'GET' && parts.length === 4) return myConversations(deps, session, request);
       if (parts.length === 5 && third) {
         const conversation = conversationOf(deps, session, third);
-        if (method === 'GET') return { status: 200, body: myConversation(conversation, membership(deps, session, conversation)) };
+        if (method === 'GET') return { status: 200, body: myConversation(deps, conversation, membership(deps, session, conversation)) };
         if (method === 'POST') return setReadHorizon(deps, session, conversation, jsonBody(request));
       }
     }
     if (first === 'Conversations' && second && third === 'Messages' && parts.length === 5 && method === 'POST') {
       return sendMessage(deps, session, conversationOf(deps, session, second), jsonBody(request));
     }
+    if (first === 'Conversations' && second && parts.length === 4 && method === 'GET') return conversationSummary(deps, session, conversationOf(deps, session, second));
     if (first === 'Typing' && method === 'POST' && parts.length === 3) return typing(deps, session, request);
     if (first === 'Users' && second && parts.length === 4 && method === 'GET') return user(deps, session, second);
     if (first === 'Me' && parts.length === 3 && method === 'GET') return user(deps, session, session.identity);

@@ -112,6 +112,13 @@ export class RealtimeHub {
     }));
   }
 
+  /** Cut the connections of an identity (all when none is given), as a network failure would; how many. */
+  drop(identity?: string): number {
+    const cut = [...this.sessions].filter((s) => s.ready && (identity === undefined || s.identity === identity));
+    for (const session of cut) session.drop();
+    return cut.length;
+  }
+
   opened(session: TwilsockSession): void {
     this.sessions.add(session);
   }

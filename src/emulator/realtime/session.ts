@@ -246,6 +246,11 @@ export class TwilsockSession implements ClientSession {
     this.expiryTimer.unref();
   }
 
+  /** Cut the connection as a network failure would (no close frame): the SDK reconnects by itself. */
+  drop(): void {
+    this.socket.terminate();
+  }
+
   /** End the connection from the server's side. */
   end(code: number, reason: string): void {
     if (this.state === 'closed') return;
