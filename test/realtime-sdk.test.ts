@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Client, type Conversation, type Message, type Participant } from '@twilio/conversations';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
+import { startReceiver } from './support/webhook-receiver.js';
 
 // Node 20 has no global WebSocket; the SDK uses the global one when there is one (twilsock websocketchannel.ts)
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -99,6 +100,21 @@ describe('@twilio/conversations against the emulator', () => {
     expect([message.author, message.body, message.index, message.conversation.sid]).toEqual(['alice', 'hello from the browser', 0, sid]);
     const listed = await t.client.conversations.v1.conversations(sid).messages.list();
     expect(listed.map((m) => [m.author, m.body, m.sid])).toEqual([['alice', 'hello from the browser', message.sid]]);
+  });
+
+  it("a client's message fires the service's onMessageAdded webhook with Source=SDK", async () => {
+    const rx = await startReceiver(() => t.emulator.authToken);
+    try {
+      await t.client.conversations.v1.services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url('/hook'), filters: ['onMessageAdded'], method: 'POST' });
+      const sid = await conversationWith(['alice']);
+      const alice = await connect('alice');
+      await (await alice.getConversationBySid(sid)).sendMessage('webhooked');
+      const delivery = await t.emulator.control.waitForDelivery((d) => d.state === 'delivered' && d.eventType === 'onMessageAdded', 5000);
+      expect(delivery.params).toMatchObject({ Source: 'SDK', Author: 'alice', Body: 'webhooked', ConversationSid: sid });
+      expect(rx.requests.map((r) => r.signatureValid)).toEqual([true]);
+    } finally {
+      await rx.close();
+    }
   });
 
   it('live: a REST message, a participant joining and leaving, and being added to a new conversation', async () => {
