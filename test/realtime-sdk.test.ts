@@ -3,63 +3,23 @@
  * is `Twilsock: { uri }`. Conversations and participants are made with the REST SDK `twilio`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { Client, type Conversation, type Message, type Participant } from '@twilio/conversations';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 import { startReceiver } from './support/webhook-receiver.js';
-
-// Node 20 has no global WebSocket; the SDK uses the global one when there is one (twilsock websocketchannel.ts)
-(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
+import { sdkHarness, within } from './support/conversations-sdk.js';
 
 let t: TestEmulator;
-const clients: Client[] = [];
+const sdk = sdkHarness(() => t);
+const { connect, subscribed, conversationWith, wsUri, clients } = sdk;
 
 beforeAll(async () => {
   t = await startEmulator();
 });
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.shutdown().catch(() => undefined)));
+  await sdk.shutdown();
   t.emulator.reset();
 });
 afterAll(() => t.emulator.close());
-
-function wsUri(): string {
-  return `${t.emulator.url.replace(/^http/, 'ws')}/v3/wsconnect`;
-}
-
-/** A client for `identity`, initialised (or the reason it was not, within the deadline). */
-async function connect(identity: string, token = t.emulator.clientToken(identity)): Promise<Client> {
-  const client = new Client(token, { Twilsock: { uri: wsUri() }, logLevel: 'silent' });
-  clients.push(client);
-  await within(10_000, `${identity} initialised`, new Promise<void>((resolve, reject) => {
-    client.once('initialized', () => resolve());
-    client.once('initFailed', ({ error }) => reject(new Error(`init failed: ${error?.message ?? 'unknown'}`)));
-  }));
-  return client;
-}
-
-function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-/** Resolve once the emulator sees `identity` subscribed to `objectSid` (so what follows is a live push, not a replay). */
-async function subscribed(identity: string, objectSid: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!t.emulator.clientConnections().some((c) => c.identity === identity && c.subscriptions.includes(objectSid))) {
-    if (Date.now() > deadline) throw new Error(`${identity} never subscribed to ${objectSid}: ${JSON.stringify(t.emulator.clientConnections())}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function conversationWith(identities: string[], friendlyName = 'support'): Promise<string> {
-  const c = await t.client.conversations.v1.conversations.create({ friendlyName });
-  for (const identity of identities) await t.client.conversations.v1.conversations(c.sid).participants.create({ identity });
-  return c.sid;
-}
 
 describe('@twilio/conversations against the emulator', () => {
   it('connects, initialises and lists the conversations its identity is a participant of', async () => {

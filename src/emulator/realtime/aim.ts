@@ -3,31 +3,16 @@
  * go through the same resource engine as REST (source SDK), so a client's message is the message REST lists and
  * webhooks report. Paths below /Client/v2 are tce's own: the SDK follows the links of the Configuration answer.
  */
-import type { EmulatorCore } from '../core.js';
-import { create, update, updateRow } from '../resources/engine.js';
-import { changeEvent, type OperationContext } from '../resources/context.js';
 import { TwilioError } from '../wire/errors.js';
 import type { Row } from '../store/database.js';
 import { segments, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
+import { conversationOf, jsonBody, membership, notFound, type AimDeps } from './aim-common.js';
+import { clientWrite } from './aim-writes.js';
 import { myConversationData, viewId } from './views.js';
 
 /** seconds a typing indicator lasts (Twilio's default; the notification says one more, for latency) */
 const TYPING_TIMEOUT_S = 5;
 const MY_CONVERSATIONS_PAGE = 50;
-
-export interface AimDeps {
-  core: EmulatorCore;
-  /** sessions of a service's identities, for typing indicators */
-  sessionsOf(serviceSid: string, identities: Set<string>): ClientSession[];
-}
-
-function forbidden(message: string): UpstreamError {
-  return new UpstreamError(403, 50107, message);
-}
-
-function notFound(what: string): UpstreamError {
-  return new UpstreamError(404, 20404, `The requested resource ${what} was not found`);
-}
 
 function configuration(request: UpstreamRequest, session: ClientSession): Record<string, unknown> {
   const aim = `https://${request.host}/Client/v2`;
@@ -62,27 +47,6 @@ function configuration(request: UpstreamRequest, session: ClientSession): Record
     identity: session.identity,
     url: `${aim}/Configuration`,
   };
-}
-
-/** a conversation of the session's service, by SID or unique name */
-function conversationOf(deps: AimDeps, session: ClientSession, key: string): Row {
-  const row = deps.core.db.get('SELECT * FROM conversations WHERE chat_service_sid = ? AND (sid = ? OR unique_name = ?)', session.serviceSid, key, key);
-  if (!row) throw notFound(`Conversation ${key}`);
-  return row;
-}
-
-function membership(deps: AimDeps, session: ClientSession, conversation: Row): Row {
-  const participant = deps.core.db.get('SELECT * FROM participants WHERE conversation_sid = ? AND identity = ?', conversation.sid as string, session.identity);
-  if (!participant) throw forbidden(`${session.identity} is not a participant of conversation ${conversation.sid as string}`);
-  return participant;
-}
-
-/** A context for a write the client makes: webhooks fire with Source=SDK, as at Twilio. */
-function clientContext(deps: AimDeps, session: ClientSession, conversation: Row): OperationContext {
-  const account = deps.core.accounts.get(session.accountSid);
-  if (!account) throw new UpstreamError(401, 20003, 'Authenticate');
-  const service = deps.core.db.get('SELECT * FROM services WHERE sid = ?', session.serviceSid) as Row;
-  return { ...deps.core.systemContext(account, session.httpBase), source: 'SDK', webhookEnabled: true, parents: { Service: service, Conversation: conversation } };
 }
 
 /** messages after the read horizon; null while the participant has none (as the SDK documents) */
@@ -122,52 +86,6 @@ function myConversations(deps: AimDeps, session: ClientSession, request: Upstrea
   const conversations = page.map((p) => myConversation(deps, deps.core.db.get('SELECT * FROM conversations WHERE sid = ?', p.c_sid as string) as Row, p));
   const next = rows.length > MY_CONVERSATIONS_PAGE ? (page[page.length - 1]?.c_sid as string) : null;
   return { status: 200, body: { conversations, meta: { next_token: next } } };
-}
-
-function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): UpstreamAnswer {
-  membership(deps, session, conversation);
-  const ctx = clientContext(deps, session, conversation);
-  const mediaSids = Array.isArray(body.media_sids) ? body.media_sids : [];
-  const input: Record<string, string> = { Author: session.identity };
-  if (typeof body.body === 'string' && body.body !== '') input.Body = body.body;
-  if (typeof body.attributes === 'string') input.Attributes = body.attributes;
-  if (typeof body.subject === 'string') input.Subject = body.subject;
-  if (typeof body.content_sid === 'string') input.ContentSid = body.content_sid;
-  if (mediaSids.length > 1) throw new UpstreamError(400, 20001, 'tce: one media SID per message for now');
-  if (typeof mediaSids[0] === 'string') input.MediaSid = mediaSids[0];
-  const d = deps.core.descriptor('ConversationMessage');
-  const row = deps.core.db.transaction(() => create(ctx, d, input));
-  return {
-    status: 201,
-    body: {
-      sid: row.sid,
-      conversation_sid: conversation.sid,
-      index: row.message_index,
-      author: row.author,
-      body: row.body,
-      attributes: row.attributes,
-      participant_sid: row.participant_sid,
-      date_created: new Date(row.date_created as number).toISOString(),
-    },
-  };
-}
-
-function setReadHorizon(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): UpstreamAnswer {
-  const participant = membership(deps, session, conversation);
-  const index = body.last_read_message_index;
-  if (index !== null && (typeof index !== 'number' || !Number.isInteger(index) || index < 0)) {
-    throw new UpstreamError(400, 20001, 'last_read_message_index must be a whole number >= 0 or null');
-  }
-  const ctx = clientContext(deps, session, conversation);
-  const d = deps.core.descriptor('ConversationParticipant');
-  const updated = deps.core.db.transaction(() => {
-    if (index !== null) return update(ctx, d, participant, { LastReadMessageIndex: String(index), LastReadTimestamp: new Date(ctx.clock.now()).toISOString() });
-    // "all unread": no horizon at all, which REST cannot write
-    const row = updateRow(ctx.db, d, participant, { last_read_message_index: null, last_read_timestamp: null, date_updated: ctx.clock.now() });
-    ctx.events.emit(changeEvent(ctx, 'updated', d.name, row, participant));
-    return row;
-  });
-  return { status: 200, body: { unread_messages_count: unreadCount(deps, conversation.sid as string, updated) } };
 }
 
 function conversationSummary(deps: AimDeps, session: ClientSession, row: Row): UpstreamAnswer {
@@ -217,33 +135,27 @@ function user(deps: AimDeps, session: ClientSession, identity: string): Upstream
   };
 }
 
-function jsonBody(request: UpstreamRequest): Record<string, unknown> {
-  const b = request.body;
-  return typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
-}
-
 export function handleAim(deps: AimDeps, session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
-  const parts = segments(request.path);
-  if (parts[0] !== 'Client' || parts[1] !== 'v2') throw notFound(request.path);
-  const [, , first, second, third] = parts;
+  const all = segments(request.path);
+  if (all[0] !== 'Client' || all[1] !== 'v2') throw notFound(request.path);
+  const parts = all.slice(2);
+  const [first, second, third] = parts;
   const method = request.method.toUpperCase();
   try {
-    if (method === 'GET' && first === 'Configuration' && parts.length === 3) return { status: 200, body: configuration(request, session) };
-    if (first === 'Me' && second === 'Conversations') {
-      if (method === 'GET' && parts.length === 4) return myConversations(deps, session, request);
-      if (parts.length === 5 && third) {
+    if (method === 'GET') {
+      if (first === 'Configuration' && parts.length === 1) return { status: 200, body: configuration(request, session) };
+      if (first === 'Me' && second === 'Conversations' && parts.length === 2) return myConversations(deps, session, request);
+      if (first === 'Me' && second === 'Conversations' && third && parts.length === 3) {
         const conversation = conversationOf(deps, session, third);
-        if (method === 'GET') return { status: 200, body: myConversation(deps, conversation, membership(deps, session, conversation)) };
-        if (method === 'POST') return setReadHorizon(deps, session, conversation, jsonBody(request));
+        return { status: 200, body: myConversation(deps, conversation, membership(deps, session, conversation)) };
       }
+      if (first === 'Conversations' && second && parts.length === 2) return conversationSummary(deps, session, conversationOf(deps, session, second));
+      if (first === 'Users' && second && parts.length === 2) return user(deps, session, second);
+      if (first === 'Me' && parts.length === 1) return user(deps, session, session.identity);
     }
-    if (first === 'Conversations' && second && third === 'Messages' && parts.length === 5 && method === 'POST') {
-      return sendMessage(deps, session, conversationOf(deps, session, second), jsonBody(request));
-    }
-    if (first === 'Conversations' && second && parts.length === 4 && method === 'GET') return conversationSummary(deps, session, conversationOf(deps, session, second));
-    if (first === 'Typing' && method === 'POST' && parts.length === 3) return typing(deps, session, request);
-    if (first === 'Users' && second && parts.length === 4 && method === 'GET') return user(deps, session, second);
-    if (first === 'Me' && parts.length === 3 && method === 'GET') return user(deps, session, session.identity);
+    if (first === 'Typing' && method === 'POST' && parts.length === 1) return typing(deps, session, request);
+    const written = clientWrite(deps, session, method, parts, jsonBody(request), `https://${request.host}/Client/v2`, (c, p) => unreadCount(deps, c, p));
+    if (written) return written;
   } catch (error) {
     if (error instanceof TwilioError) throw new UpstreamError(error.status, error.code, error.message);
     throw error;

@@ -32,7 +32,9 @@ function ownerOf(db: Database, session: ClientSession, ref: ViewRef, id: string)
   if (ref.kind === 'conversation' || ref.kind === 'messages' || ref.kind === 'roster') {
     const conversation = db.get('SELECT * FROM conversations WHERE sid = ? AND chat_service_sid = ?', ref.ownerSid, session.serviceSid);
     if (!conversation) throw noSuchObject(id);
-    if (!db.get('SELECT 1 FROM participants WHERE conversation_sid = ? AND identity = ?', ref.ownerSid, session.identity)) {
+    // the document is readable in the service (a client reads the conversation it just created before joining it);
+    // its messages and roster only by participants
+    if (ref.kind !== 'conversation' && !db.get('SELECT 1 FROM participants WHERE conversation_sid = ? AND identity = ?', ref.ownerSid, session.identity)) {
       throw new UpstreamError(403, 54007, `Access forbidden: ${session.identity} is not a participant of ${ref.ownerSid}`);
     }
     return conversation;

@@ -1,0 +1,201 @@
+/**
+ * What a client changes through the client API: messages, conversations, participants, its own user and its view
+ * of a conversation (read horizon, notification level). Every write goes through the resource engine, as REST's
+ * do, with Source=SDK; the Sync views then see it through the change feed like any other change.
+ * Permissions are the house's simple rule (Twilio's roles are not modelled here yet): a client acts in the
+ * conversations it is a participant of, edits and deletes its own messages, and edits only its own user.
+ */
+import { changeEvent } from '../resources/context.js';
+import { create, remove, update, updateRow } from '../resources/engine.js';
+import type { Input } from '../resources/descriptor.js';
+import type { Row } from '../store/database.js';
+import { clientContext, conversationOf, forbidden, membership, notFound, type AimDeps } from './aim-common.js';
+import { UpstreamError, type ClientSession, type UpstreamAnswer } from './upstream.js';
+import { viewId } from './views.js';
+
+const iso = (ms: unknown) => new Date(ms as number).toISOString();
+
+/** the body fields a client sends, as the engine's REST parameter names */
+function input(body: Record<string, unknown>, names: Record<string, string>): Input {
+  const out: Input = {};
+  for (const [field, param] of Object.entries(names)) {
+    const value = body[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') throw new UpstreamError(400, 20001, `${field} must be a string`);
+    out[param] = value;
+  }
+  return out;
+}
+
+function conversationAnswer(session: ClientSession, aim: string, row: Row, status = 200): UpstreamAnswer {
+  const sid = row.sid as string;
+  const self = `${aim}/Conversations/${sid}`;
+  return {
+    status,
+    body: {
+      sid,
+      url: self,
+      links: { messages: `${self}/Messages`, participants: `${self}/Participants` },
+      friendly_name: row.friendly_name ?? null,
+      unique_name: row.unique_name ?? null,
+      attributes: row.attributes ?? '{}',
+      date_created: iso(row.date_created),
+      created_by: session.identity,
+      sync_objects: {
+        conversation: viewId({ kind: 'conversation', ownerSid: sid }),
+        messages: viewId({ kind: 'messages', ownerSid: sid }),
+        participants: viewId({ kind: 'roster', ownerSid: sid }),
+      },
+    },
+  };
+}
+
+function messageAnswer(row: Row, status = 200): UpstreamAnswer {
+  return {
+    status,
+    body: {
+      sid: row.sid,
+      conversation_sid: row.conversation_sid,
+      index: row.message_index,
+      author: row.author,
+      body: row.body,
+      attributes: row.attributes,
+      participant_sid: row.participant_sid,
+      date_created: iso(row.date_created),
+      date_updated: iso(row.date_updated),
+    },
+  };
+}
+
+function participantAnswer(row: Row, status = 200): UpstreamAnswer {
+  return { status, body: { sid: row.sid, conversation_sid: row.conversation_sid, identity: row.identity, attributes: row.attributes, date_created: iso(row.date_created) } };
+}
+
+function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): UpstreamAnswer {
+  membership(deps, session, conversation);
+  const ctx = clientContext(deps, session, conversation);
+  const values = input(body, { attributes: 'Attributes', subject: 'Subject', content_sid: 'ContentSid', content_variables: 'ContentVariables' });
+  if (typeof body.body === 'string' && body.body !== '') values.Body = body.body;
+  const mediaSids = Array.isArray(body.media_sids) ? body.media_sids : [];
+  if (mediaSids.length > 1) throw new UpstreamError(400, 20001, 'tce: one media SID per message for now');
+  if (typeof mediaSids[0] === 'string') values.MediaSid = mediaSids[0];
+  values.Author = session.identity;
+  const row = deps.core.db.transaction(() => create(ctx, deps.core.descriptor('ConversationMessage'), values));
+  return messageAnswer(row, 201);
+}
+
+function ownMessage(deps: AimDeps, session: ClientSession, conversation: Row, sid: string): Row {
+  membership(deps, session, conversation);
+  const row = deps.core.db.get('SELECT * FROM messages WHERE conversation_sid = ? AND sid = ?', conversation.sid as string, sid);
+  if (!row) throw notFound(`Message ${sid}`);
+  if (row.author !== session.identity) throw forbidden(`${session.identity} may edit and delete only its own messages; ${sid} is by ${String(row.author)}`);
+  return row;
+}
+
+function participantOf(deps: AimDeps, conversation: Row, key: string): Row {
+  const row = deps.core.db.get('SELECT * FROM participants WHERE conversation_sid = ? AND (sid = ? OR identity = ?)', conversation.sid as string, key, key);
+  if (!row) throw notFound(`Participant ${key}`);
+  return row;
+}
+
+function updateMyConversation(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>, unread: (c: string, p: Row) => number | null): UpstreamAnswer {
+  const participant = membership(deps, session, conversation);
+  const ctx = clientContext(deps, session, conversation);
+  const d = deps.core.descriptor('ConversationParticipant');
+  const level = body.notification_level;
+  if (level !== undefined && level !== 'default' && level !== 'muted') throw new UpstreamError(400, 20001, `notification_level must be default or muted, got ${String(level)}`);
+  const index = body.last_read_message_index;
+  if (index !== undefined && index !== null && (typeof index !== 'number' || !Number.isInteger(index) || index < 0)) {
+    throw new UpstreamError(400, 20001, 'last_read_message_index must be a whole number >= 0 or null');
+  }
+  const updated = deps.core.db.transaction(() => {
+    const changes: Input = {};
+    if (typeof index === 'number') Object.assign(changes, { LastReadMessageIndex: String(index), LastReadTimestamp: new Date(ctx.clock.now()).toISOString() });
+    if (typeof level === 'string') changes.NotificationLevel = level;
+    let row = Object.keys(changes).length ? update(ctx, d, participant, changes) : participant;
+    if (index === null) {
+      // "all unread" is no horizon at all, which REST cannot write
+      const before = row;
+      row = updateRow(ctx.db, d, row, { last_read_message_index: null, last_read_timestamp: null, date_updated: ctx.clock.now() });
+      ctx.events.emit(changeEvent(ctx, 'updated', d.name, row, before));
+    }
+    return row;
+  });
+  return { status: 200, body: { unread_messages_count: unread(conversation.sid as string, updated), notification_level: updated.notification_level } };
+}
+
+/**
+ * A write of the client API, or undefined when (method, path) is not one. `parts` are the path segments after
+ * /Client/v2; `aim` is the API's base URL as the client reached it.
+ */
+export function clientWrite(
+  deps: AimDeps,
+  session: ClientSession,
+  method: string,
+  parts: string[],
+  body: Record<string, unknown>,
+  aim: string,
+  unread: (conversationSid: string, participant: Row) => number | null,
+): UpstreamAnswer | undefined {
+  const [first, second, third, fourth] = parts;
+  const run = <T>(work: () => T) => deps.core.db.transaction(work);
+  if (first === 'Me' && second === 'Conversations' && third && parts.length === 3 && method === 'POST') {
+    return updateMyConversation(deps, session, conversationOf(deps, session, third), body, unread);
+  }
+  if (first === 'Users' && second && parts.length === 2 && method === 'POST') {
+    if (second !== session.identity) throw forbidden(`${session.identity} may edit only its own user`);
+    const user = deps.core.db.get('SELECT * FROM users WHERE sid = ?', session.userSid);
+    if (!user) throw notFound(`User ${second}`);
+    const row = run(() => update(clientContext(deps, session), deps.core.descriptor('User'), user, input(body, { friendly_name: 'FriendlyName', attributes: 'Attributes' })));
+    return { status: 200, body: { identity: row.identity, friendly_name: row.friendly_name, attributes: row.attributes } };
+  }
+  if (first !== 'Conversations') return undefined;
+  if (!second) {
+    if (method !== 'POST') return undefined;
+    const row = run(() => create(clientContext(deps, session), deps.core.descriptor('Conversation'), input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' })));
+    return conversationAnswer(session, aim, row, 201);
+  }
+  const conversation = conversationOf(deps, session, second);
+  const ctx = () => clientContext(deps, session, conversation);
+  if (parts.length === 2) {
+    membership(deps, session, conversation);
+    const d = deps.core.descriptor('Conversation');
+    if (method === 'POST') return conversationAnswer(session, aim, run(() => update(ctx(), d, conversation, input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' }))));
+    if (method === 'DELETE') {
+      run(() => remove(ctx(), d, conversation));
+      return { status: 204 };
+    }
+    return undefined;
+  }
+  if (third === 'Messages' && fourth && parts.length === 4) {
+    const message = ownMessage(deps, session, conversation, fourth);
+    const d = deps.core.descriptor('ConversationMessage');
+    if (method === 'POST') return messageAnswer(run(() => update(ctx(), d, message, input(body, { body: 'Body', attributes: 'Attributes' }))));
+    if (method === 'DELETE') {
+      run(() => remove(ctx(), d, message));
+      return { status: 204 };
+    }
+    return undefined;
+  }
+  if (third === 'Messages' && parts.length === 3 && method === 'POST') return sendMessage(deps, session, conversation, body);
+  if (third === 'Participants') {
+    const d = deps.core.descriptor('ConversationParticipant');
+    if (parts.length === 3 && method === 'POST') {
+      const identity = body.identity;
+      if (typeof identity !== 'string' || identity === '') throw new UpstreamError(400, 20001, 'identity is required (tce adds chat participants only from a client, for now)');
+      // joining yourself needs no membership; adding someone else does
+      if (identity !== session.identity) membership(deps, session, conversation);
+      return participantAnswer(run(() => create(ctx(), d, { Identity: identity, ...input(body, { attributes: 'Attributes' }) })), 201);
+    }
+    if (parts.length === 4 && fourth) {
+      membership(deps, session, conversation);
+      const participant = participantOf(deps, conversation, fourth);
+      if (method === 'POST') return participantAnswer(run(() => update(ctx(), d, participant, input(body, { attributes: 'Attributes' }))));
+      if (method === 'DELETE') {
+        run(() => remove(ctx(), d, participant));
+        return { status: 204 };
+      }
+    }
+  }
+  return undefined;
+}

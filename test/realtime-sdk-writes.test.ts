@@ -1,0 +1,110 @@
+/**
+ * What a client of the real `@twilio/conversations` SDK changes: conversations it creates, joins and leaves,
+ * participants it adds, its messages edited and deleted, its user; and an inbound SMS reaching it live.
+ * Every change is checked through REST (the same rows) and, where the SDK has one, through another client's event.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Conversation, Message, Participant } from '@twilio/conversations';
+import { startEmulator, type TestEmulator } from './support/emulator.js';
+import { sdkHarness, within } from './support/conversations-sdk.js';
+
+let t: TestEmulator;
+const sdk = sdkHarness(() => t);
+
+beforeAll(async () => {
+  t = await startEmulator();
+});
+afterEach(async () => {
+  await sdk.shutdown();
+  t.emulator.reset();
+});
+afterAll(() => t.emulator.close());
+
+const v1 = () => t.client.conversations.v1;
+
+describe('client writes', () => {
+  it('creates a conversation, joins it, adds a participant and sends; REST sees all of it', async () => {
+    const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
+    const bobJoined = new Promise<Conversation>((resolve) => bob.on('conversationJoined', resolve));
+    const created = await alice.createConversation({ friendlyName: 'from the browser', uniqueName: 'browser-room', attributes: { topic: 'tea' } });
+    await created.join();
+    await created.add('bob');
+    expect(await created.sendMessage('first')).toBe(0);
+
+    const rest = await v1().conversations('browser-room').fetch();
+    expect([rest.sid, rest.friendlyName, rest.attributes]).toEqual([created.sid, 'from the browser', JSON.stringify({ topic: 'tea' })]);
+    expect((await v1().conversations(created.sid).participants.list()).map((p) => p.identity).sort()).toEqual(['alice', 'bob']);
+    expect((await v1().conversations(created.sid).messages.list()).map((m) => [m.author, m.body])).toEqual([['alice', 'first']]);
+    const seen = await within(5_000, 'bob conversationJoined', bobJoined);
+    expect([seen.sid, seen.friendlyName]).toEqual([created.sid, 'from the browser']);
+  });
+
+  it('edits and deletes its own messages (messageUpdated, messageRemoved on the other client), not others\'', async () => {
+    const sid = await sdk.conversationWith(['alice', 'bob']);
+    await v1().conversations(sid).messages.create({ author: 'bob', body: "bob's" });
+    const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
+    const bobs = await bob.getConversationBySid(sid);
+    await bobs.getMessages();
+    await sdk.subscribed('bob', `${sid}.messages`);
+    const alices = await alice.getConversationBySid(sid);
+    await alices.sendMessage('typo');
+    const mine = (await alices.getMessages()).items.find((m) => m.author === 'alice') as Message;
+
+    const updated = new Promise<{ message: Message; updateReasons: string[] }>((resolve) => bobs.on('messageUpdated', resolve));
+    await mine.updateBody('fixed');
+    const u = await within(5_000, 'messageUpdated', updated);
+    expect([u.message.body, u.updateReasons]).toEqual(['fixed', expect.arrayContaining(['body'])]);
+    expect((await v1().conversations(sid).messages(mine.sid).fetch()).body).toBe('fixed');
+
+    const removed = new Promise<Message>((resolve) => bobs.on('messageRemoved', resolve));
+    await mine.remove();
+    expect((await within(5_000, 'messageRemoved', removed)).sid).toBe(mine.sid);
+    expect((await v1().conversations(sid).messages.list()).map((m) => m.author)).toEqual(['bob']);
+
+    const others = (await alices.getMessages()).items.find((m) => m.author === 'bob') as Message;
+    await expect(others.updateBody('not mine')).rejects.toThrow();
+    expect((await v1().conversations(sid).messages(others.sid).fetch()).body).toBe("bob's");
+  });
+
+  it('renames a conversation (conversationUpdated elsewhere), leaves it (conversationLeft), updates its user', async () => {
+    const sid = await sdk.conversationWith(['alice', 'bob']);
+    const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
+    const bobs = await bob.getConversationBySid(sid);
+    await sdk.subscribed('bob', `${sid}.channel`);
+    const renamed = new Promise<string[]>((resolve) => bobs.on('updated', ({ updateReasons }) => updateReasons.includes('friendlyName') && resolve(updateReasons)));
+    const alices = await alice.getConversationBySid(sid);
+    await alices.updateFriendlyName('renamed');
+    await within(5_000, 'conversation updated', renamed);
+    expect(bobs.friendlyName).toBe('renamed');
+    expect((await v1().conversations(sid).fetch()).friendlyName).toBe('renamed');
+
+    await bobs.getParticipants();
+    await sdk.subscribed('bob', `${sid}.roster`);
+    const gone = new Promise<Participant>((resolve) => bobs.on('participantLeft', resolve));
+    const left = new Promise<Conversation>((resolve) => alice.on('conversationLeft', resolve));
+    await alices.leave();
+    expect((await within(5_000, 'participantLeft', gone)).identity).toBe('alice');
+    expect((await within(5_000, 'conversationLeft', left)).sid).toBe(sid);
+    expect((await v1().conversations(sid).participants.list()).map((p) => p.identity)).toEqual(['bob']);
+
+    await alice.user.updateFriendlyName('Alice A.');
+    const users = await v1().services(t.emulator.defaultServiceSid).users.list();
+    expect(users.find((u) => u.identity === 'alice')?.friendlyName).toBe('Alice A.');
+  });
+});
+
+describe('other channels reach the client', () => {
+  it('an inbound SMS from a participant arrives as messageAdded', async () => {
+    const sid = await sdk.conversationWith(['alice']);
+    await v1().conversations(sid).participants.create({ 'messagingBinding.address': '+15558675310', 'messagingBinding.proxyAddress': '+15017122661' });
+    const alice = await sdk.connect('alice');
+    const conversation = await alice.getConversationBySid(sid);
+    await conversation.getMessages();
+    await sdk.subscribed('alice', `${sid}.messages`);
+    const added = new Promise<Message>((resolve) => conversation.on('messageAdded', resolve));
+    const result = await t.emulator.channel.inbound({ from: '+15558675310', to: '+15017122661', body: 'texting in' });
+    expect(result.conversationSid).toBe(sid);
+    const message = await within(5_000, 'messageAdded', added);
+    expect([message.author, message.body]).toEqual(['+15558675310', 'texting in']);
+  });
+});
