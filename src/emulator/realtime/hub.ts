@@ -29,16 +29,25 @@ export interface ClientConnection {
 
 /** continuation tokens remembered (a reconnecting client presents its last one) */
 const CONTINUATIONS = 10_000;
+/**
+ * How long after the last client left changes are still logged (wall time): a client whose connection dropped
+ * replays what it missed when it is back. Before any client ever connected, REST pays nothing for the feed.
+ */
+const FEED_GRACE_MS = 10 * 60_000;
 
 export class RealtimeHub {
   readonly log = new SyncEventLog();
   readonly sessions = new Set<TwilsockSession>();
   private readonly continuations = new Map<string, string>();
   private readonly stops: (() => void)[] = [];
+  /** wall time the last client left; undefined before any connected */
+  private lastLeftAt: number | undefined;
 
   constructor(private readonly core: EmulatorCore) {
     const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
-    this.stops.push(core.events.subscribe((event) => feed.accept(event)));
+    this.stops.push(core.events.subscribe((event) => {
+      if (this.feeding()) feed.accept(event);
+    }));
     this.stops.push(this.log.subscribe((event) => {
       const messageType = `com.twilio.rtd.cds.${event.objectType}`;
       for (const session of this.sessions) {
@@ -49,6 +58,10 @@ export class RealtimeHub {
     this.stops.push(core.clock.onChange(() => {
       for (const session of this.sessions) session.checkExpiry();
     }));
+  }
+
+  private feeding(): boolean {
+    return this.sessions.size > 0 || (this.lastLeftAt !== undefined && Date.now() - this.lastLeftAt < FEED_GRACE_MS);
   }
 
   now(): number {
@@ -125,6 +138,7 @@ export class RealtimeHub {
 
   closed(session: TwilsockSession): void {
     this.sessions.delete(session);
+    if (this.sessions.size === 0) this.lastLeftAt = Date.now();
   }
 
   /** Close every connection (the emulator is closing) and stop listening to the core. */
