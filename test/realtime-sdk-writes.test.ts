@@ -93,6 +93,49 @@ describe('client writes', () => {
   });
 });
 
+describe('media (MCS over HTTP)', () => {
+  it('sends a message with two attachments; the other client fetches the bytes; REST describes them', async () => {
+    const sid = await sdk.conversationWith(['alice', 'bob']);
+    const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
+    const bobs = await bob.getConversationBySid(sid);
+    await bobs.getMessages();
+    await sdk.subscribed('bob', `${sid}.messages`);
+    const added = new Promise<Message>((resolve) => bobs.on('messageAdded', resolve));
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const alices = await alice.getConversationBySid(sid);
+    await alices.prepareMessage().setBody('look')
+      .addMedia({ contentType: 'image/png', filename: 'dot.png', media: png })
+      .addMedia({ contentType: 'text/plain', filename: 'note.txt', media: Buffer.from('hello') })
+      .build().send();
+    const message = await within(5_000, 'messageAdded with media', added);
+    expect(message.body).toBe('look');
+    const media = message.attachedMedia ?? [];
+    expect(media.map((m) => [m.contentType, m.filename, m.size])).toEqual([['image/png', 'dot.png', png.length], ['text/plain', 'note.txt', 5]]);
+    const url = await media[0]!.getContentTemporaryUrl();
+    const content = await fetch(url as string);
+    expect(content.headers.get('content-type')).toBe('image/png');
+    expect(content.headers.get('access-control-allow-origin')).toBe('*');
+    expect(Buffer.from(await content.arrayBuffer()).equals(png)).toBe(true);
+
+    const rest = (await v1().conversations(sid).messages.list())[0];
+    expect((rest?.media as { sid: string; content_type: string; filename: string; size: number }[]).map((m) => [m.sid, m.content_type, m.filename, m.size]))
+      .toEqual(media.map((m) => [m.sid, m.contentType, m.filename, m.size]));
+  });
+
+  it('wants a valid token for uploads, answers CORS preflights, refuses media over 5 MB', async () => {
+    const base = `${t.emulator.url}/mcs/v1/Services/${t.emulator.defaultServiceSid}/Media`;
+    const anonymous = await fetch(base, { method: 'POST', headers: { 'content-type': 'image/png' }, body: 'x' });
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).code).toBe(20101);
+    const preflight = await fetch(base, { method: 'OPTIONS', headers: { origin: 'http://app.test', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('X-Twilio-Token');
+    const tooBig = await fetch(base, { method: 'POST', headers: { 'content-type': 'image/png', 'x-twilio-token': t.emulator.clientToken('alice') }, body: Buffer.alloc(5 * 1024 * 1024 + 1) });
+    expect(tooBig.status).toBe(413);
+
+  });
+});
+
 describe('other channels reach the client', () => {
   it('an inbound SMS from a participant arrives as messageAdded', async () => {
     const sid = await sdk.conversationWith(['alice']);

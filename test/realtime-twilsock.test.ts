@@ -200,6 +200,26 @@ describe('twilsock: tunnelled requests', () => {
     expect(other.header.http_status.code).toBe(404);
     expect(other.body).toMatchObject({ status: 404, code: 20404 });
 
+    // a message naming media nobody uploaded is refused, and nothing is stored
+    raw.send(
+      { method: 'message', id: 'TMmedia', active_grant: 'ip_messaging', payload_type: 'application/json; charset=utf-8', http_request: { host: 'aim.us1.twilio.com', path: '/Client/v2/Conversations', method: 'POST', params: {}, headers: {} } },
+      JSON.stringify({ friendly_name: 'media test' }),
+    );
+    const created = (await raw.reply('TMmedia')).body as { sid: string };
+    raw.send(
+      { method: 'message', id: 'TMjoin', payload_type: 'application/json', http_request: { host: 'aim.us1.twilio.com', path: `/Client/v2/Conversations/${created.sid}/Participants`, method: 'POST', params: {}, headers: {} } },
+      JSON.stringify({ identity: 'carol' }),
+    );
+    expect((await raw.reply('TMjoin')).header.http_status.code).toBe(201);
+    raw.send(
+      { method: 'message', id: 'TMforged', payload_type: 'application/json', http_request: { host: 'aim.us1.twilio.com', path: `/Client/v2/Conversations/${created.sid}/Messages`, method: 'POST', params: {}, headers: {} } },
+      JSON.stringify({ body: 'x', media_sids: [`ME${'0'.repeat(32)}`] }),
+    );
+    const refused = await raw.reply('TMforged');
+    expect(refused.header.http_status.code).toBe(400);
+    expect((refused.body as { message: string }).message).toContain('was not uploaded to this service');
+    expect(emulator.core.db.get('SELECT count(*) AS n FROM messages WHERE conversation_sid = ?', created.sid)?.n).toBe(0);
+
     // another user's conversations are not readable
     request('TMforeign', 'cds.us1.twilio.com', `/v3/Maps/US${'0'.repeat(32)}.channels`);
     expect((await raw.reply('TMforeign')).header.http_status.code).toBe(404);

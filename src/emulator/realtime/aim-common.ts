@@ -2,10 +2,13 @@
 import type { EmulatorCore } from '../core.js';
 import type { OperationContext } from '../resources/context.js';
 import type { Row } from '../store/database.js';
+import type { MediaStore } from './media-store.js';
 import { UpstreamError, type ClientSession, type UpstreamRequest } from './upstream.js';
 
 export interface AimDeps {
   core: EmulatorCore;
+  /** what clients uploaded to MCS */
+  media: MediaStore;
   /** sessions of a service's identities, for typing indicators */
   sessionsOf(serviceSid: string, identities: Set<string>): ClientSession[];
 }

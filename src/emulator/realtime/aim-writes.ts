@@ -76,11 +76,17 @@ function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, b
   const ctx = clientContext(deps, session, conversation);
   const values = input(body, { attributes: 'Attributes', subject: 'Subject', content_sid: 'ContentSid', content_variables: 'ContentVariables' });
   if (typeof body.body === 'string' && body.body !== '') values.Body = body.body;
-  const mediaSids = Array.isArray(body.media_sids) ? body.media_sids : [];
-  if (mediaSids.length > 1) throw new UpstreamError(400, 20001, 'tce: one media SID per message for now');
-  if (typeof mediaSids[0] === 'string') values.MediaSid = mediaSids[0];
+  const mediaSids = Array.isArray(body.media_sids) ? (body.media_sids as unknown[]) : [];
+  if (mediaSids.length > 10) throw new UpstreamError(400, 20001, 'at most 10 media per message (Configuration media_attachments_count_limit)');
+  // the uploaded media's own metadata goes into the message (REST's MediaSid would store a placeholder)
+  const media = mediaSids.map((sid) => {
+    const stored = typeof sid === 'string' ? deps.media.get(sid) : undefined;
+    if (!stored || stored.serviceSid !== session.serviceSid) throw new UpstreamError(400, 20001, `media ${String(sid)} was not uploaded to this service (or is no longer kept)`);
+    return { sid: stored.sid, size: stored.bytes.length, content_type: stored.contentType, filename: stored.filename, category: stored.category };
+  });
   values.Author = session.identity;
-  const row = deps.core.db.transaction(() => create(ctx, deps.core.descriptor('ConversationMessage'), values));
+  const d = deps.core.descriptor('ConversationMessage');
+  const row = deps.core.db.transaction(() => create(ctx, d, values, media.length ? { media: JSON.stringify(media) } : {}));
   return messageAnswer(row, 201);
 }
 

@@ -12,6 +12,7 @@ import { handleAim } from './aim.js';
 import { handleCds } from './cds.js';
 import type { TwilsockSession } from './session.js';
 import { SyncEventLog } from './sync-events.js';
+import { MediaStore } from './media-store.js';
 import { SyncFeed } from './sync-feed.js';
 import { serviceOfHost, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
 import { viewId } from './views.js';
@@ -38,12 +39,14 @@ const FEED_GRACE_MS = 10 * 60_000;
 export class RealtimeHub {
   readonly log = new SyncEventLog();
   readonly sessions = new Set<TwilsockSession>();
+  readonly media: MediaStore;
   private readonly continuations = new Map<string, string>();
   private readonly stops: (() => void)[] = [];
   /** wall time the last client left; undefined before any connected */
   private lastLeftAt: number | undefined;
 
   constructor(private readonly core: EmulatorCore) {
+    this.media = new MediaStore(core.random);
     const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
     this.stops.push(core.events.subscribe((event) => {
       if (this.feeding()) feed.accept(event);
@@ -97,7 +100,7 @@ export class RealtimeHub {
   route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
     switch (serviceOfHost(request.host)) {
       case 'aim':
-        return handleAim({ core: this.core, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
+        return handleAim({ core: this.core, media: this.media, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
       case 'cds':
         return handleCds({ db: this.core.db, log: this.log }, session, request);
       default:

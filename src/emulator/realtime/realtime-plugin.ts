@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { EmulatorCore } from '../core.js';
 import { RealtimeHub } from './hub.js';
+import { mediaPlugin } from './media-plugin.js';
 import { TwilsockSession, type SessionLimits } from './session.js';
 
 /** the largest twilsock frame accepted (ws closes with 1009 past it); message bodies are at most 32 KB */
@@ -33,5 +34,6 @@ export async function realtimePlugin(app: FastifyInstance, options: RealtimeOpti
     const httpBase = `${request.protocol}://${request.headers.host ?? request.hostname}`;
     new TwilsockSession(socket, hub, limits, httpBase);
   });
+  app.register(mediaPlugin, { prefix: '/mcs/v1', core: options.core, store: hub.media });
   app.addHook('onClose', async () => hub.stop());
 }
