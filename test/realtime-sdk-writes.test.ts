@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation, Message, Participant } from '@twilio/conversations';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 import { sdkHarness, within } from './support/conversations-sdk.js';
+import { startReceiver } from './support/webhook-receiver.js';
 
 let t: TestEmulator;
 const sdk = sdkHarness(() => t);
@@ -90,6 +91,28 @@ describe('client writes', () => {
     await alice.user.updateFriendlyName('Alice A.');
     const users = await v1().services(t.emulator.defaultServiceSid).users.list();
     expect(users.find((u) => u.identity === 'alice')?.friendlyName).toBe('Alice A.');
+  });
+});
+
+describe('pre-events', () => {
+  it("onMessageAdd sees the client's message (Source=SDK), may change its body, or refuse it", async () => {
+    const rx = await startReceiver(() => t.emulator.authToken);
+    try {
+      await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ preWebhookUrl: rx.url('/pre'), filters: ['onMessageAdd'], method: 'POST' });
+      const sid = await sdk.conversationWith(['alice']);
+      const alice = await sdk.connect('alice');
+      const conversation = await alice.getConversationBySid(sid);
+      rx.respond = (r) => (r.params.Body === 'forbidden word' ? { status: 403 } : { status: 200, body: { body: `${String(r.params.Body)} (checked)` } });
+      await conversation.sendMessage('hello');
+      await expect(conversation.sendMessage('forbidden word')).rejects.toThrow();
+      expect((await v1().conversations(sid).messages.list()).map((m) => [m.author, m.body])).toEqual([['alice', 'hello (checked)']]);
+      expect(rx.requests.map((r) => [r.params.EventType, r.params.Source, r.params.Author, r.params.Body])).toEqual([
+        ['onMessageAdd', 'SDK', 'alice', 'hello'],
+        ['onMessageAdd', 'SDK', 'alice', 'forbidden word'],
+      ]);
+    } finally {
+      await rx.close();
+    }
   });
 });
 

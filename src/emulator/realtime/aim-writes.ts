@@ -11,9 +11,28 @@ import type { Input } from '../resources/descriptor.js';
 import type { Row } from '../store/database.js';
 import { clientContext, conversationOf, forbidden, membership, notFound, type AimDeps } from './aim-common.js';
 import { UpstreamError, type ClientSession, type UpstreamAnswer } from './upstream.js';
+import type { OperationContext } from '../resources/context.js';
+import { callPreEvent, preEventFor } from '../http/pre-events.js';
+import type { Route } from '../http/routes.js';
 import { viewId } from './views.js';
 
 const iso = (ms: unknown) => new Date(ms as number).toISOString();
+
+/**
+ * The pre-event webhook a REST operation of this name fires (onMessageAdd, …), with Source=SDK: the consumer may
+ * refuse the change or alter its fields in `input` before anything is stored, as for REST.
+ */
+async function gate(deps: AimDeps, operation: { verb: 'Create' | 'Update' | 'Delete'; resource: string }, ctx: OperationContext, values: Input, sid?: string): Promise<void> {
+  const pre = preEventFor(operation as Route);
+  if (pre) await callPreEvent(deps.core, pre, ctx, values, sid);
+}
+
+/** the row again after an await (a pre-event): it may have changed or gone meanwhile */
+function again(deps: AimDeps, table: string, sid: unknown): Row {
+  const row = deps.core.db.get(`SELECT * FROM ${table} WHERE sid = ?`, sid as string);
+  if (!row) throw notFound(String(sid));
+  return row;
+}
 
 /** the body fields a client sends, as the engine's REST parameter names */
 function input(body: Record<string, unknown>, names: Record<string, string>): Input {
@@ -71,7 +90,7 @@ function participantAnswer(row: Row, status = 200): UpstreamAnswer {
   return { status, body: { sid: row.sid, conversation_sid: row.conversation_sid, identity: row.identity, attributes: row.attributes, date_created: iso(row.date_created) } };
 }
 
-function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): UpstreamAnswer {
+async function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): Promise<UpstreamAnswer> {
   membership(deps, session, conversation);
   const ctx = clientContext(deps, session, conversation);
   const values = input(body, { attributes: 'Attributes', subject: 'Subject', content_sid: 'ContentSid', content_variables: 'ContentVariables' });
@@ -85,6 +104,10 @@ function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, b
     return { sid: stored.sid, size: stored.bytes.length, content_type: stored.contentType, filename: stored.filename, category: stored.category };
   });
   values.Author = session.identity;
+  if (media.length) values.MediaSid = media[0]?.sid;
+  await gate(deps, { verb: 'Create', resource: 'ConversationMessage' }, ctx, values);
+  delete values.MediaSid;
+  ctx.parents.Conversation = again(deps, 'conversations', conversation.sid);
   const d = deps.core.descriptor('ConversationMessage');
   const row = deps.core.db.transaction(() => create(ctx, d, values, media.length ? { media: JSON.stringify(media) } : {}));
   return messageAnswer(row, 201);
@@ -134,7 +157,7 @@ function updateMyConversation(deps: AimDeps, session: ClientSession, conversatio
  * A write of the client API, or undefined when (method, path) is not one. `parts` are the path segments after
  * /Client/v2; `aim` is the API's base URL as the client reached it.
  */
-export function clientWrite(
+export async function clientWrite(
   deps: AimDeps,
   session: ClientSession,
   method: string,
@@ -142,7 +165,7 @@ export function clientWrite(
   body: Record<string, unknown>,
   aim: string,
   unread: (conversationSid: string, participant: Row) => number | null,
-): UpstreamAnswer | undefined {
+): Promise<UpstreamAnswer | undefined> {
   const [first, second, third, fourth] = parts;
   const run = <T>(work: () => T) => deps.core.db.transaction(work);
   if (first === 'Me' && second === 'Conversations' && third && parts.length === 3 && method === 'POST') {
@@ -152,13 +175,19 @@ export function clientWrite(
     if (second !== session.identity) throw forbidden(`${session.identity} may edit only its own user`);
     const user = deps.core.db.get('SELECT * FROM users WHERE sid = ?', session.userSid);
     if (!user) throw notFound(`User ${second}`);
-    const row = run(() => update(clientContext(deps, session), deps.core.descriptor('User'), user, input(body, { friendly_name: 'FriendlyName', attributes: 'Attributes' })));
+    const ctx = clientContext(deps, session);
+    const values = input(body, { friendly_name: 'FriendlyName', attributes: 'Attributes' });
+    await gate(deps, { verb: 'Update', resource: 'User' }, ctx, values, user.sid as string);
+    const row = run(() => update(ctx, deps.core.descriptor('User'), again(deps, 'users', user.sid), values));
     return { status: 200, body: { identity: row.identity, friendly_name: row.friendly_name, attributes: row.attributes } };
   }
   if (first !== 'Conversations') return undefined;
   if (!second) {
     if (method !== 'POST') return undefined;
-    const row = run(() => create(clientContext(deps, session), deps.core.descriptor('Conversation'), input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' })));
+    const ctx = clientContext(deps, session);
+    const values = input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' });
+    await gate(deps, { verb: 'Create', resource: 'Conversation' }, ctx, values);
+    const row = run(() => create(ctx, deps.core.descriptor('Conversation'), values));
     return conversationAnswer(session, aim, row, 201);
   }
   const conversation = conversationOf(deps, session, second);
@@ -166,9 +195,15 @@ export function clientWrite(
   if (parts.length === 2) {
     membership(deps, session, conversation);
     const d = deps.core.descriptor('Conversation');
-    if (method === 'POST') return conversationAnswer(session, aim, run(() => update(ctx(), d, conversation, input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' }))));
+    const c = ctx();
+    if (method === 'POST') {
+      const values = input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' });
+      await gate(deps, { verb: 'Update', resource: 'Conversation' }, c, values, conversation.sid as string);
+      return conversationAnswer(session, aim, run(() => update(c, d, again(deps, 'conversations', conversation.sid), values)));
+    }
     if (method === 'DELETE') {
-      run(() => remove(ctx(), d, conversation));
+      await gate(deps, { verb: 'Delete', resource: 'Conversation' }, c, {}, conversation.sid as string);
+      run(() => remove(c, d, again(deps, 'conversations', conversation.sid)));
       return { status: 204 };
     }
     return undefined;
@@ -176,9 +211,15 @@ export function clientWrite(
   if (third === 'Messages' && fourth && parts.length === 4) {
     const message = ownMessage(deps, session, conversation, fourth);
     const d = deps.core.descriptor('ConversationMessage');
-    if (method === 'POST') return messageAnswer(run(() => update(ctx(), d, message, input(body, { body: 'Body', attributes: 'Attributes' }))));
+    const c = ctx();
+    if (method === 'POST') {
+      const values = input(body, { body: 'Body', attributes: 'Attributes' });
+      await gate(deps, { verb: 'Update', resource: 'ConversationMessage' }, c, values, message.sid as string);
+      return messageAnswer(run(() => update(c, d, again(deps, 'messages', message.sid), values)));
+    }
     if (method === 'DELETE') {
-      run(() => remove(ctx(), d, message));
+      await gate(deps, { verb: 'Delete', resource: 'ConversationMessage' }, c, {}, message.sid as string);
+      run(() => remove(c, d, again(deps, 'messages', message.sid)));
       return { status: 204 };
     }
     return undefined;
@@ -191,14 +232,24 @@ export function clientWrite(
       if (typeof identity !== 'string' || identity === '') throw new UpstreamError(400, 20001, 'identity is required (tce adds chat participants only from a client, for now)');
       // joining yourself needs no membership; adding someone else does
       if (identity !== session.identity) membership(deps, session, conversation);
-      return participantAnswer(run(() => create(ctx(), d, { Identity: identity, ...input(body, { attributes: 'Attributes' }) })), 201);
+      const c = ctx();
+      const values: Input = { Identity: identity, ...input(body, { attributes: 'Attributes' }) };
+      await gate(deps, { verb: 'Create', resource: 'ConversationParticipant' }, c, values);
+      c.parents.Conversation = again(deps, 'conversations', conversation.sid);
+      return participantAnswer(run(() => create(c, d, values)), 201);
     }
     if (parts.length === 4 && fourth) {
       membership(deps, session, conversation);
       const participant = participantOf(deps, conversation, fourth);
-      if (method === 'POST') return participantAnswer(run(() => update(ctx(), d, participant, input(body, { attributes: 'Attributes' }))));
+      const c = ctx();
+      if (method === 'POST') {
+        const values = input(body, { attributes: 'Attributes' });
+        await gate(deps, { verb: 'Update', resource: 'ConversationParticipant' }, c, values, participant.sid as string);
+        return participantAnswer(run(() => update(c, d, again(deps, 'participants', participant.sid), values)));
+      }
       if (method === 'DELETE') {
-        run(() => remove(ctx(), d, participant));
+        await gate(deps, { verb: 'Delete', resource: 'ConversationParticipant' }, c, {}, participant.sid as string);
+        run(() => remove(c, d, again(deps, 'participants', participant.sid)));
         return { status: 204 };
       }
     }

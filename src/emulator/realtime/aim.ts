@@ -135,7 +135,7 @@ function user(deps: AimDeps, session: ClientSession, identity: string): Upstream
   };
 }
 
-export function handleAim(deps: AimDeps, session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
+export async function handleAim(deps: AimDeps, session: ClientSession, request: UpstreamRequest): Promise<UpstreamAnswer> {
   const all = segments(request.path);
   if (all[0] !== 'Client' || all[1] !== 'v2') throw notFound(request.path);
   const parts = all.slice(2);
@@ -154,7 +154,7 @@ export function handleAim(deps: AimDeps, session: ClientSession, request: Upstre
       if (first === 'Me' && parts.length === 1) return user(deps, session, session.identity);
     }
     if (first === 'Typing' && method === 'POST' && parts.length === 1) return typing(deps, session, request);
-    const written = clientWrite(deps, session, method, parts, jsonBody(request), `https://${request.host}/Client/v2`, (c, p) => unreadCount(deps, c, p));
+    const written = await clientWrite(deps, session, method, parts, jsonBody(request), `https://${request.host}/Client/v2`, (c, p) => unreadCount(deps, c, p));
     if (written) return written;
   } catch (error) {
     if (error instanceof TwilioError) throw new UpstreamError(error.status, error.code, error.message);

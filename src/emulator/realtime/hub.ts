@@ -97,7 +97,7 @@ export class RealtimeHub {
       : { token: fresh, reissued: false };
   }
 
-  route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer {
+  route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer | Promise<UpstreamAnswer> {
     switch (serviceOfHost(request.host)) {
       case 'aim':
         return handleAim({ core: this.core, media: this.media, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);

@@ -19,7 +19,7 @@ export interface SessionHost {
   /** the User of the identity, made on first connect as Twilio does */
   userSidFor(identity: ClientIdentity): string;
   continuation(token: unknown, identity: ClientIdentity): { token: string; reissued: boolean; reason?: string };
-  route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer;
+  route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer | Promise<UpstreamAnswer>;
   /** every connection, from its first byte (only `ready` ones get pushes) */
   opened(session: TwilsockSession): void;
   closed(session: TwilsockSession): void;
@@ -128,7 +128,7 @@ export class TwilsockSession implements ClientSession {
       case 'update':
         return this.update(header);
       case 'message':
-        return this.upstream(frame);
+        return void this.upstream(frame);
       case 'reply':
         // the client's ack of a notification: nothing waits for it
         return;
@@ -194,7 +194,7 @@ export class TwilsockSession implements ClientSession {
     this.reply(header.id, 200);
   }
 
-  private upstream(frame: TwilsockFrame): void {
+  private async upstream(frame: TwilsockFrame): Promise<void> {
     const { header } = frame;
     const http = (header.http_request ?? {}) as Record<string, unknown>;
     const request: UpstreamRequest = {
@@ -207,7 +207,7 @@ export class TwilsockSession implements ClientSession {
     };
     let answer: UpstreamAnswer;
     try {
-      answer = this.host.route(this, request);
+      answer = await this.host.route(this, request);
     } catch (error) {
       const e = error instanceof UpstreamError ? error : new UpstreamError(500, 20500, `tce failed on ${request.method} ${request.path}: ${(error as Error).message}`);
       answer = { status: e.status, body: { status: e.status, code: e.code, message: e.message } };
