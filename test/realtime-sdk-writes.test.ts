@@ -160,6 +160,26 @@ describe('media (MCS over HTTP)', () => {
 });
 
 describe('other channels reach the client', () => {
+  it('REST: a user renamed (userUpdated on a client that sees them), a conversation deleted (conversationRemoved)', async () => {
+    const sid = await sdk.conversationWith(['alice', 'bob']);
+    const alice = await sdk.connect('alice');
+    const conversation = await alice.getConversationBySid(sid);
+    const participants = await conversation.getParticipants();
+    const bob = await participants.find((p) => p.identity === 'bob')!.getUser();
+    const bobUser = (await v1().services(t.emulator.defaultServiceSid).users.list()).find((u) => u.identity === 'bob')!;
+    await sdk.subscribed('alice', `${bobUser.sid}.info`);
+    const renamed = new Promise<string[]>((resolve) => bob.on('updated', ({ updateReasons }) => resolve(updateReasons)));
+    await v1().services(t.emulator.defaultServiceSid).users(bobUser.sid).update({ friendlyName: 'Bob B.' });
+    expect(await within(5_000, 'userUpdated', renamed)).toEqual(['friendlyName']);
+    expect(bob.friendlyName).toBe('Bob B.');
+
+    await sdk.subscribed('alice', `${sid}.channel`);
+    const removed = new Promise<{ sid: string }>((resolve) => alice.on('conversationRemoved', resolve));
+    await v1().conversations(sid).remove();
+    expect((await within(5_000, 'conversationRemoved', removed)).sid).toBe(sid);
+    expect((await alice.getSubscribedConversations()).items).toEqual([]);
+  });
+
   it('an inbound SMS from a participant arrives as messageAdded', async () => {
     const sid = await sdk.conversationWith(['alice']);
     await v1().conversations(sid).participants.create({ 'messagingBinding.address': '+15558675310', 'messagingBinding.proxyAddress': '+15017122661' });
