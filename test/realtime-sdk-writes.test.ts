@@ -159,6 +159,24 @@ describe('media (MCS over HTTP)', () => {
   });
 });
 
+describe('reachability', () => {
+  it('with the service setting on, a user is online while a client of theirs is connected', async () => {
+    await v1().services(t.emulator.defaultServiceSid).configuration().update({ reachabilityEnabled: true });
+    const sid = await sdk.conversationWith(['alice', 'bob']);
+    const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
+    expect(alice.reachabilityEnabled).toBe(true);
+    const participants = await (await alice.getConversationBySid(sid)).getParticipants();
+    const bobUser = await participants.find((p) => p.identity === 'bob')!.getUser();
+    expect([bobUser.isOnline, bobUser.isNotifiable]).toEqual([true, false]);
+    const bobSid = (await v1().services(t.emulator.defaultServiceSid).users.list()).find((u) => u.identity === 'bob')!.sid;
+    await sdk.subscribed('alice', `${bobSid}.info`);
+    const offline = new Promise<string[]>((resolve) => bobUser.on('updated', ({ updateReasons }) => resolve(updateReasons)));
+    await bob.shutdown();
+    expect(await within(5_000, 'bob offline', offline)).toEqual(['reachabilityOnline']);
+    expect(bobUser.isOnline).toBe(false);
+  });
+});
+
 describe('other channels reach the client', () => {
   it('REST: a user renamed (userUpdated on a client that sees them), a conversation deleted (conversationRemoved)', async () => {
     const sid = await sdk.conversationWith(['alice', 'bob']);

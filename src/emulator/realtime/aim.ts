@@ -8,20 +8,20 @@ import type { Row } from '../store/database.js';
 import { segments, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
 import { conversationOf, jsonBody, membership, notFound, type AimDeps } from './aim-common.js';
 import { clientWrite } from './aim-writes.js';
-import { myConversationData, viewId } from './views.js';
+import { myConversationData, reachabilityEnabled, viewId } from './views.js';
 
 /** seconds a typing indicator lasts (Twilio's default; the notification says one more, for latency) */
 const TYPING_TIMEOUT_S = 5;
 const MY_CONVERSATIONS_PAGE = 50;
 
-function configuration(request: UpstreamRequest, session: ClientSession): Record<string, unknown> {
+function configuration(deps: AimDeps, request: UpstreamRequest, session: ClientSession): Record<string, unknown> {
   const aim = `https://${request.host}/Client/v2`;
   const media = `${session.httpBase}/mcs/v1/Services/${session.serviceSid}`;
   return {
     options: {
       consumption_report_interval: 'PT5S',
       user_infos_to_subscribe: 100,
-      reachability_enabled: false,
+      reachability_enabled: reachabilityEnabled(deps.core.db, session.serviceSid),
       http_cache_interval: 'PT5S',
       my_conversations_page_size: MY_CONVERSATIONS_PAGE,
       media_attachments_count_limit: 10,
@@ -143,7 +143,7 @@ export async function handleAim(deps: AimDeps, session: ClientSession, request: 
   const method = request.method.toUpperCase();
   try {
     if (method === 'GET') {
-      if (first === 'Configuration' && parts.length === 1) return { status: 200, body: configuration(request, session) };
+      if (first === 'Configuration' && parts.length === 1) return { status: 200, body: configuration(deps, request, session) };
       if (first === 'Me' && second === 'Conversations' && parts.length === 2) return myConversations(deps, session, request);
       if (first === 'Me' && second === 'Conversations' && third && parts.length === 3) {
         const conversation = conversationOf(deps, session, third);

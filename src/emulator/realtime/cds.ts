@@ -20,6 +20,8 @@ const TYPE_OF_COLLECTION = new Map(Object.entries(COLLECTION_OF).map(([type, col
 export interface CdsDeps {
   db: Database;
   log: SyncEventLog;
+  /** whether a client of the user is connected (reachability) */
+  online(userSid: string): boolean;
 }
 
 /** Sync's own 404: the SDK treats `status` 404 as "no such object". */
@@ -70,7 +72,7 @@ function itemQuery(params: Record<string, string>, type: SyncObjectType): { from
 }
 
 function items(deps: CdsDeps, request: UpstreamRequest, type: SyncObjectType, id: string, ref: ViewRef, owner: Row, query: ReturnType<typeof itemQuery>) {
-  const page = viewItems(deps.db, ref, owner, query);
+  const page = viewItems(deps.db, ref, owner, { ...query, online: deps.online });
   const base = `${objectUrl(request, type, id)}/Items`;
   const list = page.items.map((item) => {
     const eventId = deps.log.itemEventId(id, item.key);

@@ -40,6 +40,7 @@ export class RealtimeHub {
   readonly log = new SyncEventLog();
   readonly sessions = new Set<TwilsockSession>();
   readonly media: MediaStore;
+  private readonly feed: SyncFeed;
   private readonly continuations = new Map<string, string>();
   private readonly stops: (() => void)[] = [];
   /** wall time the last client left; undefined before any connected */
@@ -48,6 +49,7 @@ export class RealtimeHub {
   constructor(private readonly core: EmulatorCore) {
     this.media = new MediaStore(core.random);
     const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
+    this.feed = feed;
     this.stops.push(core.events.subscribe((event) => {
       if (this.feeding()) feed.accept(event);
     }));
@@ -102,7 +104,7 @@ export class RealtimeHub {
       case 'aim':
         return handleAim({ core: this.core, media: this.media, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
       case 'cds':
-        return handleCds({ db: this.core.db, log: this.log }, session, request);
+        return handleCds({ db: this.core.db, log: this.log, online: (userSid) => this.online(userSid) }, session, request);
       default:
         throw new UpstreamError(404, 20404, `tce serves the aim and cds hosts over twilsock, not ${request.host || '(no host)'}`);
     }
@@ -135,12 +137,23 @@ export class RealtimeHub {
     return cut.length;
   }
 
+  online(userSid: string): boolean {
+    for (const s of this.sessions) if (s.ready && s.userSid === userSid) return true;
+    return false;
+  }
+
+  /** A session passed init: its user may have come online. */
+  ready(session: TwilsockSession): void {
+    if ([...this.sessions].filter((s) => s.ready && s.userSid === session.userSid).length === 1) this.feed.reachability(session.userSid, true);
+  }
+
   opened(session: TwilsockSession): void {
     this.sessions.add(session);
   }
 
   closed(session: TwilsockSession): void {
     this.sessions.delete(session);
+    if (session.userSid && !this.online(session.userSid)) this.feed.reachability(session.userSid, false);
     if (this.sessions.size === 0) this.lastLeftAt = Date.now();
   }
 

@@ -22,6 +22,8 @@ export interface SessionHost {
   route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer | Promise<UpstreamAnswer>;
   /** every connection, from its first byte (only `ready` ones get pushes) */
   opened(session: TwilsockSession): void;
+  /** the session passed init */
+  ready(session: TwilsockSession): void;
   closed(session: TwilsockSession): void;
 }
 
@@ -177,6 +179,7 @@ export class TwilsockSession implements ClientSession {
       init_registrations: [],
       debug_info: { server: 'tce' },
     });
+    this.host.ready(this);
   }
 
   private update(header: TwilsockHeader): void {

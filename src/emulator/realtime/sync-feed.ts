@@ -6,7 +6,7 @@ import type { ResourceEvent } from '../resources/context.js';
 import type { Database, Row } from '../store/database.js';
 import { isoSeconds } from '../wire/dates.js';
 import type { SyncEventLog, SyncObjectType } from './sync-events.js';
-import { COLLECTION_OF, conversationData, messageData, myConversationData, participantData, TYPE_OF, userInfoItems, viewId, type ViewKind } from './views.js';
+import { COLLECTION_OF, conversationData, reachabilityEnabled, messageData, myConversationData, participantData, TYPE_OF, userInfoItems, viewId, type ViewKind } from './views.js';
 
 /** the host the SDK's item URLs name; it only echoes them back */
 const CDS_BASE = 'https://cds.us1.twilio.com';
@@ -37,6 +37,13 @@ export class SyncFeed {
     } else {
       this.options.log.append(sid, type, `map_item_${change}`, { map_sid: sid, item_key: key, item_data: data, item_url: url, date_created: dateCreated }, key);
     }
+  }
+
+  /** A user's clients came or went: their reachability item changes (when the service has reachability on). */
+  reachability(userSid: string, online: boolean): void {
+    const user = this.options.db.get('SELECT * FROM users WHERE sid = ?', userSid);
+    if (!user || !reachabilityEnabled(this.options.db, user.chat_service_sid)) return;
+    this.itemEvent('user-info', userSid, 'updated', 'reachability', { online, notifiable: false }, Date.now());
   }
 
   private documentEvent(conversation: Row, removed: boolean, at: number): void {

@@ -140,12 +140,22 @@ export function myConversationData(conversation: Row, participant: Row): Record<
   };
 }
 
-/** The user info map's items: `{ value }` each, as user.ts reads them. */
-export function userInfoItems(user: Row): [string, Record<string, unknown>][] {
-  return [
+/**
+ * The user info map's items: `{ value }` each, as user.ts reads them, and `reachability` when the service has it
+ * on (online: a client of the identity is connected; notifiable: tce has no push, so false).
+ */
+export function userInfoItems(user: Row, online?: boolean): [string, Record<string, unknown>][] {
+  const items: [string, Record<string, unknown>][] = [
     ['friendlyName', { value: user.friendly_name ?? null }],
     ['attributes', { value: user.attributes ?? '{}' }],
   ];
+  if (online !== undefined) items.push(['reachability', { online, notifiable: false }]);
+  return items;
+}
+
+/** whether the service of a user has reachability on (Services/{IS}/Configuration ReachabilityEnabled) */
+export function reachabilityEnabled(db: Database, serviceSid: unknown): boolean {
+  return db.get('SELECT reachability_enabled AS on_ FROM service_configurations WHERE chat_service_sid = ?', serviceSid as string)?.on_ === 1;
 }
 
 /** One item of a list or map view, before its Sync metadata is added. */
@@ -162,6 +172,8 @@ export interface ItemQuery {
   limit: number;
   /** one key or index only */
   only?: string;
+  /** whether a user is online (for the reachability item) */
+  online?: (userSid: string) => boolean;
 }
 
 /** The items of a list or map view, one page, plus whether more lie beyond it in each direction. */
@@ -217,7 +229,8 @@ export function viewItems(db: Database, ref: ViewRef, owner: Row, query: ItemQue
       };
     }
     case 'user-info': {
-      const all = userInfoItems(owner).filter(([key]) => query.only === undefined || key === query.only);
+      const online = reachabilityEnabled(db, owner.chat_service_sid) ? (query.online?.(owner.sid as string) ?? false) : undefined;
+      const all = userInfoItems(owner, online).filter(([key]) => query.only === undefined || key === query.only);
       return { items: all.map(([key, data]) => ({ key, data, dateUpdated: iso(owner.date_updated) })), more: false, before: false };
     }
     default:
