@@ -159,6 +159,25 @@ describe('media (MCS over HTTP)', () => {
   });
 });
 
+describe('delivery receipts', () => {
+  it("a client's message to an SMS participant: the aggregate updates live, the detailed receipts list it", async () => {
+    const sid = await sdk.conversationWith(['alice']);
+    const sms = await v1().conversations(sid).participants.create({ 'messagingBinding.address': '+15558675310', 'messagingBinding.proxyAddress': '+15017122661' });
+    const alice = await sdk.connect('alice');
+    const conversation = await alice.getConversationBySid(sid);
+    await conversation.getMessages();
+    await sdk.subscribed('alice', `${sid}.messages`);
+    const delivered = new Promise<Message>((resolve) => conversation.on('messageUpdated', ({ message }) => message.aggregatedDeliveryReceipt?.delivered === 'all' && resolve(message)));
+    await conversation.sendMessage('to a phone');
+    const message = await within(5_000, 'delivered to all', delivered);
+    expect([message.aggregatedDeliveryReceipt?.total, message.aggregatedDeliveryReceipt?.sent, message.aggregatedDeliveryReceipt?.read]).toEqual([1, 'all', 'none']);
+    const detailed = await message.getDetailedDeliveryReceipts();
+    expect(detailed.map((r) => [r.participantSid, r.status, r.messageSid])).toEqual([[sms.sid, 'delivered', message.sid]]);
+    const rest = await v1().conversations(sid).messages(message.sid).deliveryReceipts.list();
+    expect(rest.map((r) => r.sid)).toEqual(detailed.map((r) => r.sid));
+  });
+});
+
 describe('reachability', () => {
   it('with the service setting on, a user is online while a client of theirs is connected', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration().update({ reachabilityEnabled: true });

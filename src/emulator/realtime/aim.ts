@@ -42,7 +42,7 @@ function configuration(deps: AimDeps, request: UpstreamRequest, session: ClientS
       typing: `${aim}/Typing`,
       media_service: `${media}/Media`,
       media_set_service: `${media}/MediaSet`,
-      messages_receipts: `${aim}/Receipts`,
+      messages_receipts: `${aim}/Conversations/%s/Messages/%s/Receipts`,
     },
     identity: session.identity,
     url: `${aim}/Configuration`,
@@ -121,6 +121,37 @@ function typing(deps: AimDeps, session: ClientSession, request: UpstreamRequest)
   return { status: 200, body: { typing_timeout: TYPING_TIMEOUT_S } };
 }
 
+const RECEIPTS_PAGE = 50;
+
+/** A message's detailed delivery receipts (one per non-chat participant it went out to), paged by SID. */
+function receipts(deps: AimDeps, session: ClientSession, conversation: Row, messageSid: string, request: UpstreamRequest): UpstreamAnswer {
+  membership(deps, session, conversation);
+  const size = Math.min(Math.max(Number(request.params.PageSize ?? RECEIPTS_PAGE) || RECEIPTS_PAGE, 1), RECEIPTS_PAGE);
+  const rows = deps.core.db.all(
+    'SELECT * FROM receipts WHERE conversation_sid = ? AND message_sid = ? AND sid > ? ORDER BY sid LIMIT ?',
+    conversation.sid as string, messageSid, request.params.PageToken ?? '', size + 1,
+  );
+  const page = rows.slice(0, size);
+  const iso = (ms: unknown) => new Date(ms as number).toISOString();
+  return {
+    status: 200,
+    body: {
+      delivery_receipts: page.map((r) => ({
+        sid: r.sid,
+        message_sid: r.message_sid,
+        conversation_sid: r.conversation_sid,
+        channel_message_sid: r.channel_message_sid,
+        participant_sid: r.participant_sid,
+        status: r.status,
+        error_code: r.error_code ?? 0,
+        date_created: iso(r.date_created),
+        date_updated: iso(r.date_updated),
+      })),
+      meta: { next_token: rows.length > size ? (page[page.length - 1]?.sid as string) : null },
+    },
+  };
+}
+
 function user(deps: AimDeps, session: ClientSession, identity: string): UpstreamAnswer {
   const row = deps.core.db.get('SELECT * FROM users WHERE chat_service_sid = ? AND identity = ?', session.serviceSid, identity);
   if (!row) throw notFound(`User ${identity}`);
@@ -151,6 +182,9 @@ export async function handleAim(deps: AimDeps, session: ClientSession, request: 
       }
       if (first === 'Conversations' && second && parts.length === 2) return conversationSummary(deps, session, conversationOf(deps, session, second));
       if (first === 'Users' && second && parts.length === 2) return user(deps, session, second);
+      if (first === 'Conversations' && second && third === 'Messages' && parts[3] && parts[4] === 'Receipts' && parts.length === 5) {
+        return receipts(deps, session, conversationOf(deps, session, second), parts[3], request);
+      }
       if (first === 'Me' && parts.length === 1) return user(deps, session, session.identity);
     }
     if (first === 'Typing' && method === 'POST' && parts.length === 1) return typing(deps, session, request);

@@ -62,10 +62,16 @@ export class SyncFeed {
     const change = event.type === 'created' ? 'added' : event.type === 'updated' ? 'updated' : 'removed';
     switch (event.resource) {
       case 'ConversationMessage': {
-        this.itemEvent('messages', row.conversation_sid as string, change, String(row.message_index), messageData(row), at);
+        this.itemEvent('messages', row.conversation_sid as string, change, String(row.message_index), messageData(db, row), at);
         // lastMessage moved: the conversation document changes too
         const conversation = db.get('SELECT * FROM conversations WHERE sid = ?', row.conversation_sid as string);
         if (conversation) this.documentEvent(conversation, false, at);
+        return;
+      }
+      case 'ConversationMessageReceipt': {
+        // a receipt moved: the message's aggregate `delivery` changed
+        const message = db.get('SELECT * FROM messages WHERE sid = ?', row.message_sid as string);
+        if (message) this.itemEvent('messages', message.conversation_sid as string, 'updated', String(message.message_index), messageData(db, message), at);
         return;
       }
       case 'ConversationParticipant': {

@@ -10,6 +10,8 @@
  */
 import type { Database, Row } from '../store/database.js';
 import { isoSeconds } from '../wire/dates.js';
+import type { OperationContext } from '../resources/context.js';
+import { deliverySummary } from '../resources/messages/index.js';
 import type { SyncObjectType } from './sync-events.js';
 
 export type ViewKind = 'conversation' | 'messages' | 'roster' | 'my-conversations' | 'user-info';
@@ -83,8 +85,10 @@ export function conversationData(db: Database, conversation: Row): Record<string
   };
 }
 
-/** A message list item's data (message.ts reads `text`, `timestamp`, `memberSid`, `medias`). */
-export function messageData(message: Row): Record<string, unknown> {
+/** A message list item's data (message.ts reads `text`, `timestamp`, `memberSid`, `medias`, `delivery`). */
+export function messageData(db: Database, message: Row): Record<string, unknown> {
+  // the same aggregate REST's `delivery` shows (it reads only the store)
+  const delivery = message.receipts_total ? deliverySummary({ db } as unknown as OperationContext, message) : null;
   const media = message.media ? (JSON.parse(message.media as string) as Record<string, unknown>[]) : null;
   return {
     sid: message.sid,
@@ -98,6 +102,7 @@ export function messageData(message: Row): Record<string, unknown> {
     subject: message.subject ?? null,
     contentSid: message.content_sid ?? null,
     medias: media?.map((m) => ({ sid: m.sid, size: m.size, contentType: m.content_type, filename: m.filename, category: m.category ?? 'media' })) ?? null,
+    ...(delivery ? { delivery } : {}),
   };
 }
 
@@ -197,7 +202,7 @@ export function viewItems(db: Database, ref: ViewRef, owner: Row, query: ItemQue
         `SELECT 1 FROM messages WHERE conversation_sid = ? AND message_index ${query.order === 'desc' ? '>' : '<'} ? LIMIT 1`,
         owner.sid as string, rows[0]?.message_index as number,
       );
-      return { items: rows.map((m) => ({ key: String(m.message_index), data: messageData(m), dateUpdated: iso(m.date_updated) })), more, before };
+      return { items: rows.map((m) => ({ key: String(m.message_index), data: messageData(db, m), dateUpdated: iso(m.date_updated) })), more, before };
     }
     case 'roster':
     case 'my-conversations': {
