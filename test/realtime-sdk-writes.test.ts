@@ -74,6 +74,8 @@ describe('client writes', () => {
     await sdk.subscribed('bob', `${sid}.channel`);
     const renamed = new Promise<string[]>((resolve) => bobs.on('updated', ({ updateReasons }) => updateReasons.includes('friendlyName') && resolve(updateReasons)));
     const alices = await alice.getConversationBySid(sid);
+    await alices.getMessages();
+    await sdk.subscribed('alice', `${sid}.messages`);
     await alices.updateFriendlyName('renamed');
     await within(5_000, 'conversation updated', renamed);
     expect(bobs.friendlyName).toBe('renamed');
@@ -87,6 +89,9 @@ describe('client writes', () => {
     expect((await within(5_000, 'participantLeft', gone)).identity).toBe('alice');
     expect((await within(5_000, 'conversationLeft', left)).sid).toBe(sid);
     expect((await v1().conversations(sid).participants.list()).map((p) => p.identity)).toEqual(['bob']);
+    // no longer a participant: no more of its messages or roster
+    const aliceSubscriptions = t.emulator.clientConnections().find((c) => c.identity === 'alice')?.subscriptions ?? [];
+    expect(aliceSubscriptions.filter((o) => o === `${sid}.messages` || o === `${sid}.roster`)).toEqual([]);
 
     await alice.user.updateFriendlyName('Alice A.');
     const users = await v1().services(t.emulator.defaultServiceSid).users.list();

@@ -15,7 +15,7 @@ import { SyncEventLog } from './sync-events.js';
 import { MediaStore } from './media-store.js';
 import { SyncFeed } from './sync-feed.js';
 import { serviceOfHost, UpstreamError, type ClientSession, type UpstreamAnswer, type UpstreamRequest } from './upstream.js';
-import { viewId } from './views.js';
+import { parseViewId, viewId } from './views.js';
 
 /** A connected client as the in-process handle and the inspector show it. */
 export interface ClientConnection {
@@ -58,6 +58,7 @@ export class RealtimeHub {
       for (const session of this.sessions) {
         if (session.subscriptions.has(event.objectSid)) session.notify(messageType, { event_type: event.eventType, event: event.event });
       }
+      if (event.eventType === 'map_item_removed') this.revokeOnLeave(event.objectSid, event.event.item_data);
     }));
     // a manual clock moves by steps: tokens may have expired with the last one
     this.stops.push(core.clock.onChange(() => {
@@ -67,6 +68,20 @@ export class RealtimeHub {
 
   private feeding(): boolean {
     return this.sessions.size > 0 || (this.lastLeftAt !== undefined && Date.now() - this.lastLeftAt < FEED_GRACE_MS);
+  }
+
+  /**
+   * A participant left (its roster item removed, the event already pushed): its clients stop getting the
+   * conversation's messages and roster, as they could not read them any more.
+   */
+  private revokeOnLeave(objectSid: string, data: unknown): void {
+    const ref = parseViewId(objectSid);
+    const identity = (data as { identity?: unknown } | undefined)?.identity;
+    if (ref?.kind !== 'roster' || typeof identity !== 'string') return;
+    const streams = [viewId({ kind: 'messages', ownerSid: ref.ownerSid }), objectSid];
+    for (const session of this.sessions) {
+      if (session.identity === identity) for (const sid of streams) session.subscriptions.delete(sid);
+    }
   }
 
   now(): number {

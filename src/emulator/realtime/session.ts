@@ -74,8 +74,9 @@ export class TwilsockSession implements ClientSession {
       this.alive = false;
       this.socket.ping();
     }, limits.heartbeatMs);
+    this.heartbeat.unref();
     socket.on('pong', () => (this.alive = true));
-    socket.on('message', (data, isBinary) => this.receive(data as Buffer | Buffer[], isBinary));
+    socket.on('message', (data) => this.receive(data as Buffer | Buffer[]));
     socket.on('close', () => this.dispose());
     socket.on('error', () => this.socket.terminate());
     host.opened(this);
@@ -108,7 +109,7 @@ export class TwilsockSession implements ClientSession {
     this.send({ method: 'reply', id, status: { code: error.status, status: statusText(error.status), errorCode: error.code, description: error.message } });
   }
 
-  private receive(data: Buffer | Buffer[], isBinary: boolean): void {
+  private receive(data: Buffer | Buffer[]): void {
     let frame: TwilsockFrame;
     try {
       frame = decodeFrame(Array.isArray(data) ? Buffer.concat(data) : data);
@@ -118,7 +119,16 @@ export class TwilsockSession implements ClientSession {
       this.send({ method: 'close', id: messageId(), status: { code: 406, status: 'Not Acceptable', description: error.message } });
       return this.end(1002, 'twilsock framing error');
     }
-    void isBinary;
+    const { header } = frame;
+    try {
+      this.dispatch(frame);
+    } catch (error) {
+      // a fault of tce's, not the client's: the client retries (500 on init backs off), the emulator stays up
+      this.reply(header.id, 500, { status: { code: 500, status: 'Internal Server Error', description: `tce failed on ${header.method}: ${(error as Error).message}` } });
+    }
+  }
+
+  private dispatch(frame: TwilsockFrame): void {
     const { header } = frame;
     if (this.state === 'awaiting-init' && header.method !== 'init' && header.method !== 'close') {
       this.send({ method: 'close', id: messageId(), status: { code: 406, status: 'Not Acceptable', description: `${header.method} before init` } });
