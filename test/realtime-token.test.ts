@@ -7,7 +7,10 @@ import twilio from 'twilio';
 import type { EmulatorHandle } from '../src/index.js';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 import { execFile } from 'node:child_process';
-import { TCE_BIN } from './support/spawned.js';
+import { killSpawned, spawnServe, TCE_BIN } from './support/spawned.js';
+import { Client } from '@twilio/conversations';
+import { emulatorHttpClient } from '../src/client.js';
+import { within } from './support/conversations-sdk.js';
 import { AccessTokenError, verifyAccessToken } from '../src/emulator/realtime/access-token.js';
 
 const { AccessToken } = twilio.jwt;
@@ -22,7 +25,10 @@ beforeAll(async () => {
   emulator = t.emulator;
   key = emulator.control.createApiKey(emulator.accountSid, 'browser');
 });
-afterAll(() => emulator.close());
+afterAll(async () => {
+  killSpawned();
+  await emulator.close();
+});
 
 function officialToken(options: {
   identity?: string;
@@ -209,4 +215,30 @@ describe('tce token', () => {
       expect(run.code, args.join(' ')).toBe(2);
     }
   });
+});
+
+describe('tce serve + tce token + the SDK', () => {
+  it('a client with a token from `tce token` connects to `tce serve` and sees its conversation', async () => {
+    const account = `AC${'7'.repeat(32)}`;
+    const served = await spawnServe(['--db', ':memory:'], { TWILIO_ACCOUNT_SID: account, TWILIO_AUTH_TOKEN: 'served-token' });
+    try {
+      const rest = twilio(account, 'served-token', { httpClient: emulatorHttpClient(served.url) });
+      const conversation = await rest.conversations.v1.conversations.create({ friendlyName: 'served' });
+      await rest.conversations.v1.conversations(conversation.sid).participants.create({ identity: 'dana' });
+      const printed = await tce(['token', '--identity', 'dana', '--url', served.url]);
+      expect(printed.code).toBe(0);
+      const client = new Client(printed.stdout.trim(), { Twilsock: { uri: `${served.url.replace('http', 'ws')}/v3/wsconnect` }, logLevel: 'silent' });
+      try {
+        await within(10_000, 'initialized', new Promise<void>((resolve, reject) => {
+          client.once('initialized', () => resolve());
+          client.once('initFailed', ({ error }) => reject(new Error(error?.message)));
+        }));
+        expect((await client.getSubscribedConversations()).items.map((c) => c.friendlyName)).toEqual(['served']);
+      } finally {
+        await client.shutdown();
+      }
+    } finally {
+      served.child.kill('SIGTERM');
+    }
+  }, 40_000);
 });
