@@ -69,6 +69,10 @@ describe('client writes', () => {
 
   it('renames a conversation (conversationUpdated elsewhere), leaves it (conversationLeft), updates its user', async () => {
     const sid = await sdk.conversationWith(['alice', 'bob']);
+    // renaming takes editConversationName: the channel admin role has it, the default channel user role does not
+    const admin = (await v1().services(t.emulator.defaultServiceSid).roles.list()).find((r) => r.friendlyName === 'channel admin')!;
+    const aliceParticipant = (await v1().conversations(sid).participants.list()).find((p) => p.identity === 'alice')!;
+    await v1().conversations(sid).participants(aliceParticipant.sid).update({ roleSid: admin.sid });
     const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
     const bobs = await bob.getConversationBySid(sid);
     await sdk.subscribed('bob', `${sid}.channel`);
@@ -96,6 +100,42 @@ describe('client writes', () => {
     await alice.user.updateFriendlyName('Alice A.');
     const users = await v1().services(t.emulator.defaultServiceSid).users.list();
     expect(users.find((u) => u.identity === 'alice')?.friendlyName).toBe('Alice A.');
+  });
+});
+
+describe('role permissions', () => {
+  it("follow Twilio's default roles: the creator administers, a channel user sends and edits only its own", async () => {
+    const [alice, bob] = await Promise.all([sdk.connect('alice'), sdk.connect('bob')]);
+    const created = await alice.createConversation({ friendlyName: 'roles' });
+    await created.join();
+    await created.add('bob');
+    const roles = await v1().services(t.emulator.defaultServiceSid).roles.list();
+    const roleOf = async (identity: string) => {
+      const p = (await v1().conversations(created.sid).participants.list()).find((x) => x.identity === identity);
+      return roles.find((r) => r.sid === p?.roleSid)?.friendlyName;
+    };
+    expect([await roleOf('alice'), await roleOf('bob')]).toEqual(['channel admin', 'channel user']);
+
+    const bobs = await bob.getConversationBySid(created.sid);
+    expect(await bobs.sendMessage('hi')).toBe(0);
+    await expect(bobs.add('carol')).rejects.toThrow();
+    await expect(bobs.updateFriendlyName('mine now')).rejects.toThrow();
+    await created.sendMessage('admin here');
+    const adminMessage = (await bobs.getMessages()).items.find((m) => m.author === 'alice')!;
+    await expect(adminMessage.updateBody('edited by bob')).rejects.toThrow();
+    // the admin may delete anyone's message
+    const bobsMessage = (await created.getMessages()).items.find((m) => m.author === 'bob')!;
+    await bobsMessage.remove();
+    expect((await v1().conversations(created.sid).messages.list()).map((m) => [m.author, m.body])).toEqual([['alice', 'admin here']]);
+    expect((await v1().conversations(created.sid).participants.list()).map((p) => p.identity).sort()).toEqual(['alice', 'bob']);
+    expect((await v1().conversations(created.sid).fetch()).friendlyName).toBe('roles');
+
+    // a role without sendMessage, given through REST, silences bob
+    const muted = await v1().services(t.emulator.defaultServiceSid).roles.create({ friendlyName: 'listener', type: 'conversation', permission: ['leaveConversation'] });
+    const bobParticipant = (await v1().conversations(created.sid).participants.list()).find((p) => p.identity === 'bob')!;
+    await v1().conversations(created.sid).participants(bobParticipant.sid).update({ roleSid: muted.sid });
+    await expect(bobs.sendMessage('still talking')).rejects.toThrow();
+    expect((await v1().conversations(created.sid).messages.list()).map((m) => m.body)).toEqual(['admin here']);
   });
 });
 

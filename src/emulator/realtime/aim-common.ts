@@ -9,6 +9,8 @@ export interface AimDeps {
   core: EmulatorCore;
   /** what clients uploaded to MCS */
   media: MediaStore;
+  /** who created which conversation through a client (they join it with the creator role) */
+  creators: { remember(conversationSid: string, identity: string): void; creatorOf(conversationSid: string): string | undefined };
   /** sessions of a service's identities, for typing indicators */
   sessionsOf(serviceSid: string, identities: Set<string>): ClientSession[];
 }

@@ -14,6 +14,7 @@ import { UpstreamError, type ClientSession, type UpstreamAnswer } from './upstre
 import type { OperationContext } from '../resources/context.js';
 import { callPreEvent, preEventFor } from '../http/pre-events.js';
 import type { Route } from '../http/routes.js';
+import { creatorRole, requireConversationPermission, requireServicePermission } from './permissions.js';
 import { viewId } from './views.js';
 
 const iso = (ms: unknown) => new Date(ms as number).toISOString();
@@ -25,6 +26,12 @@ const iso = (ms: unknown) => new Date(ms as number).toISOString();
 async function gate(deps: AimDeps, operation: { verb: 'Create' | 'Update' | 'Delete'; resource: string }, ctx: OperationContext, values: Input, sid?: string): Promise<void> {
   const pre = preEventFor(operation as Route);
   if (pre) await callPreEvent(deps.core, pre, ctx, values, sid);
+}
+
+function userOf(deps: AimDeps, session: ClientSession): Row {
+  const user = deps.core.db.get('SELECT * FROM users WHERE sid = ?', session.userSid);
+  if (!user) throw notFound(`User ${session.identity}`);
+  return user;
 }
 
 /** the row again after an await (a pre-event): it may have changed or gone meanwhile */
@@ -91,7 +98,9 @@ function participantAnswer(row: Row, status = 200): UpstreamAnswer {
 }
 
 async function sendMessage(deps: AimDeps, session: ClientSession, conversation: Row, body: Record<string, unknown>): Promise<UpstreamAnswer> {
-  membership(deps, session, conversation);
+  const me = membership(deps, session, conversation);
+  const withMedia = Array.isArray(body.media_sids) && body.media_sids.length > 0;
+  requireConversationPermission(deps.core.db, me, [withMedia ? 'sendMediaMessage' : 'sendMessage'], 'send a message');
   const ctx = clientContext(deps, session, conversation);
   const values = input(body, { attributes: 'Attributes', subject: 'Subject', content_sid: 'ContentSid', content_variables: 'ContentVariables' });
   if (typeof body.body === 'string' && body.body !== '') values.Body = body.body;
@@ -113,11 +122,14 @@ async function sendMessage(deps: AimDeps, session: ClientSession, conversation: 
   return messageAnswer(row, 201);
 }
 
-function ownMessage(deps: AimDeps, session: ClientSession, conversation: Row, sid: string): Row {
-  membership(deps, session, conversation);
+/** A message of the conversation this client may change: its own with the *Own* permission, any with *Any*. */
+function changeableMessage(deps: AimDeps, session: ClientSession, conversation: Row, sid: string, change: 'edit' | 'editAttributes' | 'delete'): Row {
+  const me = membership(deps, session, conversation);
   const row = deps.core.db.get('SELECT * FROM messages WHERE conversation_sid = ? AND sid = ?', conversation.sid as string, sid);
   if (!row) throw notFound(`Message ${sid}`);
-  if (row.author !== session.identity) throw forbidden(`${session.identity} may edit and delete only its own messages; ${sid} is by ${String(row.author)}`);
+  const own = row.author === session.identity;
+  const permission = { edit: ['editOwnMessage', 'editAnyMessage'], editAttributes: ['editOwnMessageAttributes', 'editAnyMessageAttributes'], delete: ['deleteOwnMessage', 'deleteAnyMessage'] }[change];
+  requireConversationPermission(deps.core.db, me, own ? permission : [permission[1] as string], `${change} message ${sid} by ${String(row.author)}`);
   return row;
 }
 
@@ -132,6 +144,7 @@ function updateMyConversation(deps: AimDeps, session: ClientSession, conversatio
   const ctx = clientContext(deps, session, conversation);
   const d = deps.core.descriptor('ConversationParticipant');
   const level = body.notification_level;
+  if (level !== undefined) requireConversationPermission(deps.core.db, participant, ['editNotificationLevel'], 'change its notification level');
   if (level !== undefined && level !== 'default' && level !== 'muted') throw new UpstreamError(400, 20001, `notification_level must be default or muted, got ${String(level)}`);
   const index = body.last_read_message_index;
   if (index !== undefined && index !== null && (typeof index !== 'number' || !Number.isInteger(index) || index < 0)) {
@@ -172,9 +185,9 @@ export async function clientWrite(
     return updateMyConversation(deps, session, conversationOf(deps, session, third), body, unread);
   }
   if (first === 'Users' && second && parts.length === 2 && method === 'POST') {
-    if (second !== session.identity) throw forbidden(`${session.identity} may edit only its own user`);
-    const user = deps.core.db.get('SELECT * FROM users WHERE sid = ?', session.userSid);
-    if (!user) throw notFound(`User ${second}`);
+    if (second !== session.identity) throw forbidden(`tce lets a client edit only its own user (${session.identity})`);
+    const user = userOf(deps, session);
+    requireServicePermission(deps.core.db, user, ['editOwnUserInfo', 'editAnyUserInfo'], 'edit its user');
     const ctx = clientContext(deps, session);
     const values = input(body, { friendly_name: 'FriendlyName', attributes: 'Attributes' });
     await gate(deps, { verb: 'Update', resource: 'User' }, ctx, values, user.sid as string);
@@ -184,24 +197,33 @@ export async function clientWrite(
   if (first !== 'Conversations') return undefined;
   if (!second) {
     if (method !== 'POST') return undefined;
+    requireServicePermission(deps.core.db, userOf(deps, session), ['createConversation'], 'create a conversation');
     const ctx = clientContext(deps, session);
     const values = input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' });
     await gate(deps, { verb: 'Create', resource: 'Conversation' }, ctx, values);
     const row = run(() => create(ctx, deps.core.descriptor('Conversation'), values));
+    deps.creators.remember(row.sid as string, session.identity);
     return conversationAnswer(session, aim, row, 201);
   }
   const conversation = conversationOf(deps, session, second);
   const ctx = () => clientContext(deps, session, conversation);
   if (parts.length === 2) {
-    membership(deps, session, conversation);
+    const me = membership(deps, session, conversation);
     const d = deps.core.descriptor('Conversation');
     const c = ctx();
     if (method === 'POST') {
       const values = input(body, { friendly_name: 'FriendlyName', unique_name: 'UniqueName', attributes: 'Attributes' });
+      if (values.FriendlyName !== undefined || values.UniqueName !== undefined) requireConversationPermission(deps.core.db, me, ['editConversationName'], 'rename the conversation');
+      if (values.Attributes !== undefined) requireConversationPermission(deps.core.db, me, ['editConversationAttributes'], "edit the conversation's attributes");
       await gate(deps, { verb: 'Update', resource: 'Conversation' }, c, values, conversation.sid as string);
       return conversationAnswer(session, aim, run(() => update(c, d, again(deps, 'conversations', conversation.sid), values)));
     }
     if (method === 'DELETE') {
+      try {
+        requireConversationPermission(deps.core.db, me, ['deleteConversation'], 'delete the conversation');
+      } catch {
+        requireServicePermission(deps.core.db, userOf(deps, session), ['destroyConversation'], 'delete the conversation');
+      }
       await gate(deps, { verb: 'Delete', resource: 'Conversation' }, c, {}, conversation.sid as string);
       run(() => remove(c, d, again(deps, 'conversations', conversation.sid)));
       return { status: 204 };
@@ -209,11 +231,13 @@ export async function clientWrite(
     return undefined;
   }
   if (third === 'Messages' && fourth && parts.length === 4) {
-    const message = ownMessage(deps, session, conversation, fourth);
+    const values = input(body, { body: 'Body', attributes: 'Attributes' });
+    const changes: ('edit' | 'editAttributes' | 'delete')[] = method === 'DELETE' ? ['delete'] : [...(values.Body !== undefined ? ['edit' as const] : []), ...(values.Attributes !== undefined ? ['editAttributes' as const] : [])];
+    let message = deps.core.db.get('SELECT * FROM messages WHERE conversation_sid = ? AND sid = ?', conversation.sid as string, fourth) as Row;
+    for (const change of changes.length ? changes : ['edit' as const]) message = changeableMessage(deps, session, conversation, fourth, change);
     const d = deps.core.descriptor('ConversationMessage');
     const c = ctx();
     if (method === 'POST') {
-      const values = input(body, { body: 'Body', attributes: 'Attributes' });
       await gate(deps, { verb: 'Update', resource: 'ConversationMessage' }, c, values, message.sid as string);
       return messageAnswer(run(() => update(c, d, again(deps, 'messages', message.sid), values)));
     }
@@ -230,17 +254,24 @@ export async function clientWrite(
     if (parts.length === 3 && method === 'POST') {
       const identity = body.identity;
       if (typeof identity !== 'string' || identity === '') throw new UpstreamError(400, 20001, 'identity is required (tce adds chat participants only from a client, for now)');
-      // joining yourself needs no membership; adding someone else does
-      if (identity !== session.identity) membership(deps, session, conversation);
+      // joining yourself is a service permission; adding someone else a permission in the conversation
+      if (identity === session.identity) requireServicePermission(deps.core.db, userOf(deps, session), ['joinConversation'], 'join the conversation');
+      else requireConversationPermission(deps.core.db, membership(deps, session, conversation), ['addParticipant'], `add ${identity}`);
       const c = ctx();
       const values: Input = { Identity: identity, ...input(body, { attributes: 'Attributes' }) };
+      // the conversation's creator joins it with the creator role (Configuration DefaultConversationCreatorRoleSid)
+      const creator = identity === session.identity && deps.creators.creatorOf(conversation.sid as string) === identity ? creatorRole(deps.core.db, session.serviceSid) : undefined;
+      if (creator) values.RoleSid = creator;
       await gate(deps, { verb: 'Create', resource: 'ConversationParticipant' }, c, values);
       c.parents.Conversation = again(deps, 'conversations', conversation.sid);
       return participantAnswer(run(() => create(c, d, values)), 201);
     }
     if (parts.length === 4 && fourth) {
-      membership(deps, session, conversation);
+      const me = membership(deps, session, conversation);
       const participant = participantOf(deps, conversation, fourth);
+      const self = participant.sid === me.sid;
+      if (method === 'POST') requireConversationPermission(deps.core.db, me, self ? ['editOwnParticipantAttributes', 'editAnyParticipantAttributes'] : ['editAnyParticipantAttributes'], "edit a participant's attributes");
+      if (method === 'DELETE') requireConversationPermission(deps.core.db, me, self ? ['leaveConversation'] : ['removeParticipant'], self ? 'leave the conversation' : `remove ${String(participant.identity)}`);
       const c = ctx();
       if (method === 'POST') {
         const values = input(body, { attributes: 'Attributes' });

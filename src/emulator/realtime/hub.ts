@@ -42,6 +42,15 @@ export class RealtimeHub {
   readonly media: MediaStore;
   private readonly feed: SyncFeed;
   private readonly continuations = new Map<string, string>();
+  /** conversation SID → the identity that created it through a client (bounded, oldest forgotten) */
+  private readonly creatorsBySid = new Map<string, string>();
+  private readonly creators = {
+    remember: (conversationSid: string, identity: string) => {
+      if (this.creatorsBySid.size >= CONTINUATIONS) this.creatorsBySid.delete(this.creatorsBySid.keys().next().value as string);
+      this.creatorsBySid.set(conversationSid, identity);
+    },
+    creatorOf: (conversationSid: string) => this.creatorsBySid.get(conversationSid),
+  };
   private readonly stops: (() => void)[] = [];
   /** wall time the last client left; undefined before any connected */
   private lastLeftAt: number | undefined;
@@ -117,7 +126,7 @@ export class RealtimeHub {
   route(session: ClientSession, request: UpstreamRequest): UpstreamAnswer | Promise<UpstreamAnswer> {
     switch (serviceOfHost(request.host)) {
       case 'aim':
-        return handleAim({ core: this.core, media: this.media, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
+        return handleAim({ core: this.core, media: this.media, creators: this.creators, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
       case 'cds':
         return handleCds({ db: this.core.db, log: this.log, online: (userSid) => this.online(userSid) }, session, request);
       default:
