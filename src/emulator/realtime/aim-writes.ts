@@ -232,9 +232,11 @@ export async function clientWrite(
   }
   if (third === 'Messages' && fourth && parts.length === 4) {
     const values = input(body, { body: 'Body', attributes: 'Attributes' });
-    const changes: ('edit' | 'editAttributes' | 'delete')[] = method === 'DELETE' ? ['delete'] : [...(values.Body !== undefined ? ['edit' as const] : []), ...(values.Attributes !== undefined ? ['editAttributes' as const] : [])];
-    let message = deps.core.db.get('SELECT * FROM messages WHERE conversation_sid = ? AND sid = ?', conversation.sid as string, fourth) as Row;
-    for (const change of changes.length ? changes : ['edit' as const]) message = changeableMessage(deps, session, conversation, fourth, change);
+    // each kind of change asks its own permission (a body edit, an attributes edit, a delete)
+    const changes: ('edit' | 'editAttributes' | 'delete')[] = method === 'DELETE' ? ['delete'] : [];
+    if (method !== 'DELETE' && values.Attributes !== undefined) changes.push('editAttributes');
+    if (method !== 'DELETE' && (values.Body !== undefined || changes.length === 0)) changes.push('edit');
+    const message = changes.map((change) => changeableMessage(deps, session, conversation, fourth, change))[0] as Row;
     const d = deps.core.descriptor('ConversationMessage');
     const c = ctx();
     if (method === 'POST') {
