@@ -254,7 +254,7 @@ describe('twilsock: bounds', () => {
   it('closes a connection that sends no init in time, one that stops answering pings, and all of them at close()', async () => {
     const core = new EmulatorCore();
     const account = core.accounts.create();
-    const app = buildApp({ core, version: 'test', realtime: { limits: { initDeadlineMs: 200, heartbeatMs: 100 } } });
+    const app = buildApp({ core, version: 'test', realtime: { limits: { initDeadlineMs: 200, heartbeatMs: 100, maxConnections: 2 } } });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address() as { port: number };
     const url = `ws://127.0.0.1:${address.port}/v3/wsconnect`;
@@ -272,6 +272,11 @@ describe('twilsock: bounds', () => {
       expect(await Promise.race([deafClosed, new Promise((resolve) => setTimeout(() => resolve('still open'), 2000))])).toBe(1006);
 
       const open = await Raw.open(url);
+      // two held (`open` and `second`): the third is turned away
+      const second = await Raw.open(url);
+      const third = await Raw.open(url);
+      expect(await third.closedWithin(2000)).toEqual({ code: 1013, reason: 'too many connections; try again later' });
+      second.ws.close();
       await app.close();
       // @fastify/websocket closes its clients first (1005), else the hub does (1001 going away)
       expect([1001, 1005]).toContain((await open.closedWithin(2000)).code);

@@ -17,6 +17,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   // Twilio warns a few minutes ahead; tokens here are often short-lived, so one minute
   expiryWarningMs: 60_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  maxInFlight: 100,
+  maxConnections: 10_000,
 };
 
 export interface RealtimeOptions {
@@ -31,6 +33,7 @@ export async function realtimePlugin(app: FastifyInstance, options: RealtimeOpti
   const limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
   options.onHub?.(hub);
   app.get('/v3/wsconnect', { websocket: true }, (socket, request) => {
+    if (hub.sessions.size >= limits.maxConnections) return socket.close(1013, 'too many connections; try again later');
     const httpBase = `${request.protocol}://${request.headers.host ?? request.hostname}`;
     new TwilsockSession(socket, hub, limits, httpBase);
   });

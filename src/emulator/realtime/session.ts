@@ -36,6 +36,10 @@ export interface SessionLimits {
   expiryWarningMs: number;
   /** frames waiting to be sent, in bytes, before the client is deemed stuck and cut */
   maxBufferedBytes: number;
+  /** tunnelled requests one connection may have in flight (pre-events make them wait); more get 429 */
+  maxInFlight: number;
+  /** connections the emulator holds at once; more are closed with 1013 (try again later) */
+  maxConnections: number;
 }
 
 /** the capabilities tce confirms (of those the client offers) */
@@ -61,6 +65,7 @@ export class TwilsockSession implements ClientSession {
   private readonly heartbeat: NodeJS.Timeout;
   private alive = true;
   private warned = false;
+  private inFlight = 0;
 
   constructor(
     private readonly socket: WebSocket,
@@ -219,11 +224,15 @@ export class TwilsockSession implements ClientSession {
       body: frame.json ?? frame.text,
     };
     let answer: UpstreamAnswer;
+    this.inFlight++;
     try {
+      if (this.inFlight > this.limits.maxInFlight) throw new UpstreamError(429, 20429, `Too Many Requests: at most ${this.limits.maxInFlight} requests in flight per connection`);
       answer = await this.host.route(this, request);
     } catch (error) {
       const e = error instanceof UpstreamError ? error : new UpstreamError(500, 20500, `tce failed on ${request.method} ${request.path}: ${(error as Error).message}`);
       answer = { status: e.status, body: { status: e.status, code: e.code, message: e.message } };
+    } finally {
+      this.inFlight--;
     }
     this.reply(
       header.id,
