@@ -52,6 +52,9 @@ export class RealtimeHub {
     creatorOf: (conversationSid: string) => this.creatorsBySid.get(conversationSid),
   };
   private readonly stops: (() => void)[] = [];
+  /** changes the feed could not turn into view events (see accept's catch), for diagnosis */
+  feedErrors = 0;
+  lastFeedError: string | undefined;
   /** wall time the last client left; undefined before any connected */
   private lastLeftAt: number | undefined;
 
@@ -60,7 +63,15 @@ export class RealtimeHub {
     const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
     this.feed = feed;
     this.stops.push(core.events.subscribe((event) => {
-      if (this.feeding()) feed.accept(event);
+      if (!this.feeding()) return;
+      try {
+        feed.accept(event);
+      } catch (error) {
+        // the after-commit listeners of other parts (webhooks, channel) must run whatever a view makes of a row;
+        // clients miss this one change and catch up on their next read
+        this.feedErrors++;
+        this.lastFeedError = (error as Error).message;
+      }
     }));
     this.stops.push(this.log.subscribe((event) => {
       const messageType = `com.twilio.rtd.cds.${event.objectType}`;
