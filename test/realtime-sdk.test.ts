@@ -30,6 +30,9 @@ describe('@twilio/conversations against the emulator', () => {
     expect(alice.user.identity).toBe('alice');
     const page = await alice.getSubscribedConversations();
     expect(page.items.map((c: Conversation) => [c.sid, c.friendlyName])).toEqual([[mine, 'mine']]);
+    await t.client.conversations.v1.conversations(mine).update({ uniqueName: 'room-1' });
+    expect((await alice.getConversationByUniqueName('room-1')).sid).toBe(mine);
+    expect(await alice.getContentTemplates()).toEqual([]);
   });
 
   it('reads messages and participants that REST made', async () => {

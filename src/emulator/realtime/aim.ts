@@ -182,6 +182,8 @@ export async function handleAim(deps: AimDeps, session: ClientSession, request: 
       }
       if (first === 'Conversations' && second && parts.length === 2) return conversationSummary(deps, session, conversationOf(deps, session, second));
       if (first === 'Users' && second && parts.length === 2) return user(deps, session, second);
+      // tce has no Content API: no templates (getContentTemplates resolves to [])
+      if (first === 'ContentTemplates' && parts.length === 1) return { status: 200, body: { templates: [], meta: { next_token: null } } };
       if (first === 'Conversations' && second && third === 'Messages' && parts[3] && parts[4] === 'Receipts' && parts.length === 5) {
         return receipts(deps, session, conversationOf(deps, session, second), parts[3], request);
       }
