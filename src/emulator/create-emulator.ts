@@ -20,7 +20,7 @@ import { parseDateTime } from './wire/dates.js';
 import { channelHandle, type ChannelHandle } from './channel/channel-handle.js';
 import { loadSnapshot, SnapshotLoadError } from './snapshot/snapshot.js';
 import { ClientTokens, type ClientTokenOptions } from './realtime/client-tokens.js';
-import type { ClientConnection, RealtimeHub } from './realtime/hub.js';
+import { realtimeHubOf, type ClientConnection } from './realtime/hub.js';
 
 /** on close, how long REST requests in flight may take before their connections are cut */
 const CLOSE_GRACE_MS = 1000;
@@ -141,7 +141,6 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       throw new Error(`account ${account.sid} already exists in ${options.db} with another auth token`);
     }
     account ??= core.accounts.create({ accountSid: wanted, authToken: options.authToken });
-    let hub: RealtimeHub | undefined;
     const app = buildApp({
       core,
       version,
@@ -150,7 +149,6 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       logger: options.logger,
       onAnswer: options.onAnswer,
       requestTimeoutMs: options.requestTimeoutMs,
-      realtime: { onHub: (made) => (hub = made) },
     });
     if (options.rateLimit) core.limits.set(parseLimits(options.rateLimit));
     await app.listen({ port: options.port ?? 0, host });
@@ -216,8 +214,8 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
       channel: channelHandle(core.channel, () => options.publicUrl?.replace(/\/+$/, '') ?? url),
       core,
       clientToken: (identity, o = {}) => clientTokens.mint(o.accountSid ?? first.sid, identity, o),
-      clientConnections: () => hub?.connections() ?? [],
-      dropClientConnections: (identity) => hub?.drop(identity) ?? 0,
+      clientConnections: () => realtimeHubOf(core)?.connections() ?? [],
+      dropClientConnections: (identity) => realtimeHubOf(core)?.drop(identity) ?? 0,
     };
   } catch (error) {
     core.close();

@@ -36,6 +36,14 @@ const CONTINUATIONS = 10_000;
  */
 const FEED_GRACE_MS = 10 * 60_000;
 
+/** each core's hub, for whoever holds the core (the in-process handle, an inspector page) */
+const hubs = new WeakMap<EmulatorCore, RealtimeHub>();
+
+/** The client-SDK hub of an emulator core, once its app is built (undefined before). */
+export function realtimeHubOf(core: EmulatorCore): RealtimeHub | undefined {
+  return hubs.get(core);
+}
+
 export class RealtimeHub {
   readonly log = new SyncEventLog();
   readonly sessions = new Set<TwilsockSession>();
@@ -60,6 +68,7 @@ export class RealtimeHub {
 
   constructor(private readonly core: EmulatorCore) {
     this.media = new MediaStore(core.random);
+    hubs.set(core, this);
     const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
     this.feed = feed;
     this.stops.push(core.events.subscribe((event) => {

@@ -1,6 +1,7 @@
 /**
  * `ws://<emulator>/v3/wsconnect`: the twilsock endpoint of the client SDKs, on the REST port. An app points its
  * SDK here with `new Client(token, { Twilsock: { uri } })`. Needs @fastify/websocket registered on the app.
+ * Whoever holds the core reaches the connected clients with `realtimeHubOf(core)` (hub.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { EmulatorCore } from '../core.js';
@@ -24,14 +25,11 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 export interface RealtimeOptions {
   core: EmulatorCore;
   limits?: Partial<SessionLimits>;
-  /** handed the hub once made (the in-process handle and the inspector read sessions from it) */
-  onHub?: (hub: RealtimeHub) => void;
 }
 
 export async function realtimePlugin(app: FastifyInstance, options: RealtimeOptions): Promise<void> {
   const hub = new RealtimeHub(options.core);
   const limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
-  options.onHub?.(hub);
   app.get('/v3/wsconnect', { websocket: true }, (socket, request) => {
     if (hub.sessions.size >= limits.maxConnections) return socket.close(1013, 'too many connections; try again later');
     const httpBase = `${request.protocol}://${request.headers.host ?? request.hostname}`;
