@@ -1,9 +1,11 @@
 /**
  * `tce`: one binary. The CLI only parses flags and calls the library (createEmulator, …).
- *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
+ *   tce serve [--port 4510|TCE_PORT|PORT] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
  *             [--unsafe-open-control-plane] [--request-timeout 30s]
  *             [--webhook-transport worker|inline] [--durability off|normal|full] [--validate-responses] [--log]
+ *             [--rate-limit r[,b[,c]]] [--import FILE]   (the flag table: src/emulator/serve-flags.ts)
+ *   tce exec [--export FILE] [serve flags] -- <command…>   a fresh emulator around one command (src/emulator/exec)
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce router serve|replay [...]   the reference webhook router (src/router; its flags: src/router/config-args.ts)
  *   tce scenario list|run [...]     the scenario suites (src/scenarios; flags: src/scenarios/scenario-command.ts)
@@ -39,12 +41,13 @@ Usage:
        [--emulator-url URL] [--control-token T]
                                and print every difference in status, error code, fields, types, enums (exit 1 on any)
   tce snapshot save|load FILE --url URL [--control-token T]   a running emulator's state to a file and back
-  tce exec [--import F] [--export F] [serve flags] -- <command…>   run a command against a fresh emulator
-                               (TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN, TWILIO_API_KEY_SID/SECRET); its exit code
+  tce exec [--export F] [serve options] -- <command…>   run a command against a fresh emulator (a free port,
+                               :memory:, every serve option; TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN,
+                               TWILIO_API_KEY_SID/SECRET to the command); exits with its exit code
   tce --version
 
 serve options:
-  --port <n>              port to listen on (default 4510)
+  --port <n>              port to listen on (default: TCE_PORT, else PORT, else 4510)
   --host <addr>           address to bind (default 127.0.0.1)
   --db <file|:memory:>    SQLite database (default .tce/emulator.sqlite)
   --durability <off|normal|full>

@@ -1,13 +1,17 @@
 /**
+ * The serve flag table (src/emulator/serve-flags.ts, shared with `tce exec`) against its documentation: the
+ * README's `tce serve` flags table and `tce --help` list every flag, and nothing else.
  * Where `tce serve` listens: `npm start -- --port N` (the README's form), else TCE_PORT, else PORT, else 4510; a bad
  * variable is a usage error naming it. `tce exec` reads neither variable: PORT there belongs to the command.
  * Runs dist/ (built by the suite's global setup) and npm itself, as a user does.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TCE_BIN } from './support/spawned.js';
+import { SERVE_FLAGS } from '../src/emulator/serve-flags.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 /** no port or credentials from the environment the tests run in, unless a test sets them */
@@ -66,6 +70,25 @@ async function healthy(url: string): Promise<string> {
   const answer = await fetch(`${url}/_emulator/health`);
   return ((await answer.json()) as { status: string }).status;
 }
+
+describe('the serve flags, documented', () => {
+  const flags = Object.keys(SERVE_FLAGS).filter((f) => f !== 'help').map((f) => `--${f}`).sort();
+
+  it("the README's `tce serve` flags table has a row for every flag, and none for a flag that does not exist", () => {
+    const readme = readFileSync(`${root}README.md`, 'utf8');
+    const start = readme.indexOf('\n## `tce serve` flags\n');
+    const table = readme.slice(start, readme.indexOf('\n#', start + 1));
+    const rows = [...table.matchAll(/^\| `(--[a-z-]+)/gm)].map((m) => m[1]).sort();
+    expect(rows).toEqual(flags);
+  });
+
+  it('tce --help lists every flag under "serve options"', () => {
+    const help = spawnSync(process.execPath, [TCE_BIN, '--help'], { encoding: 'utf8' }).stdout;
+    const serveOptions = help.slice(help.indexOf('serve options:'), help.indexOf('load options'));
+    const listed = [...serveOptions.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]).sort();
+    expect(listed).toEqual(flags);
+  });
+});
 
 describe('the port tce serve listens on', () => {
   it('npm start -- --port N', async () => {
