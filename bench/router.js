@@ -12,6 +12,7 @@
  *                                    ROUTER_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test,
  *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend;
  *                                    ROUTER_BENCH_SQLITE=0 skips SQLite; ROUTER_BENCH_INGRESS_ONLY=1 runs no worker;
+ *                                    ROUTER_BENCH_WORKER_THREAD=0 runs the worker on the ingress's thread;
  *                                    ROUTER_BENCH_CONVERSATIONS=1: how many conversations (partitions) the events
  *                                    spread over, round robin; 1 is one hot conversation, the worst case for the queue;
  *                                    ROUTER_BENCH_CPU_PROF=dir writes a V8 CPU profile of each router there)
@@ -248,7 +249,7 @@ results.push(await measure('bare fastify (calibration)', baseline, 5_000));
 await stop(baseline.child);
 
 const ingressOnly = process.env.ROUTER_BENCH_INGRESS_ONLY === '1';
-const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' , ...(process.env.ROUTER_BENCH_INGRESS_ONLY === '1' ? { TCE_ROUTER_INGRESS_ONLY: 'true' } : {}) };
+const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' , ...(process.env.ROUTER_BENCH_INGRESS_ONLY === '1' ? { TCE_ROUTER_INGRESS_ONLY: 'true' } : {}), ...(process.env.ROUTER_BENCH_WORKER_THREAD === '0' ? { TCE_ROUTER_WORKER_THREAD: 'false' } : {}) };
 const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
 if (process.env.ROUTER_BENCH_SQLITE !== '0') {
   const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
