@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TCE_BIN } from './support/spawned.js';
+import { freePort } from './support/free-port.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tce-exec-'));
@@ -69,15 +69,6 @@ const c = await client.conversations.v1.conversations.create({});
 console.log('RESULT ' + JSON.stringify({ url: e.TCE_URL, account: e.TWILIO_ACCOUNT_SID, token: e.TWILIO_AUTH_TOKEN, controlToken: e.TCE_CONTROL_TOKEN, withoutToken, webhookTransport, durability, mode, limits, sid: c.sid, conversationUrl: c.url }));
 `;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 describe('tce exec', () => {
   it('runs a command that creates a conversation through the SDK, exits 0, and --export saves it', async () => {

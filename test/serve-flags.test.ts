@@ -7,25 +7,16 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TCE_BIN } from './support/spawned.js';
 import { SERVE_FLAGS } from '../src/emulator/serve-flags.js';
+import { freePort } from './support/free-port.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 /** no port or credentials from the environment the tests run in, unless a test sets them */
 const CLEAN_ENV = { ...process.env, PORT: '', TCE_PORT: '', TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 const started: ChildProcessWithoutNullStreams[] = [];
 afterEach(async () => {
