@@ -1,0 +1,224 @@
+/**
+ * The inspector's server side, over plain HTTP: the page and its assets served by the emulator (within the size
+ * budget), its read API (search, filters, keyset paging, a conversation, its messages with receipts, its webhook
+ * timeline, the phones), the live stream, and `--control-token` on the API but not on the page.
+ */
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
+import { useReceiver } from './support/webhook-receiver.js';
+import { UI_DIR } from '../src/emulator/ui/ui-plugin.js';
+
+const t = useEmulator();
+const rx = useReceiver(() => t.emulator.authToken);
+const v1 = () => t.client.conversations.v1;
+const api = (path: string) => t.http('GET', `/_emulator/ui/api${path}`, { auth: null });
+
+const PROXY = '+15017122661';
+const PHONE = '+15558675310';
+
+describe('the page', () => {
+  it('is served at /_emulator/ui with its script and stylesheet, under 150 KB gzipped in all', async () => {
+    const page = await t.http('GET', '/_emulator/ui', { auth: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const assets = [...page.text.matchAll(/(?:src|href)="(\/_emulator\/ui\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets.sort()).toEqual(['/_emulator/ui/assets/app.css', '/_emulator/ui/assets/app.js']);
+    let gzipped = gzipSync(page.text).length;
+    for (const path of assets) {
+      const r = await t.http('GET', path, { auth: null });
+      expect(r.status).toBe(200);
+      expect(r.text.length).toBeGreaterThan(1000);
+      gzipped += gzipSync(r.text).length;
+    }
+    expect(gzipped).toBeLessThan(150 * 1024);
+    // the built files are the ones the package ships (package.json "files": dist)
+    expect(readFileSync(`${UI_DIR}assets/app.js`, 'utf8')).toBe((await t.http('GET', '/_emulator/ui/assets/app.js', { auth: null })).text);
+    console.log(`inspector page: ${(gzipped / 1024).toFixed(1)} KB gzipped (html + js + css)`);
+  });
+
+  it('answers an unknown asset 404 in the Twilio envelope', async () => {
+    const r = await t.http('GET', '/_emulator/ui/assets/other.js', { auth: null });
+    expect(r.status).toBe(404);
+    expect(r.body.code).toBe(20404);
+  });
+});
+
+describe('conversations search', () => {
+  it('matches a SID exactly, a UniqueName by prefix and a FriendlyName anywhere; filters by state and service', async () => {
+    const a = await v1().conversations.create({ friendlyName: 'Refund for order 42', uniqueName: 'order-42' });
+    const b = await v1().conversations.create({ friendlyName: 'Delivery question', uniqueName: 'order-43' });
+    const c = await v1().conversations.create({ friendlyName: 'closed one' });
+    await v1().conversations(c.sid).update({ state: 'closed' });
+    const sids = async (query: string) => ((await api(`/conversations?${query}`)).body.conversations as { sid: string }[]).map((x) => x.sid);
+    expect(await sids(`q=${b.sid}`)).toEqual([b.sid]);
+    expect(await sids('q=order-4')).toEqual([b.sid, a.sid]);
+    expect(await sids('q=order%2042')).toEqual([a.sid]);
+    expect(await sids('q=QUESTION')).toEqual([b.sid]);
+    // LIKE wildcards are taken literally
+    expect(await sids('q=%25')).toEqual([]);
+    expect(await sids('state=closed')).toEqual([c.sid]);
+    expect(await sids(`serviceSid=${t.emulator.defaultServiceSid}`)).toEqual([c.sid, b.sid, a.sid]);
+    expect(await sids('serviceSid=IS00000000000000000000000000000000')).toEqual([]);
+    expect(await sids(`accountSid=${t.emulator.accountSid}&state=active`)).toEqual([b.sid, a.sid]);
+    const scopes = await api('/scopes');
+    expect(scopes.body.services.map((s: { sid: string }) => s.sid)).toContain(t.emulator.defaultServiceSid);
+  });
+
+  it('pages newest first by cursor, without gaps or repeats', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 7; i++) made.push((await v1().conversations.create({ friendlyName: `c${i}` })).sid);
+    const seen: string[] = [];
+    let next: string | null = null;
+    do {
+      const r = await api(`/conversations?limit=3${next ? `&after=${next}` : ''}`);
+      expect(r.status).toBe(200);
+      seen.push(...r.body.conversations.map((c: { sid: string }) => c.sid));
+      next = r.body.next;
+    } while (next);
+    expect(seen).toEqual(made.reverse());
+  });
+
+  it('refuses bad input with a precise message', async () => {
+    for (const [query, message] of [
+      ['state=open', 'state must be one of active, inactive, closed'],
+      ['limit=0', 'limit must be an integer from 1 to 200'],
+      ['limit=abc', 'limit must be an integer from 1 to 200'],
+      ['after=-1', 'after must be a cursor from a previous page'],
+    ]) {
+      const r = await api(`/conversations?${query}`);
+      expect(r.status, query).toBe(400);
+      expect(r.body.message).toBe(message);
+    }
+    const missing = await api('/conversations/CH00000000000000000000000000000000');
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe(20404);
+  });
+});
+
+describe('a conversation', () => {
+  it('shows participants with binding, opt-out and reachability, and messages with a receipt per participant', async () => {
+    const c = await v1().conversations.create({ friendlyName: 'sms' });
+    const sms = await v1().conversations(c.sid).participants.create({ 'messagingBinding.address': PHONE, 'messagingBinding.proxyAddress': PROXY });
+    await v1().conversations(c.sid).participants.create({ identity: 'alice' });
+    const first = await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'hello' });
+    // the handset opts out: the next message fails 21610
+    expect((await t.http('POST', '/_emulator/inbound', { auth: null, contentType: 'application/json', body: JSON.stringify({ From: PHONE, To: PROXY, Body: 'STOP' }) })).status).toBe(201);
+    const second = await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'are you there?' });
+
+    const detail = await api(`/conversations/${c.sid}`);
+    expect(detail.status).toBe(200);
+    const phone = detail.body.participants.find((p: { sid: string }) => p.sid === sms.sid);
+    expect(phone).toMatchObject({ channel: 'sms', address: PHONE, proxyAddress: PROXY, optedOut: true, reachability: 'opted out (21610)' });
+    expect(detail.body.participants.find((p: { identity: string }) => p.identity === 'alice')).toMatchObject({ channel: 'chat', optedOut: false, reachability: 'chat' });
+    expect(detail.body.messageCount).toBe(3);
+
+    const messages = await api(`/conversations/${c.sid}/messages`);
+    const bySid = new Map(messages.body.messages.map((m: { sid: string }) => [m.sid, m]));
+    expect(bySid.get(first.sid)).toMatchObject({ body: 'hello', receipts: [{ participantSid: sms.sid, status: 'delivered', errorCode: null }] });
+    expect(bySid.get(second.sid)).toMatchObject({ receipts: [{ participantSid: sms.sid, status: 'failed', errorCode: 21610 }] });
+    // oldest first within the page
+    expect(messages.body.messages.map((m: { index: number }) => m.index)).toEqual([0, 1, 2]);
+
+    const older = await api(`/conversations/${c.sid}/messages?limit=2`);
+    expect(older.body.messages.map((m: { index: number }) => m.index)).toEqual([1, 2]);
+    const rest = await api(`/conversations/${c.sid}/messages?limit=2&before=${older.body.next}`);
+    expect(rest.body.messages.map((m: { index: number }) => m.index)).toEqual([0]);
+    expect(rest.body.next).toBeNull();
+
+    const phones = await api('/phones');
+    const card = phones.body.phones.find((p: { address: string }) => p.address === PHONE);
+    expect(card.optOuts).toEqual([{ sender: PROXY, since: expect.any(String) }]);
+    expect(card.senders).toEqual([PROXY]);
+    expect(card.messages.map((m: { direction: string; body: string; status: string; errorCode: number | null }) => [m.direction, m.body, m.status, m.errorCode])).toEqual([
+      ['received', 'hello', 'delivered', null],
+      ['sent', 'STOP', 'received', null],
+      // Twilio's STOP confirmation, then the message that could not go
+      ...card.messages.slice(2, -1).map((m: { direction: string; body: string; status: string; errorCode: number | null }) => [m.direction, m.body, m.status, m.errorCode]),
+      ['received', 'are you there?', 'failed', 21610],
+    ]);
+  });
+
+  it('shows the webhook timeline: a duplicate rule gives two deliveries with one idempotency token, the rule named', async () => {
+    await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onMessageAdded'], method: 'POST' });
+    const c = await v1().conversations.create({ friendlyName: 'hooks' });
+    expect((await t.http('PUT', '/_emulator/faults/webhooks', { auth: null, contentType: 'application/json', body: JSON.stringify({ rules: [{ match: { eventType: 'onMessageAdded' }, action: { type: 'duplicate', count: 1 } }] }) })).status).toBe(200);
+    await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'hi', xTwilioWebhookEnabled: 'true' });
+    await t.emulator.control.waitForDelivery((d) => d.conversationSid === c.sid && d.duplicateOf !== null);
+    await t.emulator.control.waitForDelivery((d) => d.conversationSid === c.sid && d.duplicateOf === null);
+    const timeline = await api(`/conversations/${c.sid}/webhooks`);
+    expect(timeline.status).toBe(200);
+    const deliveries = timeline.body.deliveries as { id: number; idempotencyToken: string; fault: string; state: string; attempts: { status: number }[]; request: { method: string; url: string; headers: Record<string, string>; body: string } }[];
+    expect(deliveries).toHaveLength(2);
+    expect(deliveries[0].idempotencyToken).toBe(deliveries[1].idempotencyToken);
+    expect(deliveries.map((d) => d.fault)).toEqual(['duplicate (original)', `duplicate (copy of #${deliveries[0].id})`]);
+    expect(deliveries.map((d) => [d.state, d.attempts.map((a) => a.status)])).toEqual([['delivered', [200]], ['delivered', [200]]]);
+    // the signed request, as sent: the consumer checked the same signature
+    const request = deliveries[0].request;
+    expect(request.url).toBe(rx.url());
+    expect(request.headers['i-twilio-idempotency-token']).toBe(deliveries[0].idempotencyToken);
+    const received = rx.requests.find((r) => r.idempotencyToken === deliveries[0].idempotencyToken);
+    expect(received?.signatureValid).toBe(true);
+    expect(request.headers['x-twilio-signature']).toBe(received?.signature);
+    expect(request.body).toBe(received?.body);
+  });
+});
+
+describe('the live stream', () => {
+  it('reports committed changes, and ends when the emulator closes', async () => {
+    const own = await startEmulator();
+    try {
+      const controller = new AbortController();
+      const res = await fetch(`${own.emulator.url}/_emulator/ui/api/events`, { signal: controller.signal });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      const until = async (predicate: (s: string) => boolean) => {
+        const deadline = Date.now() + 5000;
+        while (!predicate(text)) {
+          if (Date.now() > deadline) throw new Error(`stream said only: ${text}`);
+          const { value, done } = await reader.read();
+          if (done) return false;
+          text += value;
+        }
+        return true;
+      };
+      const c = await own.client.conversations.v1.conversations.create({ friendlyName: 'streamed' });
+      await until((s) => s.includes(c.sid));
+      const items = text.split('\n').filter((l) => l.startsWith('data: ')).flatMap((l) => JSON.parse(l.slice(6)) as { kind: string; resource: string; sid: string }[]);
+      expect(items).toContainEqual(expect.objectContaining({ kind: 'resource', resource: 'Conversation', action: 'created', sid: c.sid, conversationSid: c.sid }));
+      // closing the emulator ends the stream (it does not hold the close up)
+      const closed = own.emulator.close();
+      expect(await until(() => false)).toBe(false);
+      await closed;
+    } finally {
+      await own.emulator.close().catch(() => undefined);
+    }
+  });
+});
+
+describe('with --control-token', () => {
+  let secured: TestEmulator;
+  beforeAll(async () => {
+    secured = await startEmulator({ controlToken: 'sesame' });
+  });
+  afterAll(async () => {
+    await secured.emulator.close();
+  });
+
+  it('serves the page openly and refuses the API without the bearer token', async () => {
+    expect((await secured.http('GET', '/_emulator/ui', { auth: null })).status).toBe(200);
+    expect((await secured.http('GET', '/_emulator/ui/assets/app.js', { auth: null })).status).toBe(200);
+    for (const path of ['/scopes', '/conversations', '/phones', '/events']) {
+      const refused = await secured.http('GET', `/_emulator/ui/api${path}`, { auth: null });
+      expect(refused.status, path).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+      expect((await secured.http('GET', `/_emulator/ui/api${path}`, { auth: null, headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    }
+    const ok = await secured.http('GET', '/_emulator/ui/api/conversations', { auth: null, headers: { authorization: 'Bearer sesame' } });
+    expect(ok.status).toBe(200);
+  });
+});
