@@ -1,7 +1,7 @@
 /** The inspector page: asks for the control token when the emulator wants one, then routes by the URL's hash. */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, live, onUnauthorized, token } from './api';
+import { live, onUnauthorized, token } from './api';
 import { ConversationView } from './views/conversation';
 import { ConversationsView } from './views/conversations';
 import { FaultsView } from './views/faults';
@@ -28,7 +28,8 @@ function useRoute(): Route {
   return route;
 }
 
-type Access = 'checking' | 'open' | 'token';
+/** 'open' until a call is refused for want of the token (no round trip before the first view renders) */
+type Access = 'open' | 'token';
 
 function TokenForm({ onDone, failed }: { onDone: () => void; failed: boolean }) {
   const [value, setValue] = useState('');
@@ -62,31 +63,15 @@ function TokenForm({ onDone, failed }: { onDone: () => void; failed: boolean }) 
 
 function App() {
   const route = useRoute();
-  const [access, setAccess] = useState<Access>('checking');
+  const [access, setAccess] = useState<Access>('open');
   const [refused, setRefused] = useState(false);
   const [connected, setConnected] = useState(false);
 
-  const check = () => {
-    get('/_emulator/ui/api/scopes').then(
-      () => {
-        setAccess('open');
-        live.start();
-      },
-      (e: unknown) => {
-        if (e instanceof ApiError && e.status === 401) {
-          setRefused(token.get() !== null);
-          token.clear();
-          setAccess('token');
-        } else setAccess('open');
-      },
-    );
-  };
-
   useEffect(() => {
-    check();
     const off = onUnauthorized(() => {
       live.stop();
-      setRefused(token.get() !== null);
+      // several calls are refused at once: the first one, which still saw the token, says it was refused
+      if (token.get() !== null) setRefused(true);
       token.clear();
       setAccess('token');
     });
@@ -98,8 +83,18 @@ function App() {
     };
   }, []);
 
-  if (access === 'checking') return <main id="main"><p>Loading…</p></main>;
-  if (access === 'token') return <TokenForm failed={refused} onDone={check} />;
+  // the live stream runs while the views show (after a token is given, the views mount again and so does it)
+  useEffect(() => {
+    if (access === 'open') live.start();
+  }, [access]);
+
+  if (access === 'token') return <TokenForm
+        failed={refused}
+        onDone={() => {
+          setRefused(false);
+          setAccess('open');
+        }}
+      />;
 
   const link = (href: string, label: string, active: boolean) => (
     <a href={href} aria-current={active ? 'page' : undefined}>
