@@ -125,6 +125,43 @@ describe.runIf(runs)('the inspector in Chromium', () => {
     expect(await page.locator(`tr[data-participant="${c.sms}"]`).innerText()).toContain('opted out');
   });
 
+  it('scripts a handset from its card (undelivered 30005, manual, Advance), removes a rule, advances the clock', async () => {
+    const c = await smsConversation('Scripted');
+    await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'First' });
+    await open(t.emulator.url, '#/phones');
+    const card = page.locator(`article.phone[data-address="${PHONE}"]`);
+    await card.locator('.bubble', { hasText: 'First' }).waitFor();
+    await card.getByLabel('Outcome').selectOption('undelivered');
+    await card.getByLabel('Error code').fill('30005');
+    await card.getByLabel('Progression').selectOption('manual');
+    await card.getByRole('button', { name: 'Set outcome' }).click();
+    await card.getByText('next messages:').filter({ hasText: 'undelivered 30005' }).waitFor();
+    expect((await t.http('GET', `/_emulator/handsets/${encodeURIComponent(PHONE)}`, { auth: null })).body).toMatchObject({ outcome: 'undelivered', errorCode: 30005, progression: 'manual' });
+
+    await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'Held by the handset' });
+    const held = card.locator('.bubble', { hasText: 'Held by the handset' });
+    await held.locator('.badge', { hasText: 'queued' }).waitFor();
+    await card.getByRole('button', { name: 'Advance' }).click();
+    await held.locator('.badge', { hasText: /^\W*sent$/ }).waitFor();
+    await card.getByRole('button', { name: 'Advance' }).click();
+    await held.locator('.badge', { hasText: 'undelivered 30005' }).waitFor();
+
+    await t.http('PUT', '/_emulator/faults/rest', { auth: null, contentType: 'application/json', body: JSON.stringify({ rules: [{ match: { method: 'POST' }, probability: 0, action: { type: 'reset' } }] }) });
+    await page.goto(`${t.emulator.url}/_emulator/ui#/faults`);
+    const rest = page.locator('section[data-kind="rest"]');
+    await rest.getByRole('button', { name: /^Remove rule 1: reset when method = POST/ }).click();
+    await rest.getByText('No rule: everything goes through.').waitFor();
+    expect((await t.http('GET', '/_emulator/faults/rest', { auth: null })).body.rules).toEqual([]);
+
+    await page.getByRole('button', { name: 'Manual mode' }).click();
+    await page.locator('p', { hasText: 'mode manual' }).waitFor();
+    const before = Date.parse((await page.locator('[data-clock-now]').innerText()).trim());
+    await page.getByLabel('Seconds').fill('3600');
+    await page.getByRole('button', { name: 'Advance clock' }).click();
+    await expect.poll(async () => Date.parse((await page.locator('[data-clock-now]').innerText()).trim()) - before).toBe(3_600_000);
+    await t.http('POST', '/_emulator/clock', { auth: null, contentType: 'application/json', body: JSON.stringify({ reset: true }) });
+  });
+
   it('a duplicate rule added in the page shows two attempts with one idempotency token in the timeline', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onMessageAdded'], method: 'POST' });
     await open(t.emulator.url, '#/faults');

@@ -3,7 +3,9 @@
  * budget), its read API (search, filters, keyset paging, a conversation, its messages with receipts, its webhook
  * timeline, the phones), the live stream, and `--control-token` on the API but not on the page.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
@@ -15,6 +17,7 @@ const rx = useReceiver(() => t.emulator.authToken);
 const v1 = () => t.client.conversations.v1;
 const api = (path: string) => t.http('GET', `/_emulator/ui/api${path}`, { auth: null });
 
+const root = fileURLToPath(new URL('../', import.meta.url));
 const PROXY = '+15017122661';
 const PHONE = '+15558675310';
 
@@ -37,6 +40,12 @@ describe('the page', () => {
     // the built files are the ones the package ships (package.json "files": dist)
     expect(readFileSync(`${UI_DIR}assets/app.js`, 'utf8')).toBe((await t.http('GET', '/_emulator/ui/assets/app.js', { auth: null })).text);
     console.log(`inspector page: ${(gzipped / 1024).toFixed(1)} KB gzipped (html + js + css)`);
+  });
+
+  it('ships in the npm package (dist/ui)', () => {
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as [{ files: { path: string }[] }];
+    const shipped = pack.files.map((f) => f.path).filter((p) => p.startsWith('dist/ui/'));
+    expect(shipped.sort()).toEqual(['dist/ui/assets/app.css', 'dist/ui/assets/app.js', 'dist/ui/index.html']);
   });
 
   it('answers an unknown asset 404 in the Twilio envelope', async () => {
