@@ -5,6 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,8 +178,9 @@ describe('a conversation', () => {
 });
 
 describe('the live stream', () => {
-  it('reports committed changes, and ends when the emulator closes', async () => {
+  it('reports committed changes and webhook deliveries, and ends when the emulator closes', async () => {
     const own = await startEmulator();
+    const after: (() => Promise<void>)[] = [];
     try {
       const controller = new AbortController();
       const res = await fetch(`${own.emulator.url}/_emulator/ui/api/events`, { signal: controller.signal });
@@ -199,12 +202,24 @@ describe('the live stream', () => {
       await until((s) => s.includes(c.sid));
       const items = text.split('\n').filter((l) => l.startsWith('data: ')).flatMap((l) => JSON.parse(l.slice(6)) as { kind: string; resource: string; sid: string }[]);
       expect(items).toContainEqual(expect.objectContaining({ kind: 'resource', resource: 'Conversation', action: 'created', sid: c.sid, conversationSid: c.sid }));
+      // a webhook delivery and its attempt are reported too (read from the delivery table, not the change feed)
+      // this emulator's own consumer (the file's receiver checks signatures with the other emulator's token)
+      const consumer = createServer((_req, res) => res.end());
+      await new Promise<void>((resolve) => consumer.listen(0, '127.0.0.1', resolve));
+      after.push(() => new Promise((resolve) => consumer.close(() => resolve())));
+      const hook = `http://127.0.0.1:${(consumer.address() as AddressInfo).port}/hook`;
+      await own.client.conversations.v1.services(own.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: hook, filters: ['onMessageAdded'], method: 'POST' });
+      await own.client.conversations.v1.conversations(c.sid).messages.create({ author: 'alice', body: 'hi', xTwilioWebhookEnabled: 'true' });
+      await until((s) => s.includes('"kind":"webhook"'));
+      const webhook = text.split('\n').filter((l) => l.startsWith('data: ')).flatMap((l) => JSON.parse(l.slice(6)) as { kind: string }[]).find((i) => i.kind === 'webhook');
+      expect(webhook).toMatchObject({ kind: 'webhook', conversationSid: c.sid, sid: expect.stringMatching(/^\d+$/) });
       // closing the emulator ends the stream (it does not hold the close up)
       const closed = own.emulator.close();
       expect(await until(() => false)).toBe(false);
       await closed;
     } finally {
       await own.emulator.close().catch(() => undefined);
+      for (const f of after) await f();
     }
   });
 });

@@ -49,8 +49,10 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
 
   if (options.controlToken) {
     const expected = Buffer.from(`Bearer ${options.controlToken}`);
+    // the page and its assets are open (the page asks for the token); every other route of this plugin is not
+    const open = new Set(['/_emulator/ui', '/_emulator/ui/', '/_emulator/ui/assets/:name']);
     app.addHook('onRequest', async (request, reply) => {
-      if (!request.url.startsWith('/_emulator/ui/api/')) return;
+      if (open.has(request.routeOptions.url ?? '')) return;
       const given = Buffer.from(request.headers.authorization ?? '');
       if (!(given.length === expected.length && timingSafeEqual(given, expected))) {
         reply.header('WWW-Authenticate', 'Bearer');
