@@ -100,6 +100,26 @@ describe.runIf(runs)('the inspector in Chromium', () => {
     await accessible('conversation');
   });
 
+  it('is keyboard navigable with a visible focus', async () => {
+    await open(t.emulator.url);
+    await page.getByRole('heading', { name: 'Conversations' }).waitFor();
+    const focused = () =>
+      page.evaluate(() => {
+        const e = document.activeElement as HTMLElement;
+        const style = getComputedStyle(e);
+        return { text: e.textContent?.trim(), id: e.id, outline: `${style.outlineStyle} ${style.outlineWidth}` };
+      });
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Skip to content', outline: 'solid 3px' });
+    await page.keyboard.press('Tab');
+    expect(await focused()).toMatchObject({ text: 'Conversations', outline: 'solid 3px' });
+    await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('Phones');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Phones' }).waitFor();
+    expect((await focused()).id).toBe('main');
+  });
+
   it('"Send STOP" on the phone card opts the number out; the next message is failed 21610 in words', async () => {
     const c = await smsConversation('Opt-out');
     await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'Your order shipped' });

@@ -21,7 +21,11 @@ function parse(hash: string): Route {
 function useRoute(): Route {
   const [route, setRoute] = useState(() => parse(location.hash));
   useEffect(() => {
-    const on = () => setRoute(parse(location.hash));
+    const on = () => {
+      setRoute(parse(location.hash));
+      // keyboard and screen-reader users land on the new view, not on the link they followed
+      document.getElementById('main')?.focus();
+    };
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
@@ -103,7 +107,15 @@ function App() {
   );
   return (
     <>
-      <a class="skip" href="#main">
+      {/* the hash is the route: the skip link moves focus without changing it */}
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">

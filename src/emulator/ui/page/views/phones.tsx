@@ -3,7 +3,7 @@
  * reply, STOP, START, HELP (POST /_emulator/inbound), the outcome of the next messages (PUT
  * /_emulator/handsets/{address}) and one step for messages held by a manual handset (…/advance).
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, get } from '../api';
 import { ErrorBox, Status, time } from '../components';
 import { useAction, useData } from '../hooks';
@@ -34,6 +34,12 @@ function PhoneCard({ phone, reload }: { phone: Phone; reload: () => void }) {
   const [errorCode, setErrorCode] = useState<string>(phone.handset.errorCode ? String(phone.handset.errorCode) : '');
   const [progression, setProgression] = useState<string>(typeof phone.handset.progression === 'string' ? phone.handset.progression : 'immediate');
   const action = useAction();
+  // like a phone: the newest message in view
+  const screen = useRef<HTMLOListElement>(null);
+  const newest = phone.messages[phone.messages.length - 1];
+  useEffect(() => {
+    if (screen.current) screen.current.scrollTop = screen.current.scrollHeight;
+  }, [newest?.sid, newest?.status]);
   const id = `phone-${phone.address.replace(/[^a-zA-Z0-9]/g, '')}`;
   const address = encodeURIComponent(phone.address);
 
@@ -72,7 +78,7 @@ function PhoneCard({ phone, reload }: { phone: Phone; reload: () => void }) {
           ✕ opted out of {o.sender} (STOP) since {time(o.since)}
         </p>
       ))}
-      <ol class="screen" aria-label={`Messages of ${phone.address}`} tabIndex={0}>
+      <ol class="screen" ref={screen} aria-label={`Messages of ${phone.address}`} tabIndex={0}>
         {phone.messages.map((m) => (
           <li key={m.sid} class={`bubble ${m.direction}`}>
             <div class="small">
