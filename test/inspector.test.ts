@@ -224,6 +224,25 @@ describe('the live stream', () => {
   });
 });
 
+describe('the live stream bound', () => {
+  it('holds at most 32 streams: the 33rd is refused 429, and a closed one frees its place', async () => {
+    const controllers = Array.from({ length: 33 }, () => new AbortController());
+    try {
+      const open = async (c: AbortController) => (await fetch(`${t.emulator.url}/_emulator/ui/api/events`, { signal: c.signal })).status;
+      const statuses = [];
+      for (const c of controllers.slice(0, 32)) statuses.push(await open(c));
+      expect(statuses).toEqual(Array(32).fill(200));
+      const refused = await t.http('GET', '/_emulator/ui/api/events', { auth: null });
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe(20429);
+      controllers[0].abort();
+      await expect.poll(() => open(controllers[32])).toBe(200);
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+  });
+});
+
 describe('with --control-token', () => {
   let secured: TestEmulator;
   beforeAll(async () => {
