@@ -15,6 +15,9 @@ const TIMELINE_LIMIT = 500;
 /** phones listed, and what each shows */
 const PHONES_LIMIT = 100;
 const PHONE_MESSAGES = 50;
+/** the channel messages the phones view reads (the newest), and the participant bindings */
+const RECENT_CHANNEL_MESSAGES = 5000;
+const MAX_BINDINGS = 10_000;
 
 const iso = (ms: SqlValue | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString() : null);
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -249,38 +252,38 @@ export class InspectorQueries {
   }
 
   /**
-   * The handsets: every address a participant, the outbox or an inbound message names, with its script, its
-   * opt-outs, the senders it talks to and what it received and sent (newest last), as a phone shows them.
+   * The handsets: every address a participant or a recent channel message names, with its script, its opt-outs,
+   * the senders it talks to and what it received and sent (newest last), as a phone shows them. Bounded whatever
+   * the store holds: the last RECENT_CHANNEL_MESSAGES channel messages (by primary key) and one pass over the
+   * participants' bindings, grouped here.
    */
   phones() {
-    const addresses = this.db.all(
-      `SELECT address FROM (
-         SELECT address, max(seq) AS last FROM (
-           SELECT to_address AS address, seq FROM channel_messages WHERE direction != 'inbound'
-           UNION ALL SELECT from_address AS address, seq FROM channel_messages WHERE direction = 'inbound'
-           UNION ALL SELECT address, 0 AS seq FROM participants WHERE address IS NOT NULL
-         ) GROUP BY address
-       ) ORDER BY last DESC, address LIMIT ?`,
-      PHONES_LIMIT,
-    );
+    const recent = this.db.all('SELECT * FROM channel_messages ORDER BY seq DESC LIMIT ?', RECENT_CHANNEL_MESSAGES);
+    const bindings = this.db.all('SELECT DISTINCT address, proxy_address FROM participants WHERE address IS NOT NULL LIMIT ?', MAX_BINDINGS);
+    const handsetOf = (m: Row) => (m.direction === 'inbound' ? m.from_address : m.to_address) as string;
+    // newest first: the order of the cards
+    const byAddress = new Map<string, Row[]>();
+    for (const m of recent) {
+      const list = byAddress.get(handsetOf(m)) ?? [];
+      if (list.length < PHONE_MESSAGES) list.push(m);
+      byAddress.set(handsetOf(m), list);
+    }
+    const senders = new Map<string, Set<string>>();
+    const senderOf = (a: string) => senders.get(a) ?? senders.set(a, new Set()).get(a)!;
+    for (const b of bindings) if (b.proxy_address !== null) senderOf(b.address as string).add(b.proxy_address as string);
+    const quiet = bindings.map((b) => b.address as string).filter((a) => !byAddress.has(a)).sort();
+    const addresses = [...new Set([...byAddress.keys(), ...quiet])].slice(0, PHONES_LIMIT);
     const optOuts = this.core.channel.optOuts();
     return {
-      phones: addresses.map(({ address }) => {
-        const a = address as string;
-        const messages = this.db.all(
-          `SELECT * FROM (SELECT * FROM channel_messages WHERE to_address = ? AND direction != 'inbound'
-             UNION ALL SELECT * FROM channel_messages WHERE from_address = ? AND direction = 'inbound') ORDER BY seq DESC LIMIT ?`,
-          a, a, PHONE_MESSAGES,
-        ).reverse();
-        const senders = new Set<string>();
-        for (const p of this.db.all('SELECT DISTINCT proxy_address FROM participants WHERE address = ? AND proxy_address IS NOT NULL LIMIT 20', a)) senders.add(p.proxy_address as string);
-        for (const m of messages) senders.add((m.direction === 'inbound' ? m.to_address : m.from_address) as string);
+      phones: addresses.map((a) => {
+        const messages = (byAddress.get(a) ?? []).slice().reverse();
+        for (const m of messages) senderOf(a).add((m.direction === 'inbound' ? m.to_address : m.from_address) as string);
         return {
           address: a,
           channel: a.startsWith('whatsapp:') ? 'whatsapp' : 'sms',
           handset: this.core.channel.handsets.get(a),
           optOuts: optOuts.filter((o) => o.address === a).map((o) => ({ sender: o.sender, since: o.since })),
-          senders: [...senders],
+          senders: [...senderOf(a)],
           messages: messages.map((m) => ({
             sid: m.sid as string,
             direction: m.direction === 'inbound' ? 'sent' : 'received',
