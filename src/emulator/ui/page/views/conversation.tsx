@@ -9,7 +9,7 @@ import { useData } from '../hooks';
 import type { ConversationDetail, Delivery, MessagePage, Participant } from '../types';
 
 export function ConversationView({ sid }: { sid: string }) {
-  const mine = (item: { conversationSid?: string | null }) => item.conversationSid === sid;
+  const mine = (item: { kind: string; conversationSid?: string | null }) => item.kind === 'resource' && item.conversationSid === sid;
   const detail = useData(() => get<ConversationDetail>(`/_emulator/ui/api/conversations/${encodeURIComponent(sid)}`), [sid], mine);
   const c = detail.data?.conversation;
   return (
