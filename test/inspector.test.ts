@@ -177,6 +177,35 @@ describe('a conversation', () => {
   });
 });
 
+describe('the timeline names the fault rule that acted', () => {
+  it('drop, delay and fail, each read back from its delivery', async () => {
+    await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({
+      postWebhookUrl: rx.url(),
+      filters: ['onConversationAdded', 'onParticipantAdded', 'onMessageAdded'],
+      method: 'POST',
+    });
+    const rules = [
+      { match: { eventType: 'onConversationAdded' }, action: { type: 'drop' } },
+      { match: { eventType: 'onParticipantAdded' }, action: { type: 'delay', ms: 200 } },
+      { match: { eventType: 'onMessageAdded' }, action: { type: 'fail', status: 500 } },
+    ];
+    expect((await t.http('PUT', '/_emulator/faults/webhooks', { auth: null, contentType: 'application/json', body: JSON.stringify({ rules }) })).status).toBe(200);
+    const c = await v1().conversations.create({ friendlyName: 'faults', xTwilioWebhookEnabled: 'true' });
+    await v1().conversations(c.sid).participants.create({ identity: 'alice', xTwilioWebhookEnabled: 'true' });
+    await v1().conversations(c.sid).messages.create({ author: 'alice', body: 'hi', xTwilioWebhookEnabled: 'true' });
+    for (const eventType of ['onConversationAdded', 'onParticipantAdded', 'onMessageAdded']) {
+      await t.emulator.control.waitForDelivery((d) => d.conversationSid === c.sid && d.eventType === eventType);
+    }
+    const timeline = (await api(`/conversations/${c.sid}/webhooks`)).body.deliveries as { eventType: string; state: string; fault: string; retryCount: number; attempts: { status: number | null; error: string | null }[] }[];
+    const byEvent = Object.fromEntries(timeline.map((d) => [d.eventType, d]));
+    expect(byEvent.onConversationAdded).toMatchObject({ state: 'dropped', fault: 'drop', attempts: [] });
+    expect(byEvent.onParticipantAdded).toMatchObject({ state: 'delivered', fault: 'delay (200 ms)', attempts: [{ status: 200 }] });
+    // the injected 500 is the first attempt (no retry of a post-event's 5xx without a `#rp` override)
+    expect(byEvent.onMessageAdded).toMatchObject({ state: 'failed', fault: 'fail (500)', retryCount: 0, attempts: [{ status: 500, error: 'injected failure' }] });
+    expect(rx.requests.map((r) => r.params.EventType)).toEqual(['onParticipantAdded']);
+  });
+});
+
 describe('the live stream', () => {
   it('reports committed changes and webhook deliveries, and ends when the emulator closes', async () => {
     const own = await startEmulator();
