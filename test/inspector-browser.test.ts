@@ -28,7 +28,8 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const PROXY = '+15017122661';
 const PHONE = '+15558675310';
 
-describe.runIf(runs)('the inspector in Chromium', () => {
+// a browser on a machine shared with the rest of the suite: room beyond the default 30 s per test
+describe.runIf(runs)('the inspector in Chromium', { timeout: 60_000 }, () => {
   const t = useEmulator();
   const rx = useReceiver(() => t.emulator.authToken);
   const v1 = () => t.client.conversations.v1;
