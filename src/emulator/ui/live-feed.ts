@@ -87,7 +87,9 @@ export class LiveFeed {
   private stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    for (const t of [this.tick, this.poll, this.heartbeat]) if (t) clearInterval(t);
+    if (this.tick) clearTimeout(this.tick);
+    if (this.poll) clearInterval(this.poll);
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.tick = this.poll = this.heartbeat = undefined;
     this.batch = [];
     this.overflowed = false;

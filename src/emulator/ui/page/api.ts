@@ -51,7 +51,13 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   }
   if (res.status === 401) for (const l of unauthorizedListeners) l();
   const text = await res.text();
-  const data = text ? (JSON.parse(text) as unknown) : undefined;
+  let data: unknown;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not the emulator's JSON (a proxy's error page): the status says what happened
+    if (res.ok) throw new ApiError(res.status, `${method} ${path}: the answer is not JSON`);
+  }
   if (!res.ok) {
     const e = (data ?? {}) as { message?: string; code?: number };
     throw new ApiError(res.status, e.message ?? `${method} ${path} answered ${res.status}`, e.code);
