@@ -12,6 +12,8 @@ RUN npm ci --ignore-scripts
 RUN npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# the inspector page's bundler (esbuild), run by `npm run build` into dist/ui
+COPY scripts ./scripts
 RUN npm run build
 RUN npm prune --omit=dev
 

@@ -29,6 +29,8 @@
  *   BENCH_ONLY           comma list of parts to run: cold,createEmulator (start-up), fetch,page1,deep,create (REST);
  *                        default all. Seeding, the file server and the RSS figures run when any REST part does.
  *   BENCH_CPU_PROF       a directory: run the file-backed server with --cpu-prof into it (profiles the scenarios)
+ *   BENCH_INSPECTOR_STREAMS  N open inspector live streams (GET /_emulator/ui/api/events) on the file-backed server
+ *                        during its scenarios: the cost of an open inspector page (default 0)
  *   BENCH_STRICT         1: exit with status 1 when a target FAILs
  *   BENCH_OUT            JSON output path (default bench/results/rest-latest.json)
  */
@@ -61,6 +63,7 @@ const config = {
   createRuns: Math.max(1, Math.floor(envNumber('BENCH_CREATE_RUNS', 20))),
   only: process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined,
   cpuProf: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
+  inspectorStreams: Math.max(0, Math.floor(envNumber('BENCH_INSPECTOR_STREAMS', 0))),
   strict: process.env.BENCH_STRICT === '1',
   out: resolve(process.env.BENCH_OUT ?? join(root, 'bench', 'results', 'rest-latest.json')),
 };
@@ -342,6 +345,22 @@ async function restScenarios(base, dbLabel, { deepSid, createSid, deepToken, onR
   return results;
 }
 
+/** N inspector live streams (server-sent events), read and counted, as open inspector pages would. */
+function openInspectorStreams(base, n) {
+  const streams = [];
+  for (let i = 0; i < n; i++) {
+    const stream = { bytes: 0, close: () => req.destroy() };
+    const req = httpRequest(`${base}/_emulator/ui/api/events`, (res) => {
+      if (res.statusCode !== 200) throw new Error(`inspector stream answered ${res.statusCode}`);
+      res.on('data', (chunk) => (stream.bytes += chunk.length));
+    });
+    req.on('error', () => {});
+    req.end();
+    streams.push(stream);
+  }
+  return streams;
+}
+
 /** Sanity-check the pages the scenarios hit, so a broken route is not benchmarked as a fast 4xx. */
 async function checkPages(base, deepSid, deepToken, seeded) {
   const page1 = await api(base, 'GET', `/v1/Conversations/${deepSid}/Messages?PageSize=50`);
@@ -408,6 +427,7 @@ async function main() {
       db: dbFile,
       extraNodeArgs: config.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', config.cpuProf] : [],
     });
+    const streams = openInspectorStreams(fileServer.base, config.inspectorStreams);
     try {
       memory.idleAfterStart = procStatus(fileServer.pid);
       const pages = await checkPages(fileServer.base, seed.deepSid, deepToken, config.seedMessages);
@@ -418,7 +438,9 @@ async function main() {
       results.push(...(await restScenarios(fileServer.base, 'file', { ...seed, deepToken, onReadsDone })));
       memory.afterAll = procStatus(fileServer.pid);
       log(`  server RSS MB: idle ${memory.idleAfterStart.rssMb}, after reads ${memory.afterReads.rssMb}, peak ${memory.afterAll.hwmMb}`);
+      if (streams.length) log(`  inspector streams: ${streams.length} open, ${streams.reduce((n, s) => n + s.bytes, 0)} bytes of events received`);
     } finally {
+      for (const s of streams) s.close();
       await stopServer(fileServer);
     }
 

@@ -1,9 +1,11 @@
 /**
  * `tce`: one binary. The CLI only parses flags and calls the library (createEmulator, …).
- *   tce serve [--port 4510] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
+ *   tce serve [--port 4510|TCE_PORT|PORT] [--host 127.0.0.1] [--db .tce/emulator.sqlite|:memory:] [--account-sid AC…]
  *             [--auth-token …] [--public-url URL] [--seed S] [--clock real|manual] [--control-token T]
  *             [--unsafe-open-control-plane] [--request-timeout 30s]
  *             [--webhook-transport worker|inline] [--durability off|normal|full] [--validate-responses] [--log]
+ *             [--rate-limit r[,b[,c]]] [--import FILE]   (the flag table: src/emulator/serve-flags.ts)
+ *   tce exec [--export FILE] [serve flags] -- <command…>   a fresh emulator around one command (src/emulator/exec)
  *   tce load --url URL --rate N --duration 60s --auth-token T [...]   signed webhook traffic into a consumer
  *   tce router serve|replay [...]   the reference webhook router (src/router; its flags: src/router/config-args.ts)
  *   tce scenario list|run [...]     the scenario suites (src/scenarios; flags: src/scenarios/scenario-command.ts)
@@ -13,16 +15,13 @@
  */
 import { parseArgs } from 'node:util';
 import { writeFileSync } from 'node:fs';
-import type { EmulatorOptions } from './emulator/create-emulator.js';
-import { parseRateLimitFlag } from './emulator/http/limits.js';
-import { isLoopback } from './emulator/http/bind.js';
 import { loadConversationsSpec, loadManifest, manifestPath } from './contracts/spec.js';
 import { coverage, DEFAULT_EXERCISED_DIR, formatCoverage, readExercised } from './contracts/coverage.js';
 import { buildRouteTable } from './emulator/http/routes.js';
 import { version } from './version.js';
 import { closeOnSignals } from './shutdown.js';
 import { startWithImport } from './emulator/snapshot/snapshot-command.js';
-import { DURABILITY_LEVELS, type Durability } from './emulator/store/database.js';
+import { emulatorSettings, parseCommandFlags, SERVE_FLAGS } from './emulator/serve-flags.js';
 
 const USAGE = `tce ${version}: the Twilio Conversations Emulator
 
@@ -42,14 +41,15 @@ Usage:
        [--emulator-url URL] [--control-token T]
                                and print every difference in status, error code, fields, types, enums (exit 1 on any)
   tce snapshot save|load FILE --url URL [--control-token T]   a running emulator's state to a file and back
-  tce exec [--import F] [--export F] [serve flags] -- <command…>   run a command against a fresh emulator
-                               (TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN, TWILIO_API_KEY_SID/SECRET); its exit code
+  tce exec [--export F] [serve options] -- <command…>   run a command against a fresh emulator (a free port,
+                               :memory:, every serve option; TCE_URL, TWILIO_ACCOUNT_SID/AUTH_TOKEN,
+                               TWILIO_API_KEY_SID/SECRET to the command); exits with its exit code
   tce token --identity ID [--url URL] [--account-sid AC…] [--service-sid IS…] [--ttl SECONDS]
                                print an Access Token (ChatGrant) the emulator accepts, for the client SDKs
   tce --version
 
 serve options:
-  --port <n>              port to listen on (default 4510)
+  --port <n>              port to listen on (default: TCE_PORT, else PORT, else 4510)
   --host <addr>           address to bind (default 127.0.0.1)
   --db <file|:memory:>    SQLite database (default .tce/emulator.sqlite)
   --durability <off|normal|full>
@@ -91,74 +91,20 @@ load options (durations: 500ms, 60s, 2m; a bare number is seconds, milliseconds 
 `;
 
 async function serve(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string', default: '4510' },
-      host: { type: 'string', default: '127.0.0.1' },
-      db: { type: 'string', default: '.tce/emulator.sqlite' },
-      'account-sid': { type: 'string' },
-      'auth-token': { type: 'string' },
-      'public-url': { type: 'string' },
-      seed: { type: 'string' },
-      clock: { type: 'string', default: 'real' },
-      'control-token': { type: 'string' },
-      'unsafe-open-control-plane': { type: 'boolean', default: false },
-      'request-timeout': { type: 'string' },
-      'rate-limit': { type: 'string' },
-      'webhook-transport': { type: 'string', default: 'worker' },
-      durability: { type: 'string', default: 'off' },
-      'validate-responses': { type: 'boolean', default: false },
-      log: { type: 'boolean', default: false },
-      import: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
+  const values = parseCommandFlags('tce serve', argv, SERVE_FLAGS, 'tce serve [options] (tce --help lists them)');
   if (values.help) {
     process.stdout.write(USAGE);
     return;
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535, got ${values.port}`);
-  if (values.clock !== 'real' && values.clock !== 'manual') throw new Error(`--clock must be real or manual, got ${values.clock}`);
-  const webhookTransport = values['webhook-transport'];
-  if (webhookTransport !== 'worker' && webhookTransport !== 'inline') throw new Error(`--webhook-transport must be worker or inline, got ${webhookTransport}`);
-  const openControlPlane = !values['control-token'] && !(await isLoopback(values.host));
-  if (openControlPlane && !values['unsafe-open-control-plane']) {
-    throw new Error(`--host ${values.host} exposes the control plane (/_emulator: API keys, reset) to the network: pass --control-token <t>, or --unsafe-open-control-plane`);
-  }
-  const requestTimeoutMs = values['request-timeout'] === undefined ? undefined : parseDuration(values['request-timeout'], '--request-timeout');
-  if (requestTimeoutMs !== undefined && !(requestTimeoutMs >= 1)) throw new Error(`--request-timeout must be at least 1ms, got ${values['request-timeout']}`);
-  const durability = values.durability as Durability;
-  if (!DURABILITY_LEVELS.includes(durability)) throw new Error(`--durability must be off, normal or full, got ${values.durability}`);
-  const accountSid = values['account-sid'] ?? process.env.TWILIO_ACCOUNT_SID;
-  const authToken = values['auth-token'] ?? process.env.TWILIO_AUTH_TOKEN;
-  const onAnswer = values['validate-responses'] ? await responseChecker() : undefined;
-  const emulator = await startWithImport({
-    port,
-    host: values.host,
-    db: values.db,
-    accountSid: accountSid || undefined,
-    authToken: authToken || undefined,
-    publicUrl: values['public-url'],
-    seed: values.seed,
-    clock: values.clock,
-    controlToken: values['control-token'],
-    unsafeOpenControlPlane: values['unsafe-open-control-plane'],
-    requestTimeoutMs,
-    rateLimit: values['rate-limit'] ? parseRateLimitFlag(values['rate-limit']) : undefined,
-    logger: values.log,
-    webhookTransport,
-    durability,
-    onAnswer,
-  }, values.import);
-  const generated = !authToken;
+  const { options, importFile, openControlPlane } = await emulatorSettings(values, { port: 4510, db: '.tce/emulator.sqlite', env: process.env });
+  const emulator = await startWithImport(options, importFile);
+  const generated = !options.authToken;
+  const host = values.host;
   // the address really bound; when that is every interface, also the URL to use from this machine
-  const bound = `http://${values.host.includes(':') && !values.host.startsWith('[') ? `[${values.host}]` : values.host}:${emulator.port}`;
+  const bound = `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${emulator.port}`;
   if (openControlPlane) process.stderr.write(`tce: warning: the control plane ${bound}/_emulator is open to anyone who reaches the port\n`);
   process.stdout.write(
-    `tce ${version} listening on ${bound}${bound === emulator.url ? '' : ` (from this machine: ${emulator.url})`} (db ${values.db}, durability ${durability})\n` +
+    `tce ${version} listening on ${bound}${bound === emulator.url ? '' : ` (from this machine: ${emulator.url})`} (db ${options.db}, durability ${options.durability})\n` +
       `  TWILIO_ACCOUNT_SID=${emulator.accountSid}\n` +
       `  TWILIO_AUTH_TOKEN=${generated ? emulator.authToken : '(as given)'}\n` +
       `  TWILIO_TEST_ACCOUNT_SID=${emulator.testAccountSid}\n` +
@@ -167,16 +113,6 @@ async function serve(argv: string[]): Promise<void> {
   );
   // close() is bounded (about 2 s): it finishes or hands pending deliveries to the next start
   closeOnSignals('tce', () => emulator.close());
-}
-
-/** --validate-responses: check every REST answer against the spec and report violations on stderr. */
-async function responseChecker(): Promise<NonNullable<EmulatorOptions['onAnswer']>> {
-  const { ResponseValidator } = await import('./contracts/response-validator.js');
-  const validator = new ResponseValidator(await loadConversationsSpec());
-  return (route, status, body) => {
-    const violation = validator.validate(route.op.operationId, status, body);
-    if (violation) process.stderr.write(`tce: response violates the spec: ${JSON.stringify(violation)}\n`);
-  };
 }
 
 async function contracts(argv: string[]): Promise<void> {

@@ -6,3 +6,6 @@ export { version } from './version.js';
 export type { DeliveryView, Attempt } from './emulator/webhooks/service.js';
 export type { RequestLogEntry } from './emulator/http/request-log.js';
 export { twilioSignature } from './emulator/webhooks/signing.js';
+export { SnapshotLoadError } from './emulator/snapshot/snapshot.js';
+export type { Snapshot } from './emulator/snapshot/snapshot.js';
+export type { ChannelHandle, HandsetScript, ReceiptView } from './emulator/channel/channel-handle.js';

@@ -102,12 +102,13 @@ describe('tce serve', () => {
     const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     for (const flag of ['--port', '--host', '--db', '--account-sid', '--auth-token', '--public-url', '--seed']) expect(help.stdout).toContain(flag);
+    // a flag mistake is a usage error (src/shared/usage-error.ts): one line naming it, exit 2
     const bad = spawnSync(process.execPath, [BIN, 'serve', '--no-such-flag'], { encoding: 'utf8' });
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/no-such-flag/);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^tce: tce serve: unknown flag --no-such-flag; usage: /);
     const port = spawnSync(process.execPath, [BIN, 'serve', '--port', 'eighty'], { encoding: 'utf8' });
-    expect(port.status).toBe(1);
-    expect(port.stderr).toMatch(/--port/);
+    expect(port.status).toBe(2);
+    expect(port.stderr).toBe('tce: --port must be 0-65535, got eighty\n');
   });
 });
 
@@ -117,10 +118,10 @@ describe('tce serve beyond loopback', () => {
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
-  it('refuses a non-loopback --host without --control-token: one line naming both flags, exit 1, nothing bound', () => {
+  it('refuses a non-loopback --host without --control-token: one line naming both flags, exit 2, nothing bound', () => {
     for (const host of ['0.0.0.0', '::', ...(lan ? [lan] : [])]) {
       const refused = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--db', ':memory:', '--host', host], { encoding: 'utf8', timeout: 10_000 });
-      expect({ host, status: refused.status, stdout: refused.stdout }).toEqual({ host, status: 1, stdout: '' });
+      expect({ host, status: refused.status, stdout: refused.stdout }).toEqual({ host, status: 2, stdout: '' });
       expect(refused.stderr).toBe(
         `tce: --host ${host} exposes the control plane (/_emulator: API keys, reset) to the network: pass --control-token <t>, or --unsafe-open-control-plane\n`,
       );
@@ -251,7 +252,7 @@ describe('tce serve: operator messages about the database file', () => {
     expect((await (await fetch(`${s.url}/_emulator/health`)).json()).durability).toBe('full');
     await stopped(s.child, 'SIGTERM');
     const bad = refused(['--db', ':memory:', '--durability', 'fast']);
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--durability must be off, normal or full, got fast');
   });
 });

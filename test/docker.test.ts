@@ -7,7 +7,6 @@
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import twilio from 'twilio';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorHttpClient } from '../src/client.js';
 import { parseRouterArgs, resolveRouterConfig } from '../src/router/config.js';
 import { parse as parseYaml } from 'yaml';
+import { freePort } from './support/free-port.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -144,16 +144,6 @@ function replayStage(stage: Stage, root: string, stageRoots: Map<string, string>
 // `npm run build` and anything else really runs.
 const INSTALL_STEP = /^npm (ci|rebuild|prune)\b/;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- compose.yaml, read with the `yaml` package (merge keys on, as compose reads them) ----
 

@@ -191,6 +191,10 @@ concurrency = 33
     const fromFlags = await resolveRouterConfig({ databaseSchema: 'from_flag', redisKeyPrefix: 'flag:', ingressOnly: true }, creds);
     expect([fromFlags.databaseSchema, fromFlags.redisKeyPrefix, fromFlags.ingressOnly]).toEqual(['from_flag', 'flag:', true]);
     expect((await resolveRouterConfig({}, creds)).ingressOnly).toBe(false);
+    // the worker thread: on by default, off by flag or environment
+    expect((await resolveRouterConfig({}, creds)).worker.thread).toBe(true);
+    expect((await resolveRouterConfig({ noWorkerThread: true }, creds)).worker.thread).toBe(false);
+    expect((await resolveRouterConfig({}, { ...creds, TCE_ROUTER_WORKER_THREAD: 'false' })).worker.thread).toBe(false);
     expect(await errorOf({ databaseSchema: 'no spaces' })).toMatch(/^--database-schema: /);
   });
 });
@@ -254,6 +258,7 @@ redis_key_prefix = "a:"
 [router.worker]
 lease_ms = 90000
 max_attempts = 3
+thread = false
 
 [router.twilio]
 max_concurrency = 4
@@ -296,7 +301,7 @@ anything = 1
     const c = await resolveRouterConfig({ config: file }, creds);
     expect(c.databaseSchema).toBe('tenant_a');
     expect(c.redisKeyPrefix).toBe('a:');
-    expect(c.worker).toEqual({ concurrency: 16, leaseMs: 90000, maxAttempts: 3 });
+    expect(c.worker).toEqual({ concurrency: 16, leaseMs: 90000, maxAttempts: 3, thread: false });
     expect(c.twilio).toEqual({ maxConcurrency: 4, timeoutMs: 2500, maxRetries: 0 });
     expect(c.paths).toEqual({ webhook: '/hooks/conv', preEvent: '/hooks/pre', inbound: '/hooks/sms', status: '/hooks/status' });
     expect(c.validateSignature).toBe(true);
@@ -515,6 +520,7 @@ describe('routerUsage', () => {
       ['--database-schema', 'TCE_ROUTER_DATABASE_SCHEMA'],
       ['--redis-key-prefix', 'TCE_ROUTER_REDIS_KEY_PREFIX'],
       ['--ingress-only', 'TCE_ROUTER_INGRESS_ONLY'],
+      ['--no-worker-thread', 'TCE_ROUTER_WORKER_THREAD'],
       ['--check', ''],
     ];
     for (const [flag, env] of pairs) {

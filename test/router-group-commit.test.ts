@@ -112,6 +112,38 @@ describe('SqliteGroupCommit', () => {
   });
 });
 
+describe('SqliteGroupCommit while another connection writes', () => {
+  it("does not wait inside SQLite: the event loop runs on, and the batch commits once the lock is released", async () => {
+    const group = new SqliteGroupCommit(db);
+    const insert = db.transaction((v: string) => void db.prepare('INSERT INTO t (v) VALUES (?)').run(v));
+    observer.exec('BEGIN IMMEDIATE');
+    let committedAt = 0;
+    const written = group.run(() => insert('held')).then(() => (committedAt = Date.now()));
+    // timers keep firing while the write waits: SQLite's busy wait would have blocked them for up to 5 s
+    const ticks: number[] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        ticks.push(Date.now());
+        if (ticks.length === 10) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(committedAt).toBe(0);
+    expect(committed()).toEqual([]);
+    const releasedAt = Date.now();
+    observer.exec('COMMIT');
+    await written;
+    expect(committed()).toEqual(['held']);
+    expect(committedAt).toBeGreaterThanOrEqual(releasedAt);
+    // what queued meanwhile commits too, and the connection's busy_timeout is back for everything else
+    await group.run(() => insert('after'));
+    expect(committed()).toEqual(['after', 'held']);
+    expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+});
+
 describe('SqliteEventStore with group commit', () => {
   it('concurrent accepts of one batch dedupe against each other; closing flushes what is queued', async () => {
     const store = new SqliteEventStore(db);

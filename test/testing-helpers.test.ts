@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useEmulator, webhookSink, type WebhookSink } from '../src/testing/index.js';
+import { emulatorHttpClient } from '../src/client.js';
 
 const t = useEmulator({ hooks: { beforeAll, beforeEach, afterAll } });
 let sink: WebhookSink;
@@ -115,6 +116,43 @@ describe('useEmulator and webhookSink', () => {
       await registered.afterAll();
     }
     expect(() => fixture.emulator).toThrow(/starts in beforeAll/);
+  });
+});
+
+describe('useEmulator({ snapshot })', () => {
+  it('starts every test from the snapshot, not from an empty emulator', async () => {
+    const { createEmulator } = await import('../src/index.js');
+    const source = await createEmulator();
+    let snapshot: unknown;
+    try {
+      const client = twilio(source.accountSid, source.authToken, { httpClient: emulatorHttpClient(source.url) });
+      await client.conversations.v1.conversations.create({ friendlyName: 'from the snapshot', uniqueName: 'seeded' });
+      snapshot = await (await fetch(`${source.url}/_emulator/snapshot`)).json();
+    } finally {
+      await source.close();
+    }
+    const registered: Record<string, () => unknown> = {};
+    const hook = (name: string) => (fn: () => unknown) => void (registered[name] = fn);
+    const fixture = useEmulator({ snapshot: snapshot as never, hooks: { beforeAll: hook('beforeAll'), beforeEach: hook('beforeEach'), afterAll: hook('afterAll') } });
+    await registered.beforeAll!();
+    try {
+      const names = async () => (await fixture.client.conversations.v1.conversations.list()).map((c) => c.uniqueName).sort();
+      await registered.beforeEach!();
+      expect(await names()).toEqual(['seeded']);
+      await fixture.client.conversations.v1.conversations.create({ uniqueName: 'made by a test' });
+      expect(await names()).toEqual(['made by a test', 'seeded']);
+      await registered.beforeEach!();
+      expect(await names()).toEqual(['seeded']);
+    } finally {
+      await registered.afterAll!();
+    }
+  });
+
+  it('names a snapshot file it cannot read', async () => {
+    const registered: Record<string, () => unknown> = {};
+    const hook = (name: string) => (fn: () => unknown) => void (registered[name] = fn);
+    useEmulator({ snapshot: '/nonexistent/state.json', hooks: { beforeAll: hook('beforeAll'), beforeEach: hook('beforeEach'), afterAll: hook('afterAll') } });
+    await expect(registered.beforeAll!()).rejects.toThrow('the snapshot cannot be loaded: cannot read /nonexistent/state.json (ENOENT)');
   });
 });
 

@@ -6,6 +6,7 @@ import type { EmulatorCore } from './core.js';
 import { clientErrorAnswer, frameworkErrors, installErrorHandling } from './http/error-handler.js';
 import { MAX_PARAM_LENGTH, restPlugin, type RestOptions } from './http/rest-plugin.js';
 import { messagingPlugin } from './messaging/messaging-plugin.js';
+import { inspectorPlugin } from './ui/ui-plugin.js';
 import { jsonTooDeep, jsonTooDeepError } from './wire/json-depth.js';
 import formbody from '@fastify/formbody';
 import websocket from '@fastify/websocket';
@@ -90,5 +91,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
     controlToken: options.controlToken,
     publicUrl: options.publicUrl,
   });
+  app.register(inspectorPlugin, { prefix: '/_emulator/ui', core: options.core, controlToken: options.controlToken });
   return app;
 }

@@ -18,7 +18,7 @@ import type { RequestLogEntry } from './http/request-log.js';
 import type { NumberWebhook } from './messaging/numbers.js';
 import { parseDateTime } from './wire/dates.js';
 import { channelHandle, type ChannelHandle } from './channel/channel-handle.js';
-import { loadSnapshot, SnapshotLoadError } from './snapshot/snapshot.js';
+import { loadSnapshot, readSnapshotDocument, SnapshotLoadError, type Snapshot } from './snapshot/snapshot.js';
 import { ClientTokens, type ClientTokenOptions } from './realtime/client-tokens.js';
 import { realtimeHubOf, type ClientConnection } from './realtime/hub.js';
 
@@ -56,8 +56,11 @@ export interface EmulatorOptions {
   webhookTransport?: 'worker' | 'inline';
   /** how hard each commit is pushed to disk: 'off' (default), 'normal' or 'full' (README "Durability") */
   durability?: Durability;
-  /** a snapshot document (`GET /_emulator/snapshot`, `tce snapshot save`) loaded before listening */
-  snapshot?: unknown;
+  /**
+   * a snapshot loaded before listening, as `tce serve --import FILE`: the document (`GET /_emulator/snapshot`,
+   * `takeSnapshot`) or the path of a file holding it (`tce snapshot save`); one it cannot take throws SnapshotLoadError
+   */
+  snapshot?: Snapshot | string;
   /** fastify request logging */
   logger?: boolean;
   /** inspect every REST answer (used by response validation) */
@@ -130,7 +133,7 @@ export async function createEmulator(options: EmulatorOptions = {}): Promise<Emu
   try {
     if (options.snapshot !== undefined) {
       try {
-        loadSnapshot(core, options.snapshot);
+        loadSnapshot(core, typeof options.snapshot === 'string' ? readSnapshotDocument(options.snapshot) : options.snapshot);
       } catch (error) {
         throw new SnapshotLoadError(`the snapshot cannot be loaded: ${(error as Error).message}`);
       }

@@ -22,6 +22,7 @@ export interface RouterFlags {
   databaseSchema?: string;
   redisKeyPrefix?: string;
   ingressOnly?: boolean;
+  noWorkerThread?: boolean;
   /** replay: compare only, exit 1 on a difference */
   check?: boolean;
 }
@@ -56,6 +57,8 @@ Flags (each falls back to the environment variable shown, then to --config, then
   --redis-key-prefix <p>  prefix of every Redis key               TCE_ROUTER_REDIS_KEY_PREFIX (default tce:router:)
   --ingress-only          accept and enqueue, run no worker (a replica that only takes webhooks)
                                                                   TCE_ROUTER_INGRESS_ONLY (true|false)
+  --no-worker-thread      apply the queue on the ingress's thread (default: a thread of its own)
+                                                                  TCE_ROUTER_WORKER_THREAD (true|false)
   --check                 replay: compare the fold with the live state, change nothing; exit 1 if they differ
   -h, --help              this text
 
@@ -86,6 +89,7 @@ const OPTIONS = {
   'database-schema': { type: 'string' },
   'redis-key-prefix': { type: 'string' },
   'ingress-only': { type: 'boolean' },
+  'no-worker-thread': { type: 'boolean' },
   check: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -130,6 +134,7 @@ export function parseRouterArgs(argv: string[]): { command: RouterCommand; flags
     databaseSchema: v['database-schema'],
     redisKeyPrefix: v['redis-key-prefix'],
     ingressOnly: v['ingress-only'],
+    noWorkerThread: v['no-worker-thread'],
     check: v.check,
   };
   for (const k of Object.keys(flags) as Array<keyof RouterFlags>) if (flags[k] === undefined) delete flags[k];

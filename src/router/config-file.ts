@@ -51,7 +51,7 @@ const SCHEMA: Record<'router' | 'twilio_conversations', Section> = {
       log_level: parseLogLevel,
     },
     sections: {
-      worker: { keys: { concurrency: parsePositiveInt, lease_ms: parsePositiveInt, max_attempts: parsePositiveInt } },
+      worker: { keys: { concurrency: parsePositiveInt, lease_ms: parsePositiveInt, max_attempts: parsePositiveInt, thread: parseBoolean } },
       twilio: { keys: { max_concurrency: parsePositiveInt, timeout_ms: parsePositiveInt, max_retries: parseNonNegativeInt } },
     },
   },
@@ -204,6 +204,7 @@ export function parseConfigText(text: string, file: string): FileConfig {
       concurrency: worker.concurrency as number | undefined,
       leaseMs: worker.lease_ms as number | undefined,
       maxAttempts: worker.max_attempts as number | undefined,
+      thread: worker.thread as boolean | undefined,
     }),
     twilio: defined({
       maxConcurrency: twilio.max_concurrency as number | undefined,

@@ -75,6 +75,11 @@ export interface RouterConfig {
     leaseMs: number;
     /** handler attempts before an event is dead-lettered */
     maxAttempts: number;
+    /**
+     * run the worker in a thread of its own (default), so the ingress answers webhooks on a thread that does nothing
+     * else; an in-memory SQLite database cannot be shared with a thread, so its worker always runs in the router's
+     */
+    thread: boolean;
   };
   twilio: {
     /** requests to Twilio in flight at once */

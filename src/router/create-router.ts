@@ -16,10 +16,9 @@ import { ingressRoutes } from './ingress/routes.js';
 import { createTwilioClient } from './twilio/client.js';
 import { createTwilioGateway, type TwilioGateway } from './twilio/gateway.js';
 import { SuppressionList } from './compliance/suppression-list.js';
-import { auditRecorder } from './worker/audit.js';
 import { RecentKeys } from './ingress/recent-keys.js';
-import { createEventHandler } from './worker/handlers.js';
-import { Worker } from './worker/worker.js';
+import { assembleWorker, RETRY_REASON, type WorkerMetricsSink } from './worker/assemble.js';
+import { ThreadedWorker, type RunningWorker } from './worker/threaded-worker.js';
 import { apiRoutes } from './api/api-routes.js';
 import { readConversationState } from './api/conversation-state.js';
 import { replayLog, type ReplayResult } from './replay.js';
@@ -40,6 +39,8 @@ export interface RouterHandle {
   kv: KeyValueStore;
   metrics: RouterMetrics;
   gateway: TwilioGateway;
+  /** where the worker applies the queue: a thread of its own, the router's thread, or nowhere (ingress only) */
+  readonly workerRunsIn: 'thread' | 'router-thread' | 'none';
   /** wait until every accepted event is applied (or `timeoutMs` passes: rejects) */
   drain(timeoutMs?: number): Promise<void>;
   replay(options?: { write?: boolean }): Promise<ReplayResult>;
@@ -86,32 +87,29 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
   const stores = await openStores(config);
   const { events, kv } = stores;
   const metrics = createRouterMetrics(async () => (await events.stats()).depth, { processMetrics: true });
-  const RETRY_REASON = { 'rate-limited': '429', 'server-error': '5xx', 'network-error': 'network' } as const;
+  const workerMetrics: WorkerMetricsSink = {
+    processed: (eventType, seconds) => {
+      metrics.eventsProcessed.inc({ event_type: eventType });
+      metrics.handlerDuration.observe({ event_type: eventType }, seconds);
+    },
+    failed: (eventType) => metrics.eventsFailed.inc({ event_type: eventType }),
+    twilioRetry: (reason) => metrics.twilioRetries.inc({ reason }),
+  };
+  // the API's own Twilio client (POST /api/messages); the worker assembles its own, in whichever thread it runs
   const { client } = createTwilioClient(config, {
     logger: log,
     // every replica backs off together after a 429 when they share Redis (or the database)
     backoffStore: kv,
-    onRetry: (info) => metrics.twilioRetries.inc({ reason: RETRY_REASON[info.reason] }),
+    onRetry: (info) => workerMetrics.twilioRetry(RETRY_REASON[info.reason]),
   });
   const gateway = createTwilioGateway(client, config);
   const suppressions = new SuppressionList(kv);
-  const audit = auditRecorder(events, config.dedupeTtlSeconds);
-  const handle = createEventHandler({ config, events, kv, gateway, suppressions, audit });
-  const worker = new Worker({
-    workerId: options.workerId ?? `router-${randomUUID()}`,
-    events,
-    handle,
-    concurrency: config.worker.concurrency,
-    leaseMs: config.worker.leaseMs,
-    maxAttempts: config.worker.maxAttempts,
-    maxProcessingMs: config.maxProcessingMs,
-    log,
-    onProcessed: (event, seconds) => {
-      metrics.eventsProcessed.inc({ event_type: event.eventType });
-      metrics.handlerDuration.observe({ event_type: event.eventType }, seconds);
-    },
-    onFailed: (event) => metrics.eventsFailed.inc({ event_type: event.eventType }),
-  });
+  const workerId = options.workerId ?? `router-${randomUUID()}`;
+  const inThisThread = () => assembleWorker({ config, events, kv, log, metrics: workerMetrics, workerId });
+  // an in-memory SQLite database is this connection's alone: its worker cannot move to another thread
+  const threaded = config.worker.thread && (config.databaseUrl !== undefined || config.db !== ':memory:');
+  let worker: RunningWorker | undefined;
+  let thread: ThreadedWorker | undefined;
 
   const recent = new RecentKeys(config.dedupeTtlSeconds);
   async function accept(event: IncomingEvent): Promise<AcceptResult> {
@@ -119,7 +117,7 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     const result = await events.accept(event, config.dedupeTtlSeconds);
     if (result.status === 'accepted') {
       recent.accepted(event.dedupeKey);
-      worker.notify();
+      worker?.notify();
     }
     return result;
   }
@@ -131,6 +129,9 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     genReqId: () => randomUUID(),
+    // request.log is the router's logger itself: a child per request cost 2 % of the ingress's CPU, and the lines the
+    // router writes about a request carry its reqId already
+    childLoggerFactory: (logger) => logger,
   });
   const endpointOfPath = new Map<string, (typeof ROUTER_ENDPOINTS)[number]>([
     [config.paths.webhook, 'webhook'],
@@ -138,9 +139,10 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     [config.paths.inbound, 'inbound'],
     [config.paths.status, 'status'],
   ]);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const endpoint = endpointOfPath.get(request.routeOptions.url ?? '');
     if (endpoint) metrics.ingressDuration.observe({ endpoint }, reply.elapsedTime / 1000);
+    done();
   });
   await app.register(ingressRoutes, {
     config,
@@ -165,7 +167,17 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     apiRoutes(api, { config, events, suppressions, gateway, metrics }).then(() => done(), done);
   }, { prefix: '/api' });
 
-  if (!config.ingressOnly) worker.start();
+  if (!config.ingressOnly) {
+    if (threaded) {
+      thread = new ThreadedWorker({ data: { config, workerId, logLevel: log.level }, log, metrics: workerMetrics, fallback: inThisThread });
+      await thread.start();
+      worker = thread;
+    } else {
+      const local = inThisThread();
+      local.start();
+      worker = local;
+    }
+  }
   const purge = setInterval(() => void events.purgeExpired(Date.now()).catch((error: unknown) => log.warn({ err: error }, 'dedupe purge failed')), 3_600_000);
   purge.unref();
 
@@ -173,7 +185,7 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
   try {
     url = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    await worker.stop(0);
+    await worker?.stop(0);
     await stores.close();
     throw error;
   }
@@ -189,6 +201,9 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
     kv,
     metrics,
     gateway,
+    get workerRunsIn() {
+      return worker === undefined ? 'none' : (thread?.runsIn ?? 'router-thread');
+    },
     async drain(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -210,7 +225,7 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
           app.server.closeAllConnections();
           log.warn('requests still in flight after 1 s at close: their connections were cut');
         }
-        await worker.stop();
+        await worker?.stop();
         if (!(await within(1_000, stores.close()))) log.warn('the stores did not close within 1 s (a query still running): left to the process exit');
       })();
       return closed;

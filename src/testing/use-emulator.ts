@@ -1,11 +1,12 @@
 /**
  * `useEmulator(options)`: one in-process emulator per test file for vitest or jest. Started in beforeAll, reset
- * before each test, closed in afterAll. It imports neither runner: the hooks come from the globals (jest, vitest
+ * before each test (to `options.snapshot` when given), closed in afterAll. It imports neither runner: the hooks come from the globals (jest, vitest
  * with `globals: true`) or from `options.hooks` (vitest's imports).
  */
 import twilio from 'twilio';
 import { emulatorHttpClient } from '../client.js';
 import { createEmulator, type EmulatorHandle, type EmulatorOptions } from '../emulator/create-emulator.js';
+import { loadSnapshot, readSnapshotDocument, SnapshotLoadError } from '../emulator/snapshot/snapshot.js';
 
 export type TwilioClient = ReturnType<typeof twilio>;
 
@@ -51,12 +52,21 @@ export function useEmulator(options: UseEmulatorOptions = {}): EmulatorFixture {
     if (!started) throw new Error('useEmulator: the emulator starts in beforeAll; read emulator and client inside tests and hooks');
     return started;
   };
+  // with a snapshot, every test starts from it: read once, loaded again before each test instead of a reset
+  let snapshot: unknown;
   beforeAll(async () => {
-    const emulator = await createEmulator(emulatorOptions);
+    try {
+      snapshot = typeof emulatorOptions.snapshot === 'string' ? readSnapshotDocument(emulatorOptions.snapshot) : emulatorOptions.snapshot;
+    } catch (error) {
+      throw new SnapshotLoadError(`the snapshot cannot be loaded: ${(error as Error).message}`);
+    }
+    const emulator = await createEmulator({ ...emulatorOptions, ...(snapshot === undefined ? {} : { snapshot: snapshot as EmulatorOptions['snapshot'] }) });
     started = { emulator, client: twilio(emulator.accountSid, emulator.authToken, { httpClient: emulatorHttpClient(emulator.url) }) };
   });
   beforeEach(() => {
     const { emulator } = current();
+    // the snapshot holds its own fault rules, limits and clock: loading it replaces whatever a test changed
+    if (snapshot !== undefined) return loadSnapshot(emulator.core, snapshot);
     // reset keeps fault rules and rate limits (a CI pipeline sets them once): a test file's tests must not share them
     emulator.core.restFaults.rules = [];
     emulator.core.webhooks.faults.rules = [];

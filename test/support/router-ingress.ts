@@ -36,7 +36,7 @@ export function routerConfig(overrides: Partial<RouterConfig> = {}): RouterConfi
     compliance: { stopKeywords: ['STOP'], startKeywords: ['START'], helpKeywords: ['HELP'], helpText: 'help' },
     preEvent: { allowedIdentities: [], enforceTenant: false, piiPatterns: [] },
     fallback: { order: [] },
-    worker: { concurrency: 4, leaseMs: 30_000, maxAttempts: 5 },
+    worker: { concurrency: 4, leaseMs: 30_000, maxAttempts: 5, thread: false },
     twilio: { maxConcurrency: 8, timeoutMs: 10_000, maxRetries: 3 },
     logLevel: 'trace',
     ...overrides,

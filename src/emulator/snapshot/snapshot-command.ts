@@ -6,7 +6,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../shared/usage-error.js';
 import { createEmulator, type EmulatorHandle, type EmulatorOptions } from '../create-emulator.js';
-import { SnapshotLoadError } from './snapshot.js';
+import { SnapshotLoadError, type Snapshot } from './snapshot.js';
 
 /** how long the emulator may take to answer a save or a load */
 const REQUEST_DEADLINE_MS = 120_000;
@@ -44,7 +44,8 @@ export async function startWithImport(options: EmulatorOptions, file: string | u
   if (file === undefined) return createEmulator(options);
   const snapshot = readSnapshotFile(file, '--import');
   try {
-    return await createEmulator({ ...options, snapshot });
+    // as the file holds it: the load checks the document and refuses what is not a snapshot
+    return await createEmulator({ ...options, snapshot: snapshot as Snapshot });
   } catch (error) {
     if (error instanceof SnapshotLoadError) throw new UsageError(`--import ${file}: ${error.message}`);
     throw error;

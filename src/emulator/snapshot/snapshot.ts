@@ -10,6 +10,7 @@
  * A one-account snapshot (`?accountSid=`) holds that account's rows only; loading it replaces that account and
  * leaves everything else (other accounts, handsets, clock, rules) as it is.
  */
+import { readFileSync } from 'node:fs';
 import type { EmulatorCore } from '../core.js';
 import type { SqlValue } from '../store/database.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
@@ -39,6 +40,21 @@ const ACCOUNT_ROWS: Record<string, string> = {
 
 /** createEmulator({ snapshot }) could not load the document it was given (the message says why). */
 export class SnapshotLoadError extends Error {}
+
+/** The document in a snapshot file (createEmulator({ snapshot: path })); a missing file or one not JSON says so. */
+export function readSnapshotDocument(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file} is not JSON (${(error as Error).message})`);
+  }
+}
 
 export type SnapshotRow = Record<string, string | number | null>;
 

@@ -25,6 +25,12 @@ export interface OpenStoresOptions {
   redisKeyPrefix?: string;
   /** PostgreSQL statement deadline (ms, default 10 s) */
   databaseStatementTimeoutMs?: number;
+  /**
+   * SQLite file: checkpoint the WAL from a thread of its own (default true). The router's worker thread opens a
+   * second connection without them: one set per file is enough (its own commits may still checkpoint, off the
+   * ingress's thread).
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 export interface Stores {
@@ -36,7 +42,7 @@ export interface Stores {
 export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   if (!options.databaseUrl) {
     const db = openSqliteDatabase(options.db);
-    const checkpoints = options.db === ':memory:' ? undefined : startBackgroundCheckpoints(db, options.db);
+    const checkpoints = options.db === ':memory:' || options.backgroundCheckpoints === false ? undefined : startBackgroundCheckpoints(db, options.db);
     const events = new SqliteEventStore(db);
     const kv = new SqliteKv(db);
     // the event store first: it commits the writes still queued for this turn

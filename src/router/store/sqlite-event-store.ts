@@ -307,7 +307,7 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.group.flush();
+    this.group.flush({ wait: true });
     if (this.ownsDatabase) this.db.close();
   }
 }

@@ -4,6 +4,11 @@
  * of one each. Each operation is itself a `db.transaction(...)`, which better-sqlite3 nests as a SAVEPOINT: a failing
  * operation rolls back only itself and rejects only its own promise. Promises resolve after the outer COMMIT, so an
  * operation that resolved is committed (durability unchanged); a failing BEGIN or COMMIT rejects the whole batch.
+ *
+ * Another connection may hold the write lock (the router's worker thread, a second process). SQLite's own busy wait
+ * would sleep inside BEGIN and stall this thread's event loop, every request with it; instead BEGIN is tried without
+ * waiting, and a busy batch is tried again 1 ms later, the event loop free meanwhile (requests arriving then join the
+ * queue). After `busyTimeoutMs` of that it waits inside SQLite as before, and a batch still refused is rejected.
  */
 import type { SqliteDatabase } from './sqlite-database.js';
 
@@ -16,25 +21,37 @@ interface Pending {
 export interface GroupCommitOptions {
   /** most operations per outer transaction (a longer queue is split) */
   maxBatch?: number;
+  /** how long a batch is retried while another connection writes, before waiting inside SQLite (default: the connection's busy_timeout) */
+  busyTimeoutMs?: number;
 }
+
+
 
 export class SqliteGroupCommit {
   private queue: Pending[] = [];
   private scheduled = false;
   private readonly maxBatch: number;
+  private readonly busyTimeoutMs: number;
+  /** when the batch at the head of the queue first found the database locked */
+  private busySince: number | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** the connection's own busy_timeout, restored after each BEGIN that does not wait */
+  private readonly connectionBusyTimeoutMs: number;
 
   constructor(
     private readonly db: SqliteDatabase,
     options: GroupCommitOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 256;
+    this.connectionBusyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? this.connectionBusyTimeoutMs;
   }
 
   /** Queue `op` (a better-sqlite3 transaction function, so it nests as a savepoint) for this turn's batch. */
   run<T>(op: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && this.retryTimer === undefined) {
         this.scheduled = true;
         // after this turn's I/O callbacks: the requests that arrived together commit together, none waits longer
         setImmediate(() => this.flush());
@@ -42,20 +59,53 @@ export class SqliteGroupCommit {
     });
   }
 
-  /** Run everything queued now (close() calls it so nothing queued is dropped). */
-  flush(): void {
+  /**
+   * Run everything queued now. close() passes `wait`: nothing queued may be dropped, so a locked database is waited
+   * for inside SQLite.
+   */
+  flush(options: { wait?: boolean } = {}): void {
     this.scheduled = false;
-    while (this.queue.length > 0) this.commit(this.queue.splice(0, this.maxBatch));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.maxBatch);
+      const waited = options.wait === true || (this.busySince !== undefined && Date.now() - this.busySince >= this.busyTimeoutMs);
+      const begun = this.begin(waited);
+      if (begun === 'busy') {
+        this.busySince ??= Date.now();
+        this.retryTimer = setTimeout(() => this.flush(), 1);
+        return;
+      }
+      this.busySince = undefined;
+      this.queue.splice(0, batch.length);
+      if (begun === 'begun') this.commit(batch);
+      else for (const p of batch) p.reject(begun.error);
+    }
+  }
+
+  /** BEGIN IMMEDIATE; 'busy' when another connection holds the write lock (not waited for) */
+  private begin(wait: boolean): 'begun' | 'busy' | { error: unknown } {
+    const { db } = this;
+    try {
+      if (wait) db.exec('BEGIN IMMEDIATE');
+      else {
+        // not prepared once: SQLite applies busy_timeout when the PRAGMA is compiled, not when it runs
+        db.pragma('busy_timeout = 0');
+        try {
+          db.exec('BEGIN IMMEDIATE');
+        } finally {
+          db.pragma(`busy_timeout = ${this.connectionBusyTimeoutMs}`);
+        }
+      }
+      return 'begun';
+    } catch (error) {
+      if (!wait && (error as { code?: string }).code === 'SQLITE_BUSY') return 'busy';
+      return { error };
+    }
   }
 
   private commit(batch: Pending[]): void {
     const { db } = this;
-    try {
-      db.exec('BEGIN IMMEDIATE');
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     let lost: unknown;
     for (const p of batch) {
