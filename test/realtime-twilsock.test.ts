@@ -227,6 +227,53 @@ describe('twilsock: tunnelled requests', () => {
   });
 });
 
+describe('twilsock: subscriptions', () => {
+  it('replays what followed last_event_id, says interrupted when that reaches past what is kept, then pushes live', async () => {
+    const raw = await Raw.open();
+    await raw.init(emulator.clientToken('erin'));
+    const rest = async (path: string, form: Record<string, string>) => {
+      const r = await fetch(`${emulator.url}/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${emulator.accountSid}:${emulator.authToken}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form),
+      });
+      return (await r.json()) as { sid: string };
+    };
+    const conversation = await rest('/Conversations', { FriendlyName: 'busy' });
+    await rest(`/Conversations/${conversation.sid}/Participants`, { Identity: 'erin' });
+    for (let i = 0; i < 210; i++) await rest(`/Conversations/${conversation.sid}/Messages`, { Author: 'bot', Body: `m${i}` });
+    const list = `${conversation.sid}.messages`;
+    let n = 0;
+    const subscribe = async (lastEventId: number) => {
+      const id = `TMsub${n++}`;
+      raw.send(
+        { method: 'message', id, payload_type: 'application/json', http_request: { host: 'cds.us1.twilio.com', path: '/v4/Subscriptions', method: 'POST', params: {}, headers: {} } },
+        JSON.stringify({ event_protocol_version: 4, action: 'establish', correlation_id: n, retried_requests: 0, ttl_in_s: -1, requests: [{ object_sid: list, object_type: 'list', last_event_id: lastEventId }] }),
+      );
+      expect((await raw.reply(id)).header.http_status.code).toBe(200);
+      return raw.next((f) => f.header.message_type === 'twilio.sync.event' && (f.body as any).event_type === 'subscription_established' && (f.body as any).correlation_id === n, 'established');
+    };
+    const replayed = () => raw.frames.filter((f) => f.header.message_type === 'twilio.sync.event' && (f.body as any).event_type === 'list_item_added');
+
+    const first = await subscribe(0);
+    expect((first.body as any).events[0]).toMatchObject({ object_sid: list, replay_status: 'interrupted' });
+    // the newest 200 of the 210 are kept and replayed, in order
+    expect(replayed().map((f) => (f.body as any).event.item_data.text)).toEqual(Array.from({ length: 200 }, (_, i) => `m${i + 10}`));
+
+    // from the event of item 207 on: 208 and 209 again
+    const of207 = replayed().find((f) => (f.body as any).event.item_index === 207)?.body as { event: { id: number } };
+    raw.frames.splice(0);
+    const second = await subscribe(of207.event.id);
+    expect((second.body as any).events[0].replay_status).toBe('completed');
+    expect(replayed().map((f) => (f.body as any).event.item_index)).toEqual([208, 209]);
+
+    await rest(`/Conversations/${conversation.sid}/Messages`, { Author: 'bot', Body: 'live' });
+    const live = await raw.next((f) => f.header.message_type === 'com.twilio.rtd.cds.list', 'live list event');
+    expect((live.body as any)).toMatchObject({ event_type: 'list_item_added', event: { list_sid: list, item_index: 210, item_data: { text: 'live', author: 'bot' } } });
+    raw.ws.close();
+  }, 30_000);
+});
+
 describe('twilsock: bounds', () => {
   it('closes with 406 on a frame that is not twilsock, and on a request before init', async () => {
     const garbage = await Raw.open();
