@@ -223,6 +223,25 @@ describe('delivery receipts', () => {
   });
 });
 
+describe('push registrations (ERS)', () => {
+  it('setPushRegistrationId makes a push binding REST lists, bound to the token\'s push credential; removePushRegistrations deletes it', async () => {
+    const credential = await v1().credentials.create({ type: 'fcm', friendlyName: 'fcm', secret: 'server-key' });
+    const alice = await sdk.connect('alice', t.emulator.clientToken('alice', { pushCredentialSid: credential.sid }));
+    await alice.setPushRegistrationId('fcm', 'device-token-1');
+    const bindings = () => v1().services(t.emulator.defaultServiceSid).bindings.list();
+    const [binding] = await bindings();
+    expect([binding?.identity, binding?.bindingType, binding?.endpoint, binding?.credentialSid]).toEqual(['alice', 'fcm', 'device-token-1', credential.sid]);
+    expect(binding?.messageTypes).toEqual(expect.arrayContaining(['new_message', 'added_to_conversation']));
+    await alice.removePushRegistrations('fcm', 'device-token-1');
+    expect(await bindings()).toEqual([]);
+
+    // a token without a push credential cannot register
+    const bob = await sdk.connect('bob');
+    await expect(bob.setPushRegistrationId('fcm', 'device-token-2')).rejects.toThrow();
+    expect(await bindings()).toEqual([]);
+  });
+});
+
 describe('reachability', () => {
   it('with the service setting on, a user is online while a client of theirs is connected', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration().update({ reachabilityEnabled: true });

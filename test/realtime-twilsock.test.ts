@@ -194,7 +194,7 @@ describe('twilsock: tunnelled requests', () => {
     expect(body.sync_objects.my_conversations).toMatch(/^US[0-9a-f]{32}\.channels$/);
     expect(body.links.my_conversations).toBe('https://aim.us1.twilio.com/Client/v2/Me/Conversations');
 
-    request('TMother', 'ers.us1.twilio.com', '/v1/registrations');
+    request('TMother', 'content.us1.twilio.com', '/v1/Content');
     const other = await raw.reply('TMother');
     expect(other.header.status.code).toBe(200);
     expect(other.header.http_status.code).toBe(404);

@@ -23,6 +23,8 @@ export interface ClientIdentity {
   serviceSid: string;
   /** epoch ms */
   expiresAt: number;
+  /** the chat grant's push credential (CR…), which push registrations (setPushRegistrationId) bind to */
+  pushCredentialSid?: string;
 }
 
 /**
@@ -72,7 +74,7 @@ function signature(algorithm: Algorithm, secret: string, signingInput: string): 
 }
 
 /** The chat grant (`chat`, or the older `ip_messaging` of Twilio's docs example) and the identity. */
-function grantsOf(payload: Record<string, unknown>): { identity: string; serviceSid: string } {
+function grantsOf(payload: Record<string, unknown>): { identity: string; serviceSid: string; pushCredentialSid?: string } {
   const grants = payload.grants;
   if (typeof grants !== 'object' || grants === null) throw new AccessTokenError(20106, 'Invalid Access Token grants: the token has no grants', 403);
   const g = grants as Record<string, unknown>;
@@ -88,7 +90,8 @@ function grantsOf(payload: Record<string, unknown>): { identity: string; service
   if (typeof serviceSid !== 'string' || serviceSid === '') {
     throw new AccessTokenError(20106, 'Invalid Access Token grants: the chat grant has no service_sid (ChatGrant serviceSid)', 403);
   }
-  return { identity, serviceSid };
+  const push = chat.push_credential_sid;
+  return { identity, serviceSid, ...(typeof push === 'string' && push !== '' ? { pushCredentialSid: push } : {}) };
 }
 
 /**
@@ -131,11 +134,11 @@ export function verifyAccessToken(db: Database, token: unknown, now: number): Cl
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf * 1000 > now)) {
     throw new AccessTokenError(20105, `Access Token not yet valid: nbf is ${typeof nbf === 'number' ? new Date(nbf * 1000).toISOString() : String(nbf)}, the emulator's clock says ${new Date(now).toISOString()}`);
   }
-  const { identity, serviceSid } = grantsOf(payload);
+  const { identity, serviceSid, pushCredentialSid } = grantsOf(payload);
   if (!db.get('SELECT 1 FROM services WHERE sid = ? AND account_sid = ?', serviceSid, accountSid)) {
     throw new AccessTokenError(20106, `Invalid Access Token grants: Conversation Service ${serviceSid} does not exist in account ${accountSid}`, 403);
   }
-  return { accountSid, keySid, identity, serviceSid, expiresAt: exp * 1000 };
+  return { accountSid, keySid, identity, serviceSid, expiresAt: exp * 1000, ...(pushCredentialSid ? { pushCredentialSid } : {}) };
 }
 
 export interface MintOptions {
@@ -145,6 +148,8 @@ export interface MintOptions {
   ttl?: number;
   /** epoch ms the token is issued at: the emulator's clock, so a manual clock gets tokens valid for it */
   now: number;
+  /** the ChatGrant's pushCredentialSid (push registrations bind to it) */
+  pushCredentialSid?: string;
 }
 
 /** The token `twilio.jwt.AccessToken` would make with this key and a ChatGrant, issued at the emulator's time. */
@@ -156,7 +161,7 @@ export function mintAccessToken(key: KeyRow, options: MintOptions): string {
   const header = { typ: 'JWT', alg: 'HS256', cty: 'twilio-fpa;v=1' };
   const payload = {
     jti: `${key.sid}-${iat}`,
-    grants: { identity: options.identity, chat: { service_sid: options.serviceSid } },
+    grants: { identity: options.identity, chat: { service_sid: options.serviceSid, ...(options.pushCredentialSid ? { push_credential_sid: options.pushCredentialSid } : {}) } },
     iat,
     exp: iat + ttl,
     iss: key.sid,

@@ -10,6 +10,8 @@ export interface ClientTokenOptions {
   ttl?: number;
   /** the Conversation Service of its chat grant (default: the account's default service) */
   serviceSid?: string;
+  /** the chat grant's push credential (CR…): what `setPushRegistrationId` binds to */
+  pushCredentialSid?: string;
 }
 
 const KEY_NAME = 'tce client tokens';
@@ -33,6 +35,6 @@ export class ClientTokens {
       key = this.core.accounts.createKey(accountSid, KEY_NAME);
       this.keys.set(accountSid, key);
     }
-    return mintAccessToken(key, { identity, serviceSid, ttl: options.ttl, now: this.core.clock.now() });
+    return mintAccessToken(key, { identity, serviceSid, ttl: options.ttl, now: this.core.clock.now(), pushCredentialSid: options.pushCredentialSid });
   }
 }

@@ -10,6 +10,7 @@ import type { Account } from '../accounts.js';
 import { verifyAccessToken, type ClientIdentity } from './access-token.js';
 import { handleAim } from './aim.js';
 import { handleCds } from './cds.js';
+import { handleErs } from './ers.js';
 import type { TwilsockSession } from './session.js';
 import { SyncEventLog } from './sync-events.js';
 import { MediaStore } from './media-store.js';
@@ -147,10 +148,12 @@ export class RealtimeHub {
     switch (serviceOfHost(request.host)) {
       case 'aim':
         return handleAim({ core: this.core, media: this.media, creators: this.creators, sessionsOf: (service, identities) => this.sessionsOf(service, identities) }, session, request);
+      case 'ers':
+        return handleErs(this.core, session, request);
       case 'cds':
         return handleCds({ db: this.core.db, log: this.log, online: (userSid) => this.online(userSid) }, session, request);
       default:
-        throw new UpstreamError(404, 20404, `tce serves the aim and cds hosts over twilsock, not ${request.host || '(no host)'}`);
+        throw new UpstreamError(404, 20404, `tce serves the aim, cds and ers hosts over twilsock, not ${request.host || '(no host)'}`);
     }
   }
 

@@ -55,6 +55,7 @@ export class TwilsockSession implements ClientSession {
   identity = '';
   serviceSid = '';
   expiresAt = 0;
+  pushCredentialSid: string | undefined;
   userSid = '';
   readonly subscriptions = new Set<string>();
   /** when the socket opened (epoch ms, wall time), for the inspector */
@@ -167,6 +168,7 @@ export class TwilsockSession implements ClientSession {
     this.identity = identity.identity;
     this.serviceSid = identity.serviceSid;
     this.expiresAt = identity.expiresAt;
+    this.pushCredentialSid = identity.pushCredentialSid;
     this.warned = false;
     this.scheduleExpiry();
   }
