@@ -227,6 +227,22 @@ describe('twilsock: tunnelled requests', () => {
   });
 });
 
+describe('twilsock: public URL', () => {
+  it('hands out media links on the emulator\'s publicUrl, as REST links are', async () => {
+    const behind = await createEmulator({ publicUrl: 'https://tce.example.test' });
+    try {
+      const raw = await Raw.open(`${behind.url.replace('http', 'ws')}/v3/wsconnect`);
+      expect((await raw.init(behind.clientToken('zoe'))).header.status.code).toBe(200);
+      raw.send({ method: 'message', id: 'TMconf', payload_type: 'application/json', http_request: { host: 'aim.us1.twilio.com', path: '/Client/v2/Configuration', method: 'GET', params: {}, headers: {} } });
+      const links = ((await raw.reply('TMconf')).body as { links: Record<string, string> }).links;
+      expect(links.media_service).toBe(`https://tce.example.test/mcs/v1/Services/${behind.defaultServiceSid}/Media`);
+      raw.ws.close();
+    } finally {
+      await behind.close();
+    }
+  });
+});
+
 describe('twilsock: subscriptions', () => {
   it('replays what followed last_event_id, says interrupted when that reaches past what is kept, then pushes live', async () => {
     const raw = await Raw.open();

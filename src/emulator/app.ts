@@ -83,7 +83,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(messagingPlugin, { prefix: '/2010-04-01', core: options.core, publicUrl: options.publicUrl });
   // WebSockets, registered once for the whole app; the client SDKs' twilsock endpoint at /v3/wsconnect
   app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
-  app.register(realtimePlugin, { core: options.core, ...options.realtime });
+  app.register(realtimePlugin, { core: options.core, publicUrl: options.publicUrl, ...options.realtime });
   app.register(controlPlugin, {
     prefix: '/_emulator',
     core: options.core,

@@ -46,7 +46,7 @@ export function mediaRecord(base: string, media: StoredMedia): Record<string, un
   };
 }
 
-export async function mediaPlugin(app: FastifyInstance, options: { core: EmulatorCore; store: MediaStore }): Promise<void> {
+export async function mediaPlugin(app: FastifyInstance, options: { core: EmulatorCore; store: MediaStore; publicUrl?: string }): Promise<void> {
   const { core, store } = options;
   // any content type is media here: the bytes as they came
   app.removeAllContentTypeParsers();
@@ -57,7 +57,7 @@ export async function mediaPlugin(app: FastifyInstance, options: { core: Emulato
   });
 
   const fail = (reply: FastifyReply, status: number, code: number, message: string) => reply.code(status).send({ status, code, message });
-  const base = (request: FastifyRequest) => `${request.protocol}://${request.headers.host ?? request.hostname}`;
+  const base = (request: FastifyRequest) => options.publicUrl ?? `${request.protocol}://${request.headers.host ?? request.hostname}`;
 
   /** The token's identity, if it may use this service's media; else the answer is sent. */
   function authorize(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply): ClientIdentity | undefined {

@@ -24,6 +24,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 
 export interface RealtimeOptions {
   core: EmulatorCore;
+  /** base of the HTTP URLs handed to clients (media), as for REST links; default the origin the client used */
+  publicUrl?: string;
   limits?: Partial<SessionLimits>;
 }
 
@@ -32,9 +34,9 @@ export async function realtimePlugin(app: FastifyInstance, options: RealtimeOpti
   const limits = { ...DEFAULT_SESSION_LIMITS, ...options.limits };
   app.get('/v3/wsconnect', { websocket: true }, (socket, request) => {
     if (hub.sessions.size >= limits.maxConnections) return socket.close(1013, 'too many connections; try again later');
-    const httpBase = `${request.protocol}://${request.headers.host ?? request.hostname}`;
+    const httpBase = options.publicUrl ?? `${request.protocol}://${request.headers.host ?? request.hostname}`;
     new TwilsockSession(socket, hub, limits, httpBase);
   });
-  app.register(mediaPlugin, { prefix: '/mcs/v1', core: options.core, store: hub.media });
+  app.register(mediaPlugin, { prefix: '/mcs/v1', core: options.core, store: hub.media, publicUrl: options.publicUrl });
   app.addHook('onClose', async () => hub.stop());
 }
