@@ -1,8 +1,8 @@
 /**
  * The Sync (CDS) event log behind the client views: every change to a view object gets an event id, one counter
  * for the whole emulator (the SDK only compares ids within an object), and recent events are kept per object so a
- * subscription can replay what happened after the client's `last_event_id`. Bounded: a number of objects and a
- * number of events each; a replay that reaches past what was kept says so (`replay_status: interrupted`).
+ * subscription can replay what happened after the client's `last_event_id`. Bounded: a number of objects, of
+ * events each and of events in all; a replay that reaches past what was kept says so (`replay_status: interrupted`).
  */
 
 export type SyncObjectType = 'document' | 'list' | 'map';
@@ -21,6 +21,8 @@ export interface SyncEvent {
 
 const EVENTS_PER_OBJECT = 200;
 const OBJECTS = 20_000;
+/** events kept in all (each holds an item's data, up to a few KB): the least recently changed objects go first */
+const EVENTS = 50_000;
 
 interface ObjectLog {
   events: SyncEvent[];
@@ -32,6 +34,7 @@ interface ObjectLog {
 
 export class SyncEventLog {
   private counter = 0;
+  private kept = 0;
   private readonly objects = new Map<string, ObjectLog>();
   /** the newest event id of any object forgotten whole */
   private forgottenThrough = 0;
@@ -59,7 +62,13 @@ export class SyncEventLog {
     }
     this.objects.set(objectSid, log);
     log.events.push(entry);
-    if (log.events.length > EVENTS_PER_OBJECT) log.droppedThrough = (log.events.shift() as SyncEvent).id;
+    this.kept++;
+    if (log.events.length > EVENTS_PER_OBJECT) {
+      log.droppedThrough = (log.events.shift() as SyncEvent).id;
+      this.kept--;
+    }
+    // never the object just changed: it is the newest entry of the Map
+    while (this.kept > EVENTS && this.objects.size > 1) this.forgetOldest();
     if (itemKey !== undefined) {
       log.items.delete(itemKey);
       log.items.set(itemKey, id);
@@ -72,6 +81,7 @@ export class SyncEventLog {
   private forgetOldest(): void {
     const [sid, log] = this.objects.entries().next().value as [string, ObjectLog];
     this.objects.delete(sid);
+    this.kept -= log.events.length;
     const newest = log.events[log.events.length - 1]?.id ?? log.droppedThrough;
     this.forgottenThrough = Math.max(this.forgottenThrough, newest);
   }
