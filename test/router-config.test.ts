@@ -39,7 +39,10 @@ async function errorOf(flags: RouterFlags, env: Record<string, string | undefine
 describe('defaults', () => {
   it('with credentials only, the configuration is the defaults plus the credentials', async () => {
     const config = await resolveRouterConfig({}, creds);
-    expect(config).toEqual({ ...defaultRouterConfig(), accountSid: AC, authToken: 'auth-token-1' });
+    // a served router's worker gets a thread of its own; createRouter's default keeps it on the caller's thread
+    const defaults = defaultRouterConfig();
+    expect(defaults.worker.thread).toBe(false);
+    expect(config).toEqual({ ...defaults, worker: { ...defaults.worker, thread: true }, accountSid: AC, authToken: 'auth-token-1' });
     expect(config.port).toBe(4520);
     expect(config.host).toBe('127.0.0.1');
     expect(config.db).toBe('.tce/router.sqlite');

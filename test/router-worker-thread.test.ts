@@ -64,7 +64,7 @@ async function start(db: string, extra: { twilioUrl?: string } = {}) {
     authToken: TOKEN,
     twilioUrl: extra.twilioUrl ?? DEAD_TWILIO,
     logger: log.logger,
-    worker: { concurrency: 4, leaseMs: 10_000, maxAttempts: 3 },
+    worker: { concurrency: 4, leaseMs: 10_000, maxAttempts: 3, thread: true },
     twilio: { maxRetries: 0 },
   });
   cleanups.push(() => router.close());

@@ -76,8 +76,9 @@ export interface RouterConfig {
     /** handler attempts before an event is dead-lettered */
     maxAttempts: number;
     /**
-     * run the worker in a thread of its own (default), so the ingress answers webhooks on a thread that does nothing
-     * else; an in-memory SQLite database cannot be shared with a thread, so its worker always runs in the router's
+     * run the worker in a thread of its own, so the ingress answers webhooks on a thread that does nothing else
+     * (default for `tce router serve`; createRouter's default is false: a thread takes ~1 s more to start); an
+     * in-memory SQLite database cannot be shared with a thread, so its worker always runs in the router's
      */
     thread: boolean;
   };

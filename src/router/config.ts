@@ -58,7 +58,7 @@ export function defaultRouterConfig(): RouterConfig {
     },
     preEvent: { allowedIdentities: [], enforceTenant: false, piiPatterns: [] },
     fallback: { order: [] },
-    worker: { concurrency: 16, leaseMs: 30_000, maxAttempts: 10, thread: true },
+    worker: { concurrency: 16, leaseMs: 30_000, maxAttempts: 10, thread: false },
     twilio: { maxConcurrency: 16, timeoutMs: 10_000, maxRetries: 5 },
     logLevel: 'info',
   };
@@ -129,7 +129,9 @@ export async function resolveRouterConfig(flags: RouterFlags, env: RouterEnv, op
       ...d.worker,
       ...f.worker,
       concurrency: pick([flag('--concurrency', flags.concurrency), envVar(env, 'TCE_ROUTER_CONCURRENCY')], parsePositiveInt, f.worker?.concurrency, d.worker.concurrency),
-      thread: pick([flag('--no-worker-thread', flags.noWorkerThread ? 'false' : undefined), envVar(env, 'TCE_ROUTER_WORKER_THREAD')], parseEnvBoolean, f.worker?.thread, d.worker.thread),
+      // a served router gets a thread of its own by default; createRouter's default (defaultRouterConfig) is the caller's
+      // thread, which starts in a fraction of the time (tests, scenario runs, embedding)
+      thread: pick([flag('--no-worker-thread', flags.noWorkerThread ? 'false' : undefined), envVar(env, 'TCE_ROUTER_WORKER_THREAD')], parseEnvBoolean, f.worker?.thread, true),
     },
     twilio: { ...d.twilio, ...f.twilio },
     logLevel: pick([flag('--log-level', flags.logLevel), envVar(env, 'LOG_LEVEL')], parseLogLevel, f.logLevel, d.logLevel),
