@@ -53,6 +53,7 @@ export async function callPreEvent(core: EmulatorCore, pre: PreEvent, ctx: Opera
     input,
     ctx.parents,
     ctx.source,
+    ctx.clientIdentity,
   );
   if (!result) return;
   if (result.rejected) {

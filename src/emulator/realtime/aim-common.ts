@@ -36,12 +36,12 @@ export function membership(deps: AimDeps, session: ClientSession, conversation: 
   return participant;
 }
 
-/** A context for a write the client makes: webhooks fire with Source=SDK, as at Twilio. */
+/** A context for a write the client makes: webhooks fire with Source=SDK and the client's ClientIdentity, as at Twilio. */
 export function clientContext(deps: AimDeps, session: ClientSession, conversation?: Row): OperationContext {
   const account = deps.core.accounts.get(session.accountSid);
   if (!account) throw new UpstreamError(401, 20003, 'Authenticate');
   const service = deps.core.db.get('SELECT * FROM services WHERE sid = ?', session.serviceSid) as Row;
-  return { ...deps.core.systemContext(account, session.httpBase), source: 'SDK', webhookEnabled: true, parents: conversation ? { Service: service, Conversation: conversation } : { Service: service } };
+  return { ...deps.core.systemContext(account, session.httpBase), source: 'SDK', clientIdentity: session.identity, webhookEnabled: true, parents: conversation ? { Service: service, Conversation: conversation } : { Service: service } };
 }
 
 export function jsonBody(request: UpstreamRequest): Record<string, unknown> {

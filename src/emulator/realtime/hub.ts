@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EmulatorCore } from '../core.js';
 import { ensureUser } from '../resources/users.js';
+import { providePresence } from '../resources/presence.js';
 import type { Account } from '../accounts.js';
 import { verifyAccessToken, type ClientIdentity } from './access-token.js';
 import { handleAim } from './aim.js';
@@ -66,10 +67,13 @@ export class RealtimeHub {
   lastFeedError: string | undefined;
   /** wall time the last client left; undefined before any connected */
   private lastLeftAt: number | undefined;
+  /** users that had a client connected since start (REST is_online is null for the others; bounded, oldest forgotten) */
+  private readonly everOnline = new Set<string>();
 
   constructor(private readonly core: EmulatorCore) {
     this.media = new MediaStore(core.random);
     hubs.set(core, this);
+    providePresence(core.db, (userSid) => (this.online(userSid) ? true : this.everOnline.has(userSid) ? false : undefined));
     const feed = new SyncFeed({ db: core.db, log: this.log, usersWatching: (sid) => this.usersWatching(sid) });
     this.feed = feed;
     this.stops.push(core.events.subscribe((event) => {
@@ -191,6 +195,8 @@ export class RealtimeHub {
 
   /** A session passed init: its user may have come online. */
   ready(session: TwilsockSession): void {
+    if (this.everOnline.size >= CONTINUATIONS && !this.everOnline.has(session.userSid)) this.everOnline.delete(this.everOnline.values().next().value as string);
+    this.everOnline.add(session.userSid);
     if ([...this.sessions].filter((s) => s.ready && s.userSid === session.userSid).length === 1) this.feed.reachability(session.userSid, true);
   }
 

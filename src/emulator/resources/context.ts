@@ -17,6 +17,8 @@ export interface ResourceEvent {
   previous?: Row;
   accountSid: string;
   source: ChangeSource;
+  /** the identity of the client SDK user whose action it was (webhooks' `ClientIdentity`); absent for REST and others */
+  clientIdentity?: string;
   /**
    * Whether webhooks may fire for it: REST changes only with `X-Twilio-Webhook-Enabled: true` (Twilio's echo
    * rule); changes from channels, timers and client SDKs always.
@@ -44,6 +46,7 @@ export function changeEvent(ctx: OperationContext, type: ResourceEvent['type'], 
     previous,
     accountSid: ctx.account.sid,
     source: ctx.source,
+    clientIdentity: ctx.clientIdentity,
     webhooks: ctx.webhookEnabled,
     reason: ctx.source === 'API' ? 'API' : 'EVENT',
     baseUrl: ctx.baseUrl,
@@ -80,4 +83,6 @@ export interface OperationContext extends Services {
   webhookEnabled: boolean;
   /** who is making the changes */
   source: ChangeSource;
+  /** the client SDK user making them (Source=SDK only), for webhooks' `ClientIdentity` */
+  clientIdentity?: string;
 }

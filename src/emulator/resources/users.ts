@@ -1,7 +1,7 @@
 /**
  * Users (US): a chat identity in a service. Identity is unique per service and usable in place of the SID.
  * Adding a chat participant with a new identity creates its User, as Twilio does.
- * Limitations: `is_online` / `is_notifiable` stay null (no client SDK connects to the emulator).
+ * `is_online` / `is_notifiable` follow Twilio's User reference (reachability.ts).
  */
 import type { Row } from '../store/database.js';
 import { twilioError } from '../wire/errors.js';
@@ -11,6 +11,7 @@ import { insertRow } from './engine.js';
 import { requireRole } from './roles.js';
 import { IN_SERVICE } from './scopes.js';
 import { newSid } from '../wire/sid.js';
+import { reachabilityOf } from './reachability.js';
 
 function defaultServiceRole(ctx: OperationContext, serviceSid: unknown): string | null {
   const config = ctx.db.get('SELECT default_chat_service_role_sid AS sid FROM service_configurations WHERE chat_service_sid = ?', serviceSid as string);
@@ -46,9 +47,8 @@ export const UserResource: ResourceDescriptor = {
     },
   },
   representReads: [],
-  represent(_row, _ctx, wire) {
-    wire.is_online = null;
-    wire.is_notifiable = null;
+  represent(row, ctx, wire) {
+    Object.assign(wire, reachabilityOf(ctx, row));
   },
 };
 

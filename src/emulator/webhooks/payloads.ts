@@ -124,7 +124,8 @@ export function postEvents(db: Database, event: ResourceEvent, now: number): Eve
     eventType,
     conversationSid: (event.resource === 'Conversation' ? row.sid : row.conversation_sid) as string | null ?? null,
     serviceSid: row.chat_service_sid as string,
-    params: form({ AccountSid: event.accountSid, EventType: eventType, Source: event.source, ...fields }),
+    // ClientIdentity: who acted, only when a client SDK did (twilio-facts.md §5)
+    params: form({ AccountSid: event.accountSid, EventType: eventType, Source: event.source, ClientIdentity: event.clientIdentity, ...fields }),
   });
   const removed = event.type === 'deleted' ? { DateRemoved: isoMillis(now) } : {};
   switch (event.resource) {

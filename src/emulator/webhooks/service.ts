@@ -698,10 +698,10 @@ export class WebhookService {
    * 5xx rejects the change; no answer within 5 s (or no connection) lets it through unchanged; a 200 with a
    * JSON body may change fields. Journaled like every delivery.
    */
-  async preEvent(accountSid: string, serviceSid: string, eventType: string, resource: string, current: Row | undefined, input: Record<string, unknown>, parents: Record<string, Row>, source: string): Promise<PreEventResult | undefined> {
+  async preEvent(accountSid: string, serviceSid: string, eventType: string, resource: string, current: Row | undefined, input: Record<string, unknown>, parents: Record<string, Row>, source: string, clientIdentity?: string): Promise<PreEventResult | undefined> {
     const target = this.targets.preTarget(accountSid, serviceSid, eventType);
     if (!target) return undefined;
-    const params = form({ AccountSid: accountSid, EventType: eventType, Source: source, ...preEventFields(this.db, accountSid, resource, current, input, parents) });
+    const params = form({ AccountSid: accountSid, EventType: eventType, Source: source, ClientIdentity: clientIdentity, ...preEventFields(this.db, accountSid, resource, current, input, parents) });
     const now = Date.now();
     const d = this.db.transaction(() =>
       this.insert({
