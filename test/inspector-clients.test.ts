@@ -1,9 +1,11 @@
 /**
  * `GET /_emulator/ui/api/clients` over plain HTTP while the real @twilio/conversations SDK is connected: its
  * identity, service, remote address and the Sync objects it subscribed to, then gone once the client shuts down;
- * behind `--control-token` like the rest of the inspector API.
+ * bounded (200 sessions listed, `truncated` past them), sockets not yet past init counted apart; behind
+ * `--control-token` like the rest of the inspector API.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 import { sdkHarness } from './support/conversations-sdk.js';
 
@@ -86,6 +88,35 @@ describe('GET /_emulator/ui/api/clients', () => {
     const listed = await clients();
     expect(listed.clients.map((c) => c.identity)).toEqual(['alice', 'bob']);
     expect(listed.total).toBe(2);
+  });
+});
+
+/** a plain twilsock connection (frames as the SDK writes them), resolved once its init is answered 200 */
+async function rawClient(identity: string | undefined): Promise<WebSocket> {
+  const ws = new WebSocket(sdk.wsUri());
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  if (identity === undefined) return ws;
+  const header = JSON.stringify({ method: 'init', id: `TM${identity}`, token: t.emulator.clientToken(identity), capabilities: [], payload_size: 0 });
+  const replied = new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString('utf8'))));
+  ws.send(`TWILSOCK V3.0 ${Buffer.byteLength(header)}\r\n${header}\r\n`);
+  expect(await replied).toContain('"code":200');
+  return ws;
+}
+
+describe('bounds', () => {
+  it('lists the oldest 200 sessions and says it truncated; a socket before init is counted as connecting', { timeout: 60_000 }, async () => {
+    const sockets: WebSocket[] = [];
+    try {
+      for (let i = 0; i < 201; i++) sockets.push(await rawClient(`user-${String(i).padStart(3, '0')}`));
+      sockets.push(await rawClient(undefined));
+      const listed = await clients();
+      expect(listed).toMatchObject({ total: 201, connecting: 1, truncated: true });
+      expect(listed.clients).toHaveLength(200);
+      expect(listed.clients[0]).toMatchObject({ identity: 'user-000', subscriptions: { count: 0, kinds: {}, first: [] } });
+      expect(listed.clients.map((c) => c.identity)).not.toContain('user-200');
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
   });
 });
 
