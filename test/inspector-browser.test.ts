@@ -2,7 +2,7 @@
  * The inspector page in real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): live
  * updates from the SDK, a conversation's participants and messages, STOP from a phone card and the 21610 that
  * follows, a duplicate fault rule added in the page and its two attempts with one idempotency token, the
- * control-token prompt, axe-core on every view, and the figures with 10k conversations and 100k messages.
+ * control-token prompt, an SDK client in the Clients view, axe-core on every view, and the figures with 10k conversations and 100k messages.
  * It regenerates the README's screenshots (docs/inspector-*.png).
  *
  * Without /usr/bin/chromium the suite is skipped with one line, except under CI (`CI` set), where it fails:
@@ -15,6 +15,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { useReceiver } from './support/webhook-receiver.js';
+import { sdkHarness } from './support/conversations-sdk.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -57,6 +58,8 @@ describe.runIf(runs)('the inspector in Chromium', { timeout: 60_000 }, () => {
   afterEach(async () => {
     await context?.close();
   });
+  const sdk = sdkHarness(() => t);
+  afterEach(() => sdk.shutdown());
 
   /** axe-core on the current view: no serious or critical violation */
   async function accessible(view: string): Promise<void> {
@@ -221,6 +224,34 @@ describe.runIf(runs)('the inspector in Chromium', { timeout: 60_000 }, () => {
     await accessible('conversation with timeline');
     await page.locator('#timeline').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${docs}inspector-conversation.png`, fullPage: true });
+  });
+
+  it('lists a connected @twilio/conversations client in the Clients view, and says how to connect one when none is', async () => {
+    await open(t.emulator.url);
+    await page.getByRole('heading', { name: 'Conversations' }).waitFor();
+    // keyboard: the nav entry is reachable and opens the view
+    await page.getByRole('link', { name: 'Clients' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Clients' }).waitFor();
+    await page.getByText('No client connected').waitFor();
+    expect(await page.locator('.empty pre').innerText()).toContain(`Twilsock: { uri: '${sdk.wsUri()}' }`);
+    await accessible('clients (none)');
+
+    const sid = await sdk.conversationWith(['alice']);
+    const alice = await sdk.connect('alice');
+    await (await alice.getConversationBySid(sid)).getMessages();
+    await sdk.subscribed('alice', `${sid}.messages`);
+    // no reload: the view polls
+    const row = page.locator('tr[data-identity="alice"]');
+    await row.waitFor();
+    expect(await row.innerText()).toContain(t.emulator.defaultServiceSid);
+    await expect.poll(async () => Number(await row.locator('[data-subscriptions]').getAttribute('data-subscriptions')), { timeout: 5000 }).toBeGreaterThan(0);
+    await row.locator('summary').click();
+    await row.getByRole('link', { name: `${sid}.messages` }).waitFor();
+    await accessible('clients');
+
+    await alice.shutdown();
+    await page.getByText('No client connected').waitFor();
   });
 
   it('asks for the control token once and keeps it for the tab', async () => {

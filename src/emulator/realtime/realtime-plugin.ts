@@ -35,7 +35,7 @@ export async function realtimePlugin(app: FastifyInstance, options: RealtimeOpti
   app.get('/v3/wsconnect', { websocket: true }, (socket, request) => {
     if (hub.sessions.size >= limits.maxConnections) return socket.close(1013, 'too many connections; try again later');
     const httpBase = options.publicUrl ?? `${request.protocol}://${request.headers.host ?? request.hostname}`;
-    new TwilsockSession(socket, hub, limits, httpBase);
+    new TwilsockSession(socket, hub, limits, httpBase).remoteAddress = request.ip;
   });
   app.register(mediaPlugin, { prefix: '/mcs/v1', core: options.core, store: hub.media, publicUrl: options.publicUrl });
   app.addHook('onClose', async () => hub.stop());

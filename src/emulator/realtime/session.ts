@@ -60,6 +60,8 @@ export class TwilsockSession implements ClientSession {
   readonly subscriptions = new Set<string>();
   /** when the socket opened (epoch ms, wall time), for the inspector */
   readonly openedAt = Date.now();
+  /** the peer's address as the HTTP upgrade saw it (realtime-plugin.ts), for the inspector */
+  remoteAddress: string | undefined;
   private state: 'awaiting-init' | 'ready' | 'closed' = 'awaiting-init';
   private initTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -90,6 +92,11 @@ export class TwilsockSession implements ClientSession {
 
   get ready(): boolean {
     return this.state === 'ready';
+  }
+
+  /** tunnelled requests being answered now, for the inspector */
+  get requestsInFlight(): number {
+    return this.inFlight;
   }
 
   private send(header: Omit<TwilsockHeader, 'payload_size'>, payload?: unknown): void {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { EmulatorCore } from '../core.js';
 import { twilioError } from '../wire/errors.js';
+import { listClientSessions } from './client-sessions.js';
 import { InspectorQueries } from './inspector-queries.js';
 import { LiveFeed, MAX_CLIENTS } from './live-feed.js';
 
@@ -94,6 +95,8 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
   app.get<{ Params: { sid: string } }>('/api/conversations/:sid/webhooks', async (request) => queries.webhooks(request.params.sid));
 
   app.get('/api/phones', async () => queries.phones());
+
+  app.get('/api/clients', async () => listClientSessions(core));
 
   app.get('/api/events', async (request, reply) => {
     if (feed.size >= MAX_CLIENTS) throw twilioError('TooManyRequests');

@@ -2,18 +2,20 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { live, onUnauthorized, token } from './api';
+import { ClientsView } from './views/clients';
 import { ConversationView } from './views/conversation';
 import { ConversationsView } from './views/conversations';
 import { FaultsView } from './views/faults';
 import { PhonesView } from './views/phones';
 
-type Route = { view: 'conversations' } | { view: 'conversation'; sid: string } | { view: 'phones' } | { view: 'faults' };
+type Route = { view: 'conversations' } | { view: 'conversation'; sid: string } | { view: 'phones' } | { view: 'clients' } | { view: 'faults' };
 
 function parse(hash: string): Route {
   const path = hash.replace(/^#/, '');
   const c = /^\/c\/([^/?]+)/.exec(path);
   if (c) return { view: 'conversation', sid: decodeURIComponent(c[1]) };
   if (path.startsWith('/phones')) return { view: 'phones' };
+  if (path.startsWith('/clients')) return { view: 'clients' };
   if (path.startsWith('/faults')) return { view: 'faults' };
   return { view: 'conversations' };
 }
@@ -123,6 +125,7 @@ function App() {
         <nav aria-label="Views">
           {link('#/conversations', 'Conversations', route.view === 'conversations' || route.view === 'conversation')}
           {link('#/phones', 'Phones', route.view === 'phones')}
+          {link('#/clients', 'Clients', route.view === 'clients')}
           {link('#/faults', 'Faults and clock', route.view === 'faults')}
         </nav>
         <span class={`live ${connected ? 'on' : 'off'}`} role="status">
@@ -133,6 +136,7 @@ function App() {
         {route.view === 'conversations' && <ConversationsView />}
         {route.view === 'conversation' && <ConversationView key={route.sid} sid={route.sid} />}
         {route.view === 'phones' && <PhonesView />}
+        {route.view === 'clients' && <ClientsView />}
         {route.view === 'faults' && <FaultsView />}
       </main>
     </>

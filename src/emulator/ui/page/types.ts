@@ -121,3 +121,22 @@ export interface FaultRule {
   times?: number;
   action: { type: string } & Record<string, unknown>;
 }
+
+/** GET /_emulator/ui/api/clients (../client-sessions.ts) */
+export interface ClientSession {
+  identity: string;
+  accountSid: string;
+  serviceSid: string;
+  connectedSince: string;
+  tokenExpiresAt: string;
+  remoteAddress: string | null;
+  requestsInFlight: number;
+  subscriptions: { count: number; kinds: Record<string, number>; first: { id: string; kind: string }[] };
+}
+
+export interface ClientList {
+  clients: ClientSession[];
+  total: number;
+  connecting: number;
+  truncated: boolean;
+}
