@@ -3,15 +3,11 @@
  * passed in), webhookSink for webhooks configured through the SDK, and emulator.channel for the simulated SMS
  * channel. The README's "Testing your app" example is run as its own vitest file at the end.
  */
-import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { useEmulator, webhookSink, type WebhookSink } from '../src/testing/index.js';
 import { emulatorHttpClient } from '../src/client.js';
+import { runReadmeExample } from './support/readme-example.js';
 
 const t = useEmulator({ hooks: { beforeAll, beforeEach, afterAll } });
 let sink: WebhookSink;
@@ -210,34 +206,11 @@ describe('emulator.channel', () => {
 });
 
 describe('README "Testing your app"', () => {
-  const root = fileURLToPath(new URL('../', import.meta.url));
-
   it('its example is a vitest file that type-checks and passes as it stands', async () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const block = /<!-- testing-example -->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1];
-    expect(block, 'README.md has a ```ts block right after <!-- testing-example -->').toBeDefined();
-    // the package's own import, as a user writes it, resolved to the sources here
-    const source = block!.replaceAll("'twilio-conversations-emulator/testing'", "'../../src/testing/index.js'");
-    expect(source).toContain("from '../../src/testing/index.js'");
-    mkdirSync(`${root}test/tmp`, { recursive: true });
-    const file = `test/tmp/readme-testing-${process.pid}.test.ts`;
-    writeFileSync(root + file, source);
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    const typeCheck = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node', file];
-    try {
-      // a TypeScript reader copies it: it must type-check too (vitest only strips the types)
-      const checked = await promisify(execFile)(process.execPath, [tsc, ...typeCheck], { cwd: root, timeout: 120_000 }).then(
-        () => 'clean',
-        (error: { stdout?: string }) => error.stdout ?? String(error),
-      );
-      expect(checked).toBe('clean');
-      const run = await promisify(execFile)('npx', ['vitest', 'run', file], { cwd: root, timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } }).catch(
-        (error: { code?: number; stdout?: string; stderr?: string }) => ({ failed: error.code, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
-      );
-      expect('failed' in run ? `exit ${String(run.failed)}\n${run.stdout}\n${run.stderr}` : 'passed').toBe('passed');
-      expect(run.stdout).toMatch(/Tests\s+2 passed \(2\)/);
-    } finally {
-      rmSync(root + file, { force: true });
-    }
+    const run = await runReadmeExample('testing-example');
+    expect(run.source).toContain("from '../../src/testing/index.js'");
+    expect(run.typeCheck).toBe('clean');
+    expect(run.outcome).toBe('passed');
+    expect(run.stdout).toMatch(/Tests\s+2 passed \(2\)/);
   }, 180_000);
 });
