@@ -4,10 +4,10 @@
  * bounded (200 sessions listed, `truncated` past them), sockets not yet past init counted apart; behind
  * `--control-token` like the rest of the inspector API.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
-import { sdkHarness } from './support/conversations-sdk.js';
+import { sdkTestbed } from './support/conversations-sdk.js';
 
 interface Listed {
   clients: {
@@ -26,16 +26,7 @@ interface Listed {
 }
 
 let t: TestEmulator;
-const sdk = sdkHarness(() => t);
-
-beforeAll(async () => {
-  t = await startEmulator();
-});
-afterEach(async () => {
-  await sdk.shutdown();
-  t.emulator.reset();
-});
-afterAll(() => t.emulator.close());
+const sdk = sdkTestbed((started) => (t = started));
 
 async function clients(): Promise<Listed> {
   const r = await t.http('GET', '/_emulator/ui/api/clients', { auth: null });

@@ -3,23 +3,14 @@
  * participants it adds, its messages edited and deleted, its user; and an inbound SMS reaching it live.
  * Every change is checked through REST (the same rows) and, where the SDK has one, through another client's event.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conversation, Message, Participant } from '@twilio/conversations';
-import { startEmulator, type TestEmulator } from './support/emulator.js';
-import { sdkHarness, within } from './support/conversations-sdk.js';
+import type { TestEmulator } from './support/emulator.js';
+import { sdkTestbed, within } from './support/conversations-sdk.js';
 import { startReceiver } from './support/webhook-receiver.js';
 
 let t: TestEmulator;
-const sdk = sdkHarness(() => t);
-
-beforeAll(async () => {
-  t = await startEmulator();
-});
-afterEach(async () => {
-  await sdk.shutdown();
-  t.emulator.reset();
-});
-afterAll(() => t.emulator.close());
+const sdk = sdkTestbed((started) => (t = started));
 
 const v1 = () => t.client.conversations.v1;
 

@@ -2,24 +2,15 @@
  * The unmodified `@twilio/conversations` SDK (3.0.1) against an in-process emulator: the only change an app makes
  * is `Twilsock: { uri }`. Conversations and participants are made with the REST SDK `twilio`.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client, type Conversation, type Message, type Participant } from '@twilio/conversations';
-import { startEmulator, type TestEmulator } from './support/emulator.js';
+import type { TestEmulator } from './support/emulator.js';
 import { startReceiver } from './support/webhook-receiver.js';
-import { sdkHarness, within } from './support/conversations-sdk.js';
+import { sdkTestbed, within } from './support/conversations-sdk.js';
 
 let t: TestEmulator;
-const sdk = sdkHarness(() => t);
+const sdk = sdkTestbed((started) => (t = started));
 const { connect, subscribed, conversationWith, wsUri, clients } = sdk;
-
-beforeAll(async () => {
-  t = await startEmulator();
-});
-afterEach(async () => {
-  await sdk.shutdown();
-  t.emulator.reset();
-});
-afterAll(() => t.emulator.close());
 
 describe('@twilio/conversations against the emulator', () => {
   it('connects, initialises and lists the conversations its identity is a participant of', async () => {

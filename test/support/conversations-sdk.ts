@@ -4,7 +4,8 @@
  */
 import { WebSocket } from 'ws';
 import { Client } from '@twilio/conversations';
-import type { TestEmulator } from './emulator.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startEmulator, type TestEmulator } from './emulator.js';
 
 // Node 20 has no global WebSocket; the SDK uses the global one when there is one (twilsock websocketchannel.ts)
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
@@ -62,4 +63,23 @@ export function sdkHarness(t: () => TestEmulator): SdkHarness {
       await Promise.all(clients.splice(0).map((c) => c.shutdown().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * A test file's emulator and SDK harness: started once, every client shut down and the emulator reset after each
+ * test, closed at the end. `started` hands the emulator to the file's own `t`.
+ */
+export function sdkTestbed(started: (t: TestEmulator) => void): SdkHarness {
+  let t: TestEmulator | undefined;
+  const sdk = sdkHarness(() => t!);
+  beforeAll(async () => {
+    t = await startEmulator();
+    started(t);
+  });
+  afterEach(async () => {
+    await sdk.shutdown();
+    t?.emulator.reset();
+  });
+  afterAll(() => t?.emulator.close());
+  return sdk;
 }
