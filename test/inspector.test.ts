@@ -284,7 +284,7 @@ describe('with --control-token', () => {
   it('serves the page openly and refuses the API without the bearer token', async () => {
     expect((await secured.http('GET', '/_emulator/ui', { auth: null })).status).toBe(200);
     expect((await secured.http('GET', '/_emulator/ui/assets/app.js', { auth: null })).status).toBe(200);
-    for (const path of ['/scopes', '/conversations', '/phones', '/events']) {
+    for (const path of ['/scopes', '/conversations', '/phones', '/clients', '/events']) {
       const refused = await secured.http('GET', `/_emulator/ui/api${path}`, { auth: null });
       expect(refused.status, path).toBe(401);
       expect(refused.headers.get('www-authenticate')).toBe('Bearer');
@@ -292,5 +292,7 @@ describe('with --control-token', () => {
     }
     const ok = await secured.http('GET', '/_emulator/ui/api/conversations', { auth: null, headers: { authorization: 'Bearer sesame' } });
     expect(ok.status).toBe(200);
+    const clients = await secured.http('GET', '/_emulator/ui/api/clients', { auth: null, headers: { authorization: 'Bearer sesame' } });
+    expect(clients.body).toEqual({ clients: [], total: 0, connecting: 0, truncated: false });
   });
 });
