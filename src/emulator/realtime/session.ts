@@ -180,15 +180,21 @@ export class TwilsockSession implements ClientSession {
     this.scheduleExpiry();
   }
 
+  /** the header's token checked; undefined when it is refused (the refusal already sent) */
+  private verified(header: TwilsockHeader): ClientIdentity | undefined {
+    try {
+      return this.host.verify(header.token);
+    } catch (error) {
+      if (!(error instanceof AccessTokenError)) throw error;
+      this.refuse(header.id, error);
+      return undefined;
+    }
+  }
+
   private init(header: TwilsockHeader): void {
     if (this.state === 'ready') return this.reply(header.id, 400, { status: { code: 400, status: 'Bad Request', description: 'init was already done' } });
-    let identity: ClientIdentity;
-    try {
-      identity = this.host.verify(header.token);
-    } catch (error) {
-      if (error instanceof AccessTokenError) return this.refuse(header.id, error);
-      throw error;
-    }
+    const identity = this.verified(header);
+    if (!identity) return;
     this.adopt(identity);
     this.userSid = this.host.userSidFor(identity);
     const continuation = this.host.continuation(header.continuation_token, identity);
@@ -207,13 +213,8 @@ export class TwilsockSession implements ClientSession {
   }
 
   private update(header: TwilsockHeader): void {
-    let identity: ClientIdentity;
-    try {
-      identity = this.host.verify(header.token);
-    } catch (error) {
-      if (error instanceof AccessTokenError) return this.refuse(header.id, error);
-      throw error;
-    }
+    const identity = this.verified(header);
+    if (!identity) return;
     if (identity.accountSid !== this.accountSid || identity.identity !== this.identity || identity.serviceSid !== this.serviceSid) {
       return this.refuse(header.id, new AccessTokenError(20106, `a token update must keep the identity and service: this connection is ${this.identity} in ${this.serviceSid}`, 403));
     }
