@@ -8,20 +8,17 @@
  * Without /usr/bin/chromium the suite is skipped with one line, except under CI (`CI` set), where it fails:
  * .ci/run installs chromium first.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, useEmulator, type TestEmulator } from './support/emulator.js';
 import { useReceiver } from './support/webhook-receiver.js';
 import { sdkHarness } from './support/conversations-sdk.js';
+import { browserSuiteRuns, launchChromium } from './support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const present = existsSync(CHROMIUM);
-const runs = present || !!process.env.CI;
-if (!runs) console.log(`inspector browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; under CI they fail instead)`);
+const runs = browserSuiteRuns('inspector browser tests');
 
 const docs = fileURLToPath(new URL('../docs/', import.meta.url));
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -39,8 +36,7 @@ describe.runIf(runs)('the inspector in Chromium', { timeout: 60_000 }, () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!present) throw new Error(`${CHROMIUM} is missing: CI must install it (.ci/run runs apt-get install chromium)`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     mkdirSync(docs, { recursive: true });
   });
   afterAll(async () => {
@@ -286,8 +282,7 @@ describe.runIf(runs)('the inspector with 10k conversations and 100k messages', (
   let deepSid: string;
 
   beforeAll(async () => {
-    if (!present) throw new Error(`${CHROMIUM} is missing: CI must install it (.ci/run runs apt-get install chromium)`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     big = await startEmulator();
     deepSid = await loadLargeState(big, 10_000, 100_000, 5_000);
   }, 120_000);

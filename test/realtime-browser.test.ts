@@ -4,19 +4,18 @@
  * message a Node client receives live, and uploads media across origins (MCS CORS).
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '@twilio/conversations';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
 import { sdkHarness, within } from './support/conversations-sdk.js';
+import { browserSuiteRuns, launchChromium } from './support/chromium.js';
 
-const CHROMIUM = process.env.TCE_CHROMIUM ?? '/usr/bin/chromium';
-const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (set TCE_CHROMIUM)`;
-if (missing) console.log(`realtime-browser: skipped: ${missing}`);
+const runs = browserSuiteRuns('realtime-browser');
 
 let t: TestEmulator;
 const sdk = sdkHarness(() => t);
@@ -26,7 +25,7 @@ let siteUrl = '';
 const dir = mkdtempSync(join(tmpdir(), 'tce-browser-'));
 
 beforeAll(async () => {
-  if (missing) return;
+  if (!runs) return;
   t = await startEmulator();
   writeFileSync(join(dir, 'entry.js'), "import { Client } from '@twilio/conversations';\nwindow.ConversationsClient = Client;\n");
   await build({ entryPoints: [join(dir, 'entry.js')], bundle: true, format: 'iife', platform: 'browser', outfile: join(dir, 'sdk.js'), nodePaths: [join(process.cwd(), 'node_modules')], define: { global: 'globalThis' }, logLevel: 'error' });
@@ -41,7 +40,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => site!.listen(0, '127.0.0.1', resolve));
   siteUrl = `http://localhost:${(site.address() as { port: number }).port}/`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -52,7 +51,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(missing !== undefined)('@twilio/conversations in headless Chromium', () => {
+describe.runIf(runs)('@twilio/conversations in headless Chromium', () => {
   it('connects from a page, lists its conversations, sends text and media that a Node client receives', async () => {
     const sid = await sdk.conversationWith(['alice', 'bob'], 'browser room');
     const bob = await sdk.connect('bob');
