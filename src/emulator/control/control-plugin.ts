@@ -3,12 +3,12 @@
  * out (form bodies too), no Twilio auth; `--control-token` requires `Authorization: Bearer <token>` (but on health).
  * It calls the same core as the REST API, never SQL of its own.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AccountError, type Account } from '../accounts.js';
 import type { EmulatorCore } from '../core.js';
 import { parseDateTime } from '../wire/dates.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
+import { requireControlToken } from './control-token.js';
 import { parseRules } from '../webhooks/faults.js';
 import { parseHandset } from '../channel/handsets.js';
 import { receiptView } from '../channel/channel-handle.js';
@@ -46,21 +46,8 @@ export async function controlPlugin(app: FastifyInstance, options: ControlOption
   const { core } = options;
 
 
-  if (options.controlToken) {
-    const expected = Buffer.from(`Bearer ${options.controlToken}`);
-    const presented = (header: string | undefined) => {
-      const given = Buffer.from(header ?? '');
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    };
-    app.addHook('onRequest', async (request, reply) => {
-      // health stays open: container health checks carry no token
-      if (request.routeOptions.url === '/_emulator/health') return;
-      if (!presented(request.headers.authorization)) {
-        reply.header('WWW-Authenticate', 'Bearer');
-        throw twilioError('Unauthenticated');
-      }
-    });
-  }
+  // health stays open: container health checks carry no token
+  if (options.controlToken) app.addHook('onRequest', requireControlToken(options.controlToken, new Set(['/_emulator/health'])));
 
   // Answers leave once what they wrote is committed (writes are group-committed per event-loop turn).
   app.addHook('onSend', (_request, _reply, payload, done) => {

@@ -4,12 +4,12 @@
  * (it asks for the token); the API, like the rest of the control plane, requires `Authorization: Bearer <token>`
  * under `--control-token`. Writes go through the existing control endpoints.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { EmulatorCore } from '../core.js';
 import { twilioError } from '../wire/errors.js';
+import { requireControlToken } from '../control/control-token.js';
 import { listClientSessions } from './client-sessions.js';
 import { InspectorQueries } from './inspector-queries.js';
 import { LiveFeed, MAX_CLIENTS } from './live-feed.js';
@@ -48,19 +48,8 @@ export async function inspectorPlugin(app: FastifyInstance, options: InspectorOp
   let files: Map<string, Buffer> | undefined;
   const file = (name: string) => (files ??= loadFiles())?.get(name);
 
-  if (options.controlToken) {
-    const expected = Buffer.from(`Bearer ${options.controlToken}`);
-    // the page and its assets are open (the page asks for the token); every other route of this plugin is not
-    const open = new Set(['/_emulator/ui', '/_emulator/ui/', '/_emulator/ui/assets/:name']);
-    app.addHook('onRequest', async (request, reply) => {
-      if (open.has(request.routeOptions.url ?? '')) return;
-      const given = Buffer.from(request.headers.authorization ?? '');
-      if (!(given.length === expected.length && timingSafeEqual(given, expected))) {
-        reply.header('WWW-Authenticate', 'Bearer');
-        throw twilioError('Unauthenticated');
-      }
-    });
-  }
+  // the page and its assets are open (the page asks for the token); every other route of this plugin is not
+  if (options.controlToken) app.addHook('onRequest', requireControlToken(options.controlToken, new Set(['/_emulator/ui', '/_emulator/ui/', '/_emulator/ui/assets/:name'])));
 
   // Open streams end before the server waits for its connections to close.
   app.addHook('preClose', async () => feed.close());
