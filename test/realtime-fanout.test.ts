@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, Message } from '@twilio/conversations';
 import { startEmulator, type TestEmulator } from './support/emulator.js';
-import { sdkHarness, within } from './support/conversations-sdk.js';
+import { percentile, sdkHarness, within } from './support/conversations-sdk.js';
 
 const COUNT = Number(process.env.TCE_FANOUT_CLIENTS ?? 25);
 let t: TestEmulator;
@@ -19,10 +19,6 @@ afterAll(async () => {
   await sdk.shutdown();
   await t.emulator.close();
 });
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 describe('fan-out', () => {
   it(`delivers one message to ${COUNT} connected clients`, async () => {

@@ -1,22 +1,23 @@
 /**
- * The unmodified `@twilio/conversations` SDK (3.0.1) against an in-process emulator: the only change an app makes
- * is `Twilsock: { uri }`. Conversations and participants are made with the REST SDK `twilio`.
+ * The unmodified `@twilio/conversations` SDK, each pinned version (3.0.1, 2.6.5), against an in-process emulator: the
+ * only change an app makes is `Twilsock: { uri }`. Conversations and participants are made with the REST SDK `twilio`.
  */
 import { describe, expect, it } from 'vitest';
-import { Client, type Conversation, type Message, type Participant } from '@twilio/conversations';
+import type { Conversation, Message, Participant } from '@twilio/conversations';
 import type { TestEmulator } from './support/emulator.js';
 import { startReceiver } from './support/webhook-receiver.js';
-import { sdkTestbed, within } from './support/conversations-sdk.js';
+import { percentile, SDK_VERSIONS, sdkTestbed, within } from './support/conversations-sdk.js';
 
-let t: TestEmulator;
-const sdk = sdkTestbed((started) => (t = started));
-const { connect, subscribed, conversationWith, wsUri, clients } = sdk;
+describe.each(SDK_VERSIONS)('@twilio/conversations %s against the emulator', (version, Sdk) => {
+  let t: TestEmulator;
+  const sdk = sdkTestbed((started) => (t = started), Sdk);
+  const { connect, subscribed, conversationWith, wsUri, clients } = sdk;
 
-describe('@twilio/conversations against the emulator', () => {
   it('connects, initialises and lists the conversations its identity is a participant of', async () => {
     const mine = await conversationWith(['alice', 'bob'], 'mine');
     await conversationWith(['bob'], 'not mine');
     const alice = await connect('alice');
+    expect(Sdk.version).toBe(version);
     expect(alice.connectionState).toBe('connected');
     expect(alice.user.identity).toBe('alice');
     const page = await alice.getSubscribedConversations();
@@ -54,6 +55,41 @@ describe('@twilio/conversations against the emulator', () => {
     expect([message.author, message.body, message.index, message.conversation.sid]).toEqual(['alice', 'hello from the browser', 0, sid]);
     const listed = await t.client.conversations.v1.conversations(sid).messages.list();
     expect(listed.map((m) => [m.author, m.body, m.sid])).toEqual([['alice', 'hello from the browser', message.sid]]);
+  });
+
+  it('messageAdded latency over 50 messages, in order (p50/p99 printed)', async () => {
+    const sid = await conversationWith(['alice', 'bob']);
+    const [alice, bob] = await Promise.all([connect('alice'), connect('bob')]);
+    const bobs = await bob.getConversationBySid(sid);
+    await bobs.getMessages();
+    await subscribed('bob', `${sid}.messages`);
+    const alices = await alice.getConversationBySid(sid);
+    const arrivals = new Map<string, (at: number) => void>();
+    const indexes: number[] = [];
+    bobs.on('messageAdded', (m: Message) => {
+      indexes.push(m.index);
+      arrivals.get(m.body ?? '')?.(performance.now());
+    });
+    const fromCall: number[] = [];
+    const fromResolve: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const body = `message ${i}`;
+      const arrived = new Promise<number>((resolve) => arrivals.set(body, resolve));
+      const called = performance.now();
+      await alices.sendMessage(body);
+      const resolved = performance.now();
+      const at = await within(5_000, `messageAdded of ${body}`, arrived);
+      fromCall.push(at - called);
+      // the push may overtake the command's answer: then it was there when sendMessage resolved
+      fromResolve.push(Math.max(0, at - resolved));
+    }
+    expect(indexes).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(Math.max(...fromCall)).toBeLessThan(1000);
+    const ms = (values: number[], p: number) => `${percentile([...values].sort((a, b) => a - b), p).toFixed(1)} ms`;
+    console.log(
+      `SDK ${version} messageAdded latency, 50 messages: sendMessage resolve -> messageAdded p50 ${ms(fromResolve, 50)} p99 ${ms(fromResolve, 99)}; ` +
+        `sendMessage call -> messageAdded p50 ${ms(fromCall, 50)} p99 ${ms(fromCall, 99)}`,
+    );
   });
 
   it("a client's message fires the service's onMessageAdded webhook with Source=SDK", async () => {
@@ -129,7 +165,7 @@ describe('@twilio/conversations against the emulator', () => {
   it('refuses a forged token: a terminal connectionError with the reason, and the client is denied', async () => {
     const token = t.emulator.clientToken('mallory');
     const forged = `${token.slice(0, token.lastIndexOf('.'))}.${Buffer.alloc(32, 1).toString('base64url')}`;
-    const client = new Client(forged, { Twilsock: { uri: wsUri() }, logLevel: 'silent' });
+    const client = new Sdk(forged, { Twilsock: { uri: wsUri() }, logLevel: 'silent' });
     clients.push(client);
     const failed = new Promise<void>((resolve) => client.once('initFailed', () => resolve()));
     const error = await within(10_000, 'connectionError', new Promise<{ message: string; terminal: boolean; errorCode?: number }>((resolve) => client.once('connectionError', resolve)));

@@ -1,9 +1,11 @@
 /**
  * Driving the real `@twilio/conversations` SDK against an in-process emulator: clients for identities (shut down
- * after each test), bounded waits, and the emulator-side view of subscriptions.
+ * after each test), bounded waits, and the emulator-side view of subscriptions. The SDK's Client class is a
+ * parameter (3.0.1 unless given) so one suite runs against each pinned version (`SDK_VERSIONS`).
  */
 import { WebSocket } from 'ws';
 import { Client } from '@twilio/conversations';
+import { Client as ClientV2 } from 'conversations-v2';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startEmulator, type TestEmulator } from './emulator.js';
 
@@ -16,6 +18,21 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
     timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** a Client class of the SDK; tests are written against 3.x's types, which 2.6's public API matches where they use it */
+export type SdkClient = typeof Client;
+
+/** the pinned SDK versions a suite runs against: `describe.each(SDK_VERSIONS)('… (SDK %s)', (version, Sdk) => …)` */
+export const SDK_VERSIONS: readonly (readonly [string, SdkClient])[] = [
+  ['3.0.1', Client],
+  // `unknown` only because the two builds declare their private members separately, which TypeScript treats as distinct
+  ['2.6.5', ClientV2 as unknown as SdkClient],
+];
+
+/** the p-th percentile (nearest rank) of ascending `sorted` */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 export interface SdkHarness {
@@ -31,14 +48,14 @@ export interface SdkHarness {
   clients: Client[];
 }
 
-export function sdkHarness(t: () => TestEmulator): SdkHarness {
+export function sdkHarness(t: () => TestEmulator, Sdk: SdkClient = Client): SdkHarness {
   const clients: Client[] = [];
   const wsUri = () => `${t().emulator.url.replace(/^http/, 'ws')}/v3/wsconnect`;
   return {
     clients,
     wsUri,
     async connect(identity, token = t().emulator.clientToken(identity)) {
-      const client = new Client(token, { Twilsock: { uri: wsUri() }, logLevel: 'silent' });
+      const client = new Sdk(token, { Twilsock: { uri: wsUri() }, logLevel: 'silent' });
       clients.push(client);
       await within(10_000, `${identity} initialised`, new Promise<void>((resolve, reject) => {
         client.once('initialized', () => resolve());
@@ -69,9 +86,9 @@ export function sdkHarness(t: () => TestEmulator): SdkHarness {
  * A test file's emulator and SDK harness: started once, every client shut down and the emulator reset after each
  * test, closed at the end. `started` hands the emulator to the file's own `t`.
  */
-export function sdkTestbed(started: (t: TestEmulator) => void): SdkHarness {
+export function sdkTestbed(started: (t: TestEmulator) => void, Sdk: SdkClient = Client): SdkHarness {
   let t: TestEmulator | undefined;
-  const sdk = sdkHarness(() => t!);
+  const sdk = sdkHarness(() => t!, Sdk);
   beforeAll(async () => {
     t = await startEmulator();
     started(t);
