@@ -14,6 +14,13 @@ export type BodyKind = 'form' | 'json';
 export interface RawBody {
   kind: BodyKind;
   raw: Buffer;
+  /** its form fields, once formOf has decoded them */
+  form?: DecodedForm;
+}
+
+export interface DecodedForm {
+  params: EventParams;
+  signing: SigningParams;
 }
 
 /** Form fields as Twilio signs them: a repeated key signs every value. */
@@ -49,7 +56,7 @@ export function rawBodyOf(body: unknown): RawBody {
  * Form fields, both ways: `signing` with every value of a repeated key (what Twilio signed), `params` with the last
  * one (what the router keeps). Null-prototype objects: a `__proto__` field is a field like any other.
  */
-export function decodeForm(raw: Buffer): { params: EventParams; signing: SigningParams } {
+export function decodeForm(raw: Buffer): DecodedForm {
   const params: EventParams = Object.create(null);
   const signing: SigningParams = Object.create(null);
   for (const [key, value] of new URLSearchParams(raw.toString('utf8'))) {
@@ -62,16 +69,13 @@ export function decodeForm(raw: Buffer): { params: EventParams; signing: Signing
   return { params, signing };
 }
 
-const decodedForms = new WeakMap<RawBody, ReturnType<typeof decodeForm>>();
-
-/** decodeForm once per request body: the signature check and the event both need the fields */
-export function formOf(body: RawBody): ReturnType<typeof decodeForm> {
-  let form = decodedForms.get(body);
-  if (form === undefined) {
-    form = decodeForm(body.raw);
-    decodedForms.set(body, form);
-  }
-  return form;
+/**
+ * decodeForm once per request body: the signature check and the event both need the fields. Kept on the body itself,
+ * not in a WeakMap: a WeakMap that outlives requests holds every body until a full GC, so each one was promoted to
+ * the old generation (1.3 MB per scavenge at 5,000 webhooks/s, and the pauses were the router's p99).
+ */
+export function formOf(body: RawBody): DecodedForm {
+  return (body.form ??= decodeForm(body.raw));
 }
 
 /**
