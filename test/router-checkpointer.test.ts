@@ -26,7 +26,7 @@ describe('background WAL checkpoints', () => {
   it('the thread moves committed pages into the database file; the main connection does not', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
     db = openSqliteDatabase(file);
-    const checkpoints = startBackgroundCheckpoints(db, file, 20);
+    const checkpoints = startBackgroundCheckpoints(db, file, { intervalMs: 20 });
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     const before = statSync(file).size;
     fill(db, 20_000); // ~4 MB: far past the 1,000 pages that would trigger an automatic checkpoint
@@ -45,6 +45,46 @@ describe('background WAL checkpoints', () => {
     fill(db, 20_000);
     await sleep(200);
     expect(statSync(file).size).toBe(before);
+  });
+
+  /** commits of 50 rows each (~12 KB), one a millisecond for `ms`: the router's group commit at a few thousand webhooks a second */
+  async function steadyWrites(target: SqliteDatabase, ms: number): Promise<number> {
+    target.exec('CREATE TABLE IF NOT EXISTS t (v TEXT)');
+    const insert = target.prepare('INSERT INTO t (v) VALUES (?)');
+    const batch = target.transaction((n: number) => {
+      for (let i = 0; i < 50; i++) insert.run(`${n}-${i}-${'x'.repeat(200)}`);
+    });
+    const end = Date.now() + ms;
+    let n = 0;
+    while (Date.now() < end) {
+      batch(n++);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return n * 50;
+  }
+
+  const walBytes = (file: string) => statSync(`${file}-wal`).size;
+
+  it('under steady writes the WAL is started over once it holds restartFrames, so it stays bounded', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
+    db = openSqliteDatabase(file);
+    const checkpoints = startBackgroundCheckpoints(db, file, { intervalMs: 10, restartFrames: 256 });
+    const rows = await steadyWrites(db, 2_000);
+    await checkpoints.stop();
+    // ~250 bytes a row: far more than the bound went through the WAL
+    expect(rows * 250).toBeGreaterThan(6_000_000);
+    expect(walBytes(file)).toBeLessThan(4_000_000);
+    expect(db.prepare('SELECT count(*) FROM t').pluck().get()).toBe(rows);
+  });
+
+  it('PASSIVE checkpoints alone never start the WAL over (the control for the test above)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
+    db = openSqliteDatabase(file);
+    const checkpoints = startBackgroundCheckpoints(db, file, { intervalMs: 10, restartFrames: Number.MAX_SAFE_INTEGER });
+    const rows = await steadyWrites(db, 2_000);
+    await checkpoints.stop();
+    expect(rows * 250).toBeGreaterThan(6_000_000);
+    expect(walBytes(file)).toBeGreaterThan(6_000_000);
   });
 
   it('when the thread dies, the main connection takes automatic checkpoints back', async () => {
