@@ -13,6 +13,7 @@ import {
   entityKey,
   foldLog,
   isSuppressed,
+  joinDocs,
   relatedRefs,
   suppressionView,
   touchedEntities,
@@ -281,6 +282,39 @@ describe('derived state: any permutation with duplicates folds to the same state
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('joining two versions of a doc (what the store writes for a shared doc)', () => {
+  it('the join of the folds of any two parts of a log, overlapping or not, is the fold of the whole', () => {
+    fc.assert(
+      fc.property(
+        specArb.chain((spec) => {
+          const events = scenario(spec);
+          return fc.tuple(fc.constant(events), fc.array(fc.nat(2), { minLength: events.length, maxLength: events.length }));
+        }),
+        ([events, sides]) => {
+          // 0: left part only, 1: right only, 2: both
+          const left = foldLog(events.filter((_, i) => sides[i] !== 1));
+          const right = foldLog(events.filter((_, i) => sides[i] !== 0));
+          const joined = new Map(left);
+          for (const [key, doc] of right) {
+            // through JSON, as a store keeps the stored side
+            const stored = joined.get(key);
+            joined.set(key, stored ? joinDocs(JSON.parse(JSON.stringify(stored)) as EntityDoc, doc) : doc);
+          }
+          const sorted = new Map([...joined.keys()].sort().map((k) => [k, joined.get(k)!]));
+          expect(serialise(sorted)).toBe(serialise(foldLog(events)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses to join two different docs', () => {
+    const state = foldLog([inbound('+15550000001', PROXY, 'hi', T0), inbound('+15550000002', PROXY, 'hi', T0 + 1)]);
+    const [a, b] = [...state.values()];
+    expect(() => joinDocs(a!, b!)).toThrow(/cannot join/);
   });
 });
 

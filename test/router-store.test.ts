@@ -272,6 +272,47 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     expect(await store.findConversation('u3')).toBe('CH1');
   });
 
+  it('merges shared docs with the row as stored at commit: concurrent completes of many partitions lose nothing', async () => {
+    // a stand-in join (the router's is state/fold.ts joinDocs): the union of `seen`
+    const seen = (d: EntityDoc) => (d.doc.seen as string[] | undefined) ?? [];
+    const merge = (stored: EntityDoc, written: EntityDoc): EntityDoc => ({ ...written, doc: { seen: [...new Set([...seen(stored), ...seen(written)])].sort() } });
+    const shared = (who: string): EntityDoc => ({ kind: 'contact', id: '+15550001', conversationSid: null, doc: { seen: [who] } });
+    const other = backend.name === 'sqlite :memory:' ? store : await opened.another();
+    const partitions = Array.from({ length: 12 }, (_, i) => `CH${i}`);
+    const ids = new Map<string, number>();
+    for (const p of partitions) ids.set(p, accepted(await store.accept(event(p), 60)));
+    expect(await store.claim('w1', partitions.length, 30_000, 10)).toHaveLength(partitions.length);
+    const results = await Promise.all(
+      partitions.map((p, i) =>
+        (i % 2 ? other : store).complete('w1', p, [ids.get(p)!], [{ kind: 'message', id: `IM${i}`, conversationSid: p, doc: { n: i } }], {
+          docs: [shared(p), { kind: 'suppression', id: `s|${i % 3}`, conversationSid: null, doc: { seen: [p] } }],
+          merge,
+        }),
+      ),
+    );
+    expect(results.every(Boolean)).toBe(true);
+    const [contact] = await store.entities([{ kind: 'contact', id: '+15550001' }]);
+    expect(contact!.doc).toEqual({ seen: [...partitions].sort() });
+    const suppressions = await store.entitiesOfKind('suppression');
+    expect(suppressions.map((d) => [d.id, seen(d)])).toEqual([0, 1, 2].map((k) => [`s|${k}`, partitions.filter((_, i) => i % 3 === k).sort()]));
+    expect(await store.entitiesOfKind('message')).toHaveLength(partitions.length);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 0, applied: partitions.length });
+  });
+
+  it('writes no shared doc when complete() does not hold the lease', async () => {
+    const id = accepted(await store.accept(event('CH1'), 60));
+    await store.claim('w1', 10, 1_000, 10);
+    clock.advance(1_000);
+    await store.claim('w2', 10, 30_000, 10);
+    let merged = 0;
+    const shared = { docs: [{ kind: 'contact', id: '+15550001', conversationSid: null, doc: { seen: ['w1'] } }], merge: (_: EntityDoc, b: EntityDoc) => (merged++, b) };
+    expect(await store.complete('w1', 'CH1', [id], [], shared)).toBe(false);
+    expect(await store.allEntities()).toEqual([]);
+    expect(await store.complete('w2', 'CH1', [id], [], shared)).toBe(true);
+    expect(await store.allEntities()).toEqual(shared.docs);
+    expect(merged).toBe(0); // nothing stored before: written as it is
+  });
+
   it('answers ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
   });

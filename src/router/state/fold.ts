@@ -96,6 +96,25 @@ export function applyEvent(current: ReadonlyMap<string, EntityDoc>, event: Logge
   return out;
 }
 
+/**
+ * Two versions of one doc joined, register by register (canonical, as finish() writes it): what the store writes for
+ * a doc other partitions may have written since it was read (SharedDocs.merge). Every register joins commutatively,
+ * associatively and idempotently, so join(stored, written) holds every event either version holds.
+ */
+export function joinDocs(stored: EntityDoc, written: EntityDoc): EntityDoc {
+  const a = working(stored);
+  const b = working(written);
+  if (a === undefined || b === undefined || a.kind !== b.kind || a.id !== b.id) {
+    throw new Error(`cannot join docs ${entityKey(stored)} and ${entityKey(written)}`);
+  }
+  return finish({
+    kind: a.kind,
+    id: a.id,
+    conversationSid: conversationOf(a.conversationSid, b.conversationSid),
+    reg: joinRegisters(SCHEMAS[a.kind], a.reg, b.reg),
+  });
+}
+
 /** All events applied from empty; the map is keyed by entityKey, in key order. */
 export function foldLog(events: Iterable<LoggedEvent>): Map<string, EntityDoc> {
   const state = new Map<string, Working>();

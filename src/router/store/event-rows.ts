@@ -1,6 +1,6 @@
 /** Row ↔ object mapping shared by the SQLite and PostgreSQL event stores (column names are the same in both). */
 import type { EventParams, EventSource, LoggedEvent } from '../events.js';
-import type { AppliedRecord, EntityDoc } from './types.js';
+import type { AppliedRecord, EntityDoc, SharedDocs } from './types.js';
 
 /** pg answers BIGINT as a string and json as an object; SQLite answers numbers and text. */
 type Cell = string | number | bigint | null | Record<string, unknown>;
@@ -74,4 +74,11 @@ export function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
   const byKey = new Map<string, EntityDoc>();
   for (const d of docs) byKey.set(`${d.kind}\u0000${d.id}`, d);
   return [...byKey.values()];
+}
+
+/** What complete() writes for a shared doc: `doc` joined with the row stored now (none, or the same: `doc` as is). */
+export function mergeWith(stored: EntityDoc | undefined, doc: EntityDoc, shared: SharedDocs): EntityDoc {
+  if (stored === undefined) return doc;
+  if (stored.conversationSid === doc.conversationSid && JSON.stringify(stored.doc) === JSON.stringify(doc.doc)) return doc;
+  return shared.merge(stored, doc);
 }

@@ -13,7 +13,9 @@
  * truth (replay), which a job table that deletes finished jobs is not.
  *
  * accept() batches the events that arrive together into one statement (postgres-accept-batch.ts); complete() is a
- * single statement too (CTEs), so each is one round trip and one implicit transaction.
+ * single statement too (CTEs), so each is one round trip and one implicit transaction. Only a complete() that writes
+ * shared docs (SharedDocs: written by several partitions, so by several workers at once) takes an explicit
+ * transaction: lock and read them (LOCK_SHARED), merge in JS, then the same statement; four round trips.
  *
  * Only accept() must be durable before it answers (the 200 tells Twilio not to retry). The worker's writes (claim,
  * complete, recordFailure, release, renew) go through `workerPool`, whose connections run with
@@ -32,6 +34,7 @@ import {
   checkTtl,
   EVENT_COLUMNS,
   lastOfEach,
+  mergeWith,
   toAppliedRecord,
   toEntityDoc,
   toLoggedEvent,
@@ -50,6 +53,7 @@ import {
   type EntityRef,
   type EventStore,
   type QueueStats,
+  type SharedDocs,
 } from './types.js';
 
 export interface PostgresEventStoreOptions {
@@ -117,6 +121,20 @@ const COMPLETE = `
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM counted) AS counted, (SELECT count(*) FROM docs) AS docs`;
+
+/*
+ * The shared docs a complete() writes, locked and read as stored now, before COMPLETE in the same transaction: one
+ * that exists is locked as it is (a no-op update; ON CONFLICT waits for, then sees, a concurrent writer's commit,
+ * which SELECT … FOR UPDATE could not for a row inserted after its snapshot); one that does not is inserted as ours,
+ * which locks its key until we commit. In (kind, id) order, so two completes lock them in the same order.
+ */
+const LOCK_SHARED = `
+  INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
+  SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[]) AS d(kind, id, conversation_sid, unique_name, doc)
+  ORDER BY d.kind COLLATE "C", d.id COLLATE "C"
+  ON CONFLICT (kind, id) DO UPDATE SET doc = router_docs.doc
+  RETURNING kind, id, conversation_sid, doc`;
 
 const FAILURE = `
   WITH held AS (
@@ -188,9 +206,40 @@ export class PostgresEventStore implements EventStore {
     return partitions;
   }
 
-  async complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean> {
+  async complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[], shared?: SharedDocs): Promise<boolean> {
     if (eventIds.length === 0) return true;
-    const result = await this.workerPool.query<{ marked: string }>({
+    // the common case, docs this partition alone writes: one statement, its own transaction
+    if (shared === undefined || shared.docs.length === 0) return this.completeOn(this.workerPool, workerId, partitionKey, eventIds, docs);
+    const client = await this.workerPool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const locked = await client.query<DocRow>({ name: 'router-lock-shared', text: LOCK_SHARED, values: docColumns(shared.docs) });
+      const stored = new Map(locked.rows.map((row) => [`${String(row.kind)}\u0000${String(row.id)}`, toEntityDoc(row)]));
+      const merged = lastOfEach(shared.docs).map((doc) => mergeWith(stored.get(`${doc.kind}\u0000${doc.id}`), doc, shared));
+      const done = await this.completeOn(client, workerId, partitionKey, eventIds, [...docs, ...merged]);
+      // not done: nothing was marked nor written, but the locking inserts must go
+      await client.query(done ? 'COMMIT' : 'ROLLBACK');
+      return done;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      // a connection whose ROLLBACK failed is not given back to the pool
+      client.release(broken);
+    }
+  }
+
+  private async completeOn(
+    db: pg.Pool | pg.PoolClient,
+    workerId: string,
+    partitionKey: string,
+    eventIds: readonly number[],
+    docs: EntityDoc[],
+  ): Promise<boolean> {
+    const result = await db.query<{ marked: string }>({
       name: 'router-complete',
       text: COMPLETE,
       values: [partitionKey, workerId, eventIds, ...docColumns(docs)],

@@ -10,6 +10,7 @@ import {
   checkTtl,
   EVENT_COLUMNS,
   lastOfEach,
+  mergeWith,
   toAppliedRecord,
   toEntityDoc,
   toLoggedEvent,
@@ -28,6 +29,7 @@ import {
   type EntityRef,
   type EventStore,
   type QueueStats,
+  type SharedDocs,
 } from './types.js';
 
 export interface SqliteEventStoreOptions {
@@ -50,7 +52,7 @@ export class SqliteEventStore implements EventStore {
     (workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number) => ClaimedPartition[]
   >;
   private readonly completeTx: BetterSqlite3.Transaction<
-    (workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]) => boolean
+    (workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[], shared: SharedDocs | undefined) => boolean
   >;
   private readonly failureTx: BetterSqlite3.Transaction<
     (workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean) => void
@@ -174,7 +176,13 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  private completeIn(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): boolean {
+  private completeIn(
+    workerId: string,
+    partitionKey: string,
+    eventIds: readonly number[],
+    docs: EntityDoc[],
+    shared: SharedDocs | undefined,
+  ): boolean {
     if (!this.holds(workerId, partitionKey)) return false;
     const nextSeq = this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'applied_seq' RETURNING value`).pluck();
     const mark = this.sql(
@@ -187,13 +195,26 @@ export class SqliteEventStore implements EventStore {
     }
     this.sql(`UPDATE router_partitions SET pending = pending - ? WHERE partition_key = ?`).run(eventIds.length, partitionKey);
     this.writeDocs(lastOfEach(docs));
+    // read here, under the write lock: nobody can write them between this read and the commit
+    if (shared) this.writeDocs(lastOfEach(shared.docs).map((doc) => mergeWith(this.storedDoc(doc), doc, shared)));
     return true;
   }
 
-  async complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean> {
+  private storedDoc(ref: EntityRef): EntityDoc | undefined {
+    const row = this.sql(`SELECT kind, id, conversation_sid, doc FROM router_docs WHERE kind = ? AND id = ?`).get(ref.kind, ref.id);
+    return row === undefined ? undefined : toEntityDoc(row as DocRow);
+  }
+
+  async complete(
+    workerId: string,
+    partitionKey: string,
+    eventIds: readonly number[],
+    docs: EntityDoc[],
+    shared?: SharedDocs,
+  ): Promise<boolean> {
     if (eventIds.length === 0) return true;
     try {
-      return await this.group.run(() => this.completeTx(workerId, partitionKey, eventIds, docs));
+      return await this.group.run(() => this.completeTx(workerId, partitionKey, eventIds, docs, shared));
     } catch (error) {
       if (error instanceof NotPending) return false;
       throw error;
@@ -237,11 +258,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   async entities(refs: EntityRef[]): Promise<EntityDoc[]> {
-    const one = this.sql(`SELECT kind, id, conversation_sid, doc FROM router_docs WHERE kind = ? AND id = ?`);
     const found: EntityDoc[] = [];
     for (const ref of refs) {
-      const row = one.get(ref.kind, ref.id) as DocRow | undefined;
-      if (row) found.push(toEntityDoc(row));
+      const doc = this.storedDoc(ref);
+      if (doc) found.push(doc);
     }
     return found;
   }

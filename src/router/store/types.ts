@@ -27,6 +27,17 @@ export interface EntityRef {
   id: string;
 }
 
+/**
+ * Docs that events of several partitions write, for complete(): each is written as `merge(stored, doc)`, `stored`
+ * being the row as it is when the transaction commits (read under its lock), so no concurrent writer's update is lost.
+ * The store knows nothing of what a doc holds: `merge` is the caller's.
+ */
+export interface SharedDocs {
+  docs: EntityDoc[];
+  /** two versions of one doc joined: commutative, associative and idempotent (`stored` may equal `written`) */
+  merge(stored: EntityDoc, written: EntityDoc): EntityDoc;
+}
+
 export interface ClaimedPartition {
   partitionKey: string;
   /** its pending events, oldest first (at most the claim's perPartition) */
@@ -66,11 +77,12 @@ export interface EventStore {
    */
   claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]>;
   /**
-   * One transaction: upsert `docs` (the last of each (kind, id) wins), mark the events applied, in id order
-   * (applyCount + 1, appliedSeq from a global sequence). All or nothing: does nothing and answers false when
-   * `workerId` no longer holds the partition's lease (another worker took it over) or one of them is not pending.
+   * One transaction: upsert `docs` (the last of each (kind, id) wins) and `shared.docs` (each merged with its stored
+   * row, see SharedDocs), mark the events applied, in id order (applyCount + 1, appliedSeq from a global sequence).
+   * All or nothing: does nothing and answers false when `workerId` no longer holds the partition's lease (another
+   * worker took it over) or one of them is not pending. `docs` and `shared.docs` name different docs.
    */
-  complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[]): Promise<boolean>;
+  complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[], shared?: SharedDocs): Promise<boolean>;
   /** The handler failed: attempts + 1 and the error kept; `dead: true` takes it out of the queue for good. */
   recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void>;
   /** Give the partition back; with `notBefore` (epoch ms) no worker claims it before then (backoff, in order). */

@@ -9,11 +9,13 @@
  */
 import type { LoggedEvent } from '../events.js';
 import type { EntityDoc, EntityRef, EventStore } from '../store/types.js';
-import { applyEvent, entityKey, touchedEntities } from '../state/fold.js';
+import { applyEvent, entityKey, joinDocs, touchedEntities } from '../state/fold.js';
 
 /**
  * Docs that events of other partitions write too (a contact's failures come from status callbacks and inbound
- * messages; a suppression from audit events of any conversation): read fresh for each event, never cached.
+ * messages; a suppression from audit events of any conversation): read fresh for each event, never cached, and
+ * committed joined with the row as stored at commit (SharedDocs), so a partition that wrote one since our read
+ * loses nothing. The others are this partition's alone and are written as they are.
  */
 const SHARED_KINDS = new Set(['contact', 'suppression']);
 
@@ -43,7 +45,7 @@ export class PartitionRun {
 
   /**
    * Fold the event into the run's docs (committed by the next flush). True when it wrote a doc other partitions write
-   * too: the caller flushes at once, so the read-modify-write window on it stays as short as one event's.
+   * too: the caller flushes at once, so the other partitions' handlers see it soon.
    */
   async apply(event: LoggedEvent): Promise<boolean> {
     const refs = touchedEntities(event);
@@ -70,10 +72,12 @@ export class PartitionRun {
   async flush(): Promise<boolean> {
     if (this.ids.length === 0) return true;
     const ids = this.ids;
-    const docs = [...this.unflushed.values()];
+    const owned: EntityDoc[] = [];
+    const shared: EntityDoc[] = [];
+    for (const doc of this.unflushed.values()) (SHARED_KINDS.has(doc.kind) ? shared : owned).push(doc);
     this.ids = [];
     this.unflushed.clear();
-    return this.store.complete(this.workerId, this.partitionKey, ids, docs);
+    return this.store.complete(this.workerId, this.partitionKey, ids, owned, shared.length > 0 ? { docs: shared, merge: joinDocs } : undefined);
   }
 
   private async read(refs: EntityRef[]): Promise<void> {
