@@ -84,11 +84,11 @@ const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b
 
 /**
  * The new versions of the docs this event changes (unchanged ones are not returned). `current` holds at least the
- * docs of touchedEntities(event) that exist.
+ * docs of touchedEntities(event) that exist. `deltas`: eventDeltas(event), when the caller has them already.
  */
-export function applyEvent(current: ReadonlyMap<string, EntityDoc>, event: LoggedEvent): EntityDoc[] {
+export function applyEvent(current: ReadonlyMap<string, EntityDoc>, event: LoggedEvent, deltas: readonly Delta[] = eventDeltas(event)): EntityDoc[] {
   const out: EntityDoc[] = [];
-  for (const delta of eventDeltas(event)) {
+  for (const delta of deltas) {
     const before = current.get(entityKey(delta));
     const after = finish(join(working(before), delta));
     if (before === undefined || !sameDoc(before, after)) out.push(after);

@@ -184,14 +184,18 @@ export class SqliteEventStore implements EventStore {
     shared: SharedDocs | undefined,
   ): boolean {
     if (!this.holds(workerId, partitionKey)) return false;
-    const nextSeq = this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'applied_seq' RETURNING value`).pluck();
+    // the run's sequence numbers taken at once: the last one is returned, the run holds the ones before it
+    const lastSeq = this.sql(`UPDATE router_counters SET value = value + ? WHERE name = 'applied_seq' RETURNING value`)
+      .pluck()
+      .get(eventIds.length) as number;
     const mark = this.sql(
       `UPDATE router_events SET status = 'applied', apply_count = apply_count + 1, applied_seq = ?
        WHERE id = ? AND partition_key = ? AND status = 'pending'`,
     );
+    let seq = lastSeq - eventIds.length;
     for (const id of [...eventIds].sort((a, b) => a - b)) {
       // already applied (or dead, or not this partition's): rolling back keeps the sequence and the docs untouched
-      if (mark.run(nextSeq.get() as number, id, partitionKey).changes === 0) throw new NotPending();
+      if (mark.run(++seq, id, partitionKey).changes === 0) throw new NotPending();
     }
     this.sql(`UPDATE router_partitions SET pending = pending - ? WHERE partition_key = ?`).run(eventIds.length, partitionKey);
     this.writeDocs(lastOfEach(docs));

@@ -9,7 +9,8 @@
  */
 import type { LoggedEvent } from '../events.js';
 import type { EntityDoc, EntityRef, EventStore } from '../store/types.js';
-import { applyEvent, entityKey, joinDocs, touchedEntities } from '../state/fold.js';
+import { applyEvent, entityKey, joinDocs } from '../state/fold.js';
+import { eventDeltas, type Delta } from '../state/event-deltas.js';
 
 /**
  * Docs that events of other partitions write too (a contact's failures come from status callbacks and inbound
@@ -24,6 +25,8 @@ export class PartitionRun {
   private readonly known = new Map<string, EntityDoc | null>();
   /** written by the run and not yet committed */
   private readonly unflushed = new Map<string, EntityDoc>();
+  /** eventDeltas of the events prefetched and not applied yet, by event id */
+  private readonly deltas = new Map<number, Delta[]>();
   private ids: number[] = [];
 
   constructor(
@@ -39,8 +42,15 @@ export class PartitionRun {
   /** one read for the docs of this partition that the claimed events touch */
   async prefetch(events: readonly LoggedEvent[]): Promise<void> {
     const refs = new Map<string, EntityRef>();
-    for (const event of events) for (const ref of touchedEntities(event)) if (!SHARED_KINDS.has(ref.kind)) refs.set(entityKey(ref), ref);
+    for (const event of events) for (const ref of this.deltasOf(event)) if (!SHARED_KINDS.has(ref.kind)) refs.set(entityKey(ref), ref);
     await this.read([...refs.values()]);
+  }
+
+  /** what the event says about each doc, worked out once per event of the run (prefetch, apply, the fold) */
+  private deltasOf(event: LoggedEvent): Delta[] {
+    let deltas = this.deltas.get(event.id);
+    if (!deltas) this.deltas.set(event.id, (deltas = eventDeltas(event)));
+    return deltas;
   }
 
   /**
@@ -48,7 +58,9 @@ export class PartitionRun {
    * too: the caller flushes at once, so the other partitions' handlers see it soon.
    */
   async apply(event: LoggedEvent): Promise<boolean> {
-    const refs = touchedEntities(event);
+    const deltas = this.deltasOf(event);
+    this.deltas.delete(event.id);
+    const refs: EntityRef[] = deltas.map(({ kind, id }) => ({ kind, id }));
     await this.read(refs.filter((ref) => {
       const key = entityKey(ref);
       return SHARED_KINDS.has(ref.kind) ? !this.unflushed.has(key) : !this.known.has(key);
@@ -59,7 +71,7 @@ export class PartitionRun {
       if (doc) current.set(entityKey(ref), doc);
     }
     let shared = false;
-    for (const doc of applyEvent(current, event)) {
+    for (const doc of applyEvent(current, event, deltas)) {
       this.known.set(entityKey(doc), doc);
       this.unflushed.set(entityKey(doc), doc);
       shared ||= SHARED_KINDS.has(doc.kind);
