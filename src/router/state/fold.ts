@@ -23,6 +23,7 @@
  * Reachability is grow-only: nothing here makes a participant reachable again (a later success does not).
  */
 import type { LoggedEvent } from '../events.js';
+import { sameDoc } from '../store/event-rows.js';
 import type { EntityDoc, EntityRef } from '../store/types.js';
 import { type EntityKind, isEntityKind, project, SCHEMAS } from './docs.js';
 import { type Delta, eventDeltas } from './event-deltas.js';
@@ -75,12 +76,6 @@ function working(doc: EntityDoc | undefined): Working | undefined {
   if (doc === undefined || !isEntityKind(doc.kind)) return undefined;
   return { kind: doc.kind, id: doc.id, conversationSid: doc.conversationSid, reg: registersOf(doc) ?? {} };
 }
-
-/**
- * Docs are canonical (finish() writes them so, and JSON text keeps key order through both stores), so their plain
- * serialisations compare; a doc that is not would only count as changed and be written again.
- */
-const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b.conversationSid && JSON.stringify(a.doc) === JSON.stringify(b.doc);
 
 /**
  * The new versions of the docs this event changes (unchanged ones are not returned). `current` holds at least the

@@ -76,9 +76,14 @@ export function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
   return [...byKey.values()];
 }
 
+/**
+ * Two versions of a doc are the same. Docs are canonical (fold.ts writes them so, and JSON text keeps key order
+ * through both stores), so their plain serialisations compare; a doc that is not would only count as changed.
+ */
+export const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b.conversationSid && JSON.stringify(a.doc) === JSON.stringify(b.doc);
+
 /** What complete() writes for a shared doc: `doc` joined with the row stored now (none, or the same: `doc` as is). */
 export function mergeWith(stored: EntityDoc | undefined, doc: EntityDoc, shared: SharedDocs): EntityDoc {
-  if (stored === undefined) return doc;
-  if (stored.conversationSid === doc.conversationSid && JSON.stringify(stored.doc) === JSON.stringify(doc.doc)) return doc;
+  if (stored === undefined || sameDoc(stored, doc)) return doc;
   return shared.merge(stored, doc);
 }

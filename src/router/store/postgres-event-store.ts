@@ -214,9 +214,11 @@ export class PostgresEventStore implements EventStore {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const locked = await client.query<DocRow>({ name: 'router-lock-shared', text: LOCK_SHARED, values: docColumns(shared.docs) });
+      // the last of each (kind, id), for the lock too: ON CONFLICT DO UPDATE refuses to touch one row twice
+      const latest = lastOfEach(shared.docs);
+      const locked = await client.query<DocRow>({ name: 'router-lock-shared', text: LOCK_SHARED, values: docColumns(latest) });
       const stored = new Map(locked.rows.map((row) => [`${String(row.kind)}\u0000${String(row.id)}`, toEntityDoc(row)]));
-      const merged = lastOfEach(shared.docs).map((doc) => mergeWith(stored.get(`${doc.kind}\u0000${doc.id}`), doc, shared));
+      const merged = latest.map((doc) => mergeWith(stored.get(`${doc.kind}\u0000${doc.id}`), doc, shared));
       const done = await this.completeOn(client, workerId, partitionKey, eventIds, [...docs, ...merged]);
       // not done: nothing was marked nor written, but the locking inserts must go
       await client.query(done ? 'COMMIT' : 'ROLLBACK');

@@ -60,7 +60,8 @@ export class PartitionRun {
   async apply(event: LoggedEvent): Promise<boolean> {
     const deltas = this.deltasOf(event);
     this.deltas.delete(event.id);
-    const refs: EntityRef[] = deltas.map(({ kind, id }) => ({ kind, id }));
+    // a delta names its doc (kind, id): it is the ref
+    const refs: readonly EntityRef[] = deltas;
     await this.read(refs.filter((ref) => {
       const key = entityKey(ref);
       return SHARED_KINDS.has(ref.kind) ? !this.unflushed.has(key) : !this.known.has(key);
