@@ -235,6 +235,36 @@ describe('ordering and the journal', () => {
     expect(rx.requests).toHaveLength(1);
   });
 
+  it('a reset while a failing attempt is in flight: no retry, and its result never lands on a later delivery', async () => {
+    // #rp=all: a 500 is retried (100 ms later), unless the reset took the delivery
+    await configure({ post: rx.url('/old') + '#rp=all', filters: ['onMessageAdded'] });
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
+    rx.respond = (r) => {
+      if (r.path !== '/old') return { status: 200 };
+      arrived();
+      return { status: 500, delayMs: 300 };
+    };
+    const c = await v1().conversations.create({ friendlyName: 'before the reset' });
+    await v1().conversations(c.sid).messages.create({ body: 'old', ...ON });
+    await inFlight;
+    const [old] = t.emulator.control.deliveries({ eventType: 'onMessageAdded' });
+    const oldDone = finished((d) => d.params.Body === 'old');
+    t.emulator.reset();
+    // SQLite numbers a plain INTEGER PRIMARY KEY from the highest remaining row: after the reset the new delivery
+    // took the old one's id, and the old attempt's result was written over it
+    await configure({ post: rx.url('/new'), filters: ['onMessageAdded'] });
+    const c2 = await v1().conversations.create({ friendlyName: 'after the reset' });
+    await v1().conversations(c2.sid).messages.create({ body: 'new', ...ON });
+    await finished((d) => d.params.Body === 'new');
+    expect((await oldDone).state).toBe('failed');
+    // longer than the retry's backoff: a retry would have reached /old again
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(rx.requests.map((r) => r.path)).toEqual(['/old', '/new']);
+    const journal = t.emulator.control.deliveries({});
+    expect(journal.map((d) => [d.id > old!.id, d.params.Body, d.state, d.attempts.map((a) => a.status)])).toEqual([[true, 'new', 'delivered', [200]]]);
+  });
+
   it('GET /_emulator/webhooks/deliveries filters by eventType, conversationSid, status and limit; DELETE keeps pending ones', async () => {
     rx.respond = (r) => ({ status: r.params.Body === 'bad' ? 400 : 200 });
     await configure({ post: rx.url('/journal'), filters: ['onMessageAdded', 'onConversationAdded'] });

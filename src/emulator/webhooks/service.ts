@@ -172,6 +172,14 @@ export class WebhookService {
   private stopped = false;
   /** set when stop() drops the attempts still in flight: they are not recorded, the rows stay pending */
   private abandoning = false;
+  /** attempts in flight when a reset took their account's deliveries: they end unrecorded, and are not retried */
+  private readonly resetInFlight = new Set<Delivery>();
+  /**
+   * The last delivery id handed out. Ids are never reused in a process: SQLite gives a plain INTEGER PRIMARY KEY the
+   * highest remaining id + 1, so after a reset a new delivery could take the id of an attempt still in flight, whose
+   * result would then be written over the new one's row (and the journal and the inspector's feed would show it).
+   */
+  private lastId: number | undefined;
   /** once set, a pre-event stops waiting for its consumer */
   private halted = false;
   /** the pre-events waiting: each one's way to stop waiting */
@@ -259,6 +267,8 @@ export class WebhookService {
     for (const [key, q] of this.queues) {
       // an attempt in flight finishes on its own; everything queued behind it goes
       const kept = q.filter((d, i) => !gone(d) || (i === 0 && this.inFlight.has(key)));
+      // that attempt is the old data's: it finishes unwritten, and leaves the queue without a retry
+      if (kept[0] && gone(kept[0])) this.resetInFlight.add(kept[0]);
       // In place: the attempt in flight shifts this very array when it finishes (kick); a new array would keep
       // its head there, and the delivery would be sent a second time.
       q.splice(0, q.length, ...kept);
@@ -395,15 +405,17 @@ export class WebhookService {
 
   private insert(d: Delivery): Delivery {
     const position = this.nextPosition++;
-    const result = this.db.run(
-      `INSERT INTO webhook_deliveries (account_sid, event_type, kind, conversation_sid, webhook_sid, order_key, position, url, method,
+    this.lastId ??= Number(this.db.get('SELECT max(id) AS m FROM webhook_deliveries')?.m ?? 0);
+    const id = ++this.lastId;
+    this.db.run(
+      `INSERT INTO webhook_deliveries (id, account_sid, event_type, kind, conversation_sid, webhook_sid, order_key, position, url, method,
          params, idempotency_token, state, attempts, retry_count, next_attempt_at, hold_group, duplicate_of, created_at, finished_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      d.accountSid, d.eventType, d.kind, d.conversationSid, d.webhookSid, d.orderKey, position, d.url, d.method,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      id, d.accountSid, d.eventType, d.kind, d.conversationSid, d.webhookSid, d.orderKey, position, d.url, d.method,
       JSON.stringify(d.params), d.idempotencyToken, d.state, JSON.stringify(d.attempts), d.retryCount, d.nextAttemptAt,
       d.holdGroup, d.duplicateOf, d.createdAt, d.finishedAt,
     );
-    return { ...d, id: Number(result.lastInsertRowid), position };
+    return { ...d, id, position };
   }
 
   // ---- dispatch ------------------------------------------------------------------------------------------
@@ -651,7 +663,9 @@ export class WebhookService {
     d.attempts.push({ at: isoMillis(started), retryCount: d.retryCount, status, latencyMs, error });
     const ok = status !== null && status >= 200 && status < 300;
     const firstAttempt = Date.parse(d.attempts[0].at);
-    const canRetry = !ok && retryClass !== undefined && conn.retryOn.has(retryClass) && d.retryCount < conn.retries && Date.now() - firstAttempt < conn.totalTimeoutMs;
+    // its row went with a reset while it was in flight: it ends here, announced but not written, and never retried
+    const orphaned = this.resetInFlight.delete(d);
+    const canRetry = !orphaned && !ok && retryClass !== undefined && conn.retryOn.has(retryClass) && d.retryCount < conn.retries && Date.now() - firstAttempt < conn.totalTimeoutMs;
     if (ok) d.state = 'delivered';
     else if (canRetry) {
       d.retryCount++;
@@ -659,6 +673,10 @@ export class WebhookService {
     } else d.state = 'failed';
     const final = d.state !== 'pending';
     if (final) d.finishedAt = Date.now();
+    if (orphaned) {
+      this.finished(d);
+      return true;
+    }
     this.db.transaction(() =>
       this.db.run(
         'UPDATE webhook_deliveries SET state = ?, attempts = ?, retry_count = ?, next_attempt_at = ?, finished_at = ? WHERE id = ?',
