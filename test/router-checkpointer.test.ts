@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBackgroundCheckpoints } from '../src/router/store/sqlite-checkpointer.js';
+import { createCommitSignal, signalGeneration } from '../src/router/store/sqlite-commit-signal.js';
 import { openSqliteDatabase, type SqliteDatabase } from '../src/router/store/sqlite-database.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,11 +81,24 @@ describe('background WAL checkpoints', () => {
   it('PASSIVE checkpoints alone never start the WAL over (the control for the test above)', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
     db = openSqliteDatabase(file);
-    const checkpoints = startBackgroundCheckpoints(db, file, { intervalMs: 10, restartFrames: Number.MAX_SAFE_INTEGER });
+    const commitSignal = createCommitSignal();
+    const checkpoints = startBackgroundCheckpoints(db, file, { intervalMs: 10, restartFrames: Number.MAX_SAFE_INTEGER, commitSignal });
     const rows = await steadyWrites(db, 2_000);
     await checkpoints.stop();
     expect(rows * 250).toBeGreaterThan(6_000_000);
     expect(walBytes(file)).toBeGreaterThan(6_000_000);
+    // a PASSIVE checkpoint holds no writer back: nobody to wake
+    expect(signalGeneration(commitSignal)).toBe(0);
+  });
+
+  it('a RESTART checkpoint, which holds writers back, wakes them when it ends (the commit signal)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tce-ckpt-')), 'c.sqlite');
+    db = openSqliteDatabase(file);
+    const commitSignal = createCommitSignal();
+    const checkpoints = startBackgroundCheckpoints(db, file, { intervalMs: 10, restartFrames: 256, commitSignal });
+    await steadyWrites(db, 1_000);
+    await checkpoints.stop();
+    expect(signalGeneration(commitSignal)).toBeGreaterThan(0);
   });
 
   it('when the thread dies, the main connection takes automatic checkpoints back', async () => {

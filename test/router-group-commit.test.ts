@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteDatabase, type SqliteDatabase } from '../src/router/store/sqlite-database.js';
 import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
 import { SqliteGroupCommit } from '../src/router/store/sqlite-group-commit.js';
+import { createCommitSignal, signalGeneration, signalWriteEnded } from '../src/router/store/sqlite-commit-signal.js';
 import type { IncomingEvent } from '../src/router/events.js';
 
 let db: SqliteDatabase;
@@ -141,6 +142,39 @@ describe('SqliteGroupCommit while another connection writes', () => {
     await group.run(() => insert('after'));
     expect(committed()).toEqual(['after', 'held']);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+  });
+});
+
+describe('SqliteGroupCommit with a commit signal (the threads writing one file)', () => {
+  it('each transaction it ends, committed or rolled back, bumps the signal', async () => {
+    const commitSignal = createCommitSignal();
+    const group = new SqliteGroupCommit(db, { commitSignal });
+    const insert = db.transaction((v: string) => void db.prepare('INSERT INTO t (v) VALUES (?)').run(v));
+    await group.run(() => insert('a'));
+    expect(signalGeneration(commitSignal)).toBe(1);
+    // one batch, one transaction: one bump
+    await Promise.all([group.run(() => insert('b')), group.run(() => insert('c'))]);
+    expect(signalGeneration(commitSignal)).toBe(2);
+    // a deferred foreign key fails at COMMIT: rolled back, still ended
+    await expect(group.run(() => db.prepare('INSERT INTO child (parent_id) VALUES (42)').run())).rejects.toThrow(/FOREIGN KEY/);
+    expect(signalGeneration(commitSignal)).toBe(3);
+  });
+
+  it('a batch refused while another thread writes commits once that thread signals the end of its transaction', async () => {
+    const commitSignal = createCommitSignal();
+    // far longer than the test: only the signal (or the 1 ms timeout) can end the wait, never SQLite's busy wait
+    const group = new SqliteGroupCommit(db, { commitSignal, busyTimeoutMs: 60_000 });
+    const insert = db.transaction((v: string) => void db.prepare('INSERT INTO t (v) VALUES (?)').run(v));
+    observer.exec('BEGIN IMMEDIATE');
+    let done = false;
+    const written = group.run(() => insert('held')).then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(done).toBe(false);
+    observer.exec('COMMIT');
+    signalWriteEnded(commitSignal);
+    await written;
+    expect(committed()).toEqual(['held']);
+    expect(signalGeneration(commitSignal)).toBe(2);
   });
 });
 

@@ -169,7 +169,7 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
 
   if (!config.ingressOnly) {
     if (threaded) {
-      thread = new ThreadedWorker({ data: { config, workerId, logLevel: log.level }, log, metrics: workerMetrics, fallback: inThisThread });
+      thread = new ThreadedWorker({ data: { config, workerId, logLevel: log.level, commitSignal: stores.commitSignal }, log, metrics: workerMetrics, fallback: inThisThread });
       await thread.start();
       worker = thread;
     } else {

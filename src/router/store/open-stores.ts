@@ -11,6 +11,7 @@ import { openPostgresPool } from './postgres-pool.js';
 import { RedisKv } from './redis-kv.js';
 import { openSqliteDatabase } from './sqlite-database.js';
 import { startBackgroundCheckpoints } from './sqlite-checkpointer.js';
+import { createCommitSignal, type CommitSignal } from './sqlite-commit-signal.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import { SqliteKv } from './sqlite-kv.js';
 import type { EventStore, KeyValueStore } from './types.js';
@@ -31,19 +32,25 @@ export interface OpenStoresOptions {
    * ingress's thread).
    */
   backgroundCheckpoints?: boolean;
+  /** SQLite file: the signal of the other threads writing it (the worker thread gets the router's) */
+  commitSignal?: CommitSignal;
 }
 
 export interface Stores {
   events: EventStore;
   kv: KeyValueStore;
   close(): Promise<void>;
+  /** SQLite file: what the other threads writing it share with this connection (sqlite-commit-signal.ts) */
+  commitSignal?: CommitSignal;
 }
 
 export async function openStores(options: OpenStoresOptions): Promise<Stores> {
   if (!options.databaseUrl) {
     const db = openSqliteDatabase(options.db);
-    const checkpoints = options.db === ':memory:' || options.backgroundCheckpoints === false ? undefined : startBackgroundCheckpoints(db, options.db);
-    const events = new SqliteEventStore(db);
+    const commitSignal = options.commitSignal ?? createCommitSignal();
+    const checkpoints =
+      options.db === ':memory:' || options.backgroundCheckpoints === false ? undefined : startBackgroundCheckpoints(db, options.db, { commitSignal });
+    const events = new SqliteEventStore(db, { commitSignal });
     const kv = new SqliteKv(db);
     // the event store first: it commits the writes still queued for this turn
     const close = once(async () => {
@@ -51,7 +58,7 @@ export async function openStores(options: OpenStoresOptions): Promise<Stores> {
       await checkpoints?.stop();
       db.close();
     });
-    return { events, kv, close };
+    return { events, kv, close, commitSignal };
   }
   const statementTimeoutMs = options.databaseStatementTimeoutMs;
   const pool = await openPostgresPool({ url: options.databaseUrl, schema: options.databaseSchema, statementTimeoutMs });

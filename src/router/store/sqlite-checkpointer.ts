@@ -14,6 +14,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import type { CommitSignal } from './sqlite-commit-signal.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 // plain JavaScript evaluated in the thread (the router also runs from TypeScript sources under vitest)
@@ -28,7 +29,8 @@ const timer = setInterval(() => {
     if (done && done.log >= workerData.restartFrames && done.checkpointed === done.log) {
       // compiled each time: SQLite applies busy_timeout when the PRAGMA is prepared
       db.pragma('busy_timeout = ' + workerData.restartWaitMs);
-      try { db.pragma('wal_checkpoint(RESTART)'); } finally { db.pragma('busy_timeout = 1000'); }
+      // it held the write lock: wake the writers it held back (sqlite-commit-signal.ts)
+      try { db.pragma('wal_checkpoint(RESTART)'); } finally { db.pragma('busy_timeout = 1000'); if (workerData.commitSignal) { Atomics.add(workerData.commitSignal, 0, 1); Atomics.notify(workerData.commitSignal, 0); } }
     }
   } catch { /* busy: next time */ }
 }, workerData.intervalMs);
@@ -44,6 +46,8 @@ export interface CheckpointOptions {
   intervalMs?: number;
   /** WAL frames (pages) after which the WAL is started over (default 8,192: 32 MB of 4 KB pages) */
   restartFrames?: number;
+  /** bumped after each RESTART checkpoint, which holds the write lock (sqlite-commit-signal.ts) */
+  commitSignal?: CommitSignal;
 }
 
 export interface Checkpointer {
@@ -53,7 +57,7 @@ export interface Checkpointer {
 export function startBackgroundCheckpoints(db: SqliteDatabase, file: string, options: CheckpointOptions = {}): Checkpointer {
   const module = createRequire(import.meta.url).resolve('better-sqlite3');
   const { intervalMs = 100, restartFrames = 8_192 } = options;
-  const worker = new Worker(THREAD, { eval: true, workerData: { module, file, intervalMs, restartFrames, restartWaitMs: RESTART_WAIT_MS } });
+  const worker = new Worker(THREAD, { eval: true, workerData: { module, file, intervalMs, restartFrames, restartWaitMs: RESTART_WAIT_MS, commitSignal: options.commitSignal } });
   worker.unref();
   let stopped = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

@@ -18,6 +18,7 @@ import {
   type DocRow,
   type EventRow,
 } from './event-rows.js';
+import type { CommitSignal } from './sqlite-commit-signal.js';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 import { SqliteGroupCommit } from './sqlite-group-commit.js';
 import {
@@ -39,6 +40,8 @@ export interface SqliteEventStoreOptions {
   ownsDatabase?: boolean;
   /** most writes committed together (1: a transaction per write) */
   maxBatch?: number;
+  /** shared with the other threads writing the same file (sqlite-commit-signal.ts) */
+  commitSignal?: CommitSignal;
 }
 
 export class SqliteEventStore implements EventStore {
@@ -48,9 +51,7 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
   private readonly acceptTx: (event: IncomingEvent, now: number, ttlMs: number) => AcceptResult;
-  private readonly claimTx: BetterSqlite3.Transaction<
-    (workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number) => ClaimedPartition[]
-  >;
+  private readonly claimTx: BetterSqlite3.Transaction<(workerId: string, maxPartitions: number, leaseMs: number, now: number) => string[]>;
   private readonly completeTx: BetterSqlite3.Transaction<
     (workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[], shared: SharedDocs | undefined) => boolean
   >;
@@ -73,7 +74,7 @@ export class SqliteEventStore implements EventStore {
   ) {
     this.now = options.now ?? Date.now;
     this.ownsDatabase = options.ownsDatabase ?? false;
-    this.group = new SqliteGroupCommit(db, { maxBatch: options.maxBatch });
+    this.group = new SqliteGroupCommit(db, { maxBatch: options.maxBatch, commitSignal: options.commitSignal });
     this.acceptTx = this.makeAccept();
     this.claimTx = this.db.transaction(this.claimIn.bind(this));
     this.completeTx = this.db.transaction(this.completeIn.bind(this));
@@ -144,7 +145,8 @@ export class SqliteEventStore implements EventStore {
     return this.group.run(() => this.acceptTx(event, now, ttlMs));
   }
 
-  private claimIn(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number, now: number): ClaimedPartition[] {
+  /** the leases only: the write lock is the ingress's too, so the events are read after it (claim) */
+  private claimIn(workerId: string, maxPartitions: number, leaseMs: number, now: number): string[] {
     const keys = this.sql(
       `SELECT partition_key FROM router_partitions
        WHERE pending > 0 AND (lease_until IS NULL OR lease_until <= ?) AND (not_before IS NULL OR not_before <= ?)
@@ -153,18 +155,29 @@ export class SqliteEventStore implements EventStore {
     const lease = this.sql(
       `UPDATE router_partitions SET lease_owner = ?, lease_until = ?, not_before = NULL, last_claimed = ? WHERE partition_key = ?`,
     );
-    const pending = this.sql(
-      `SELECT ${EVENT_COLUMNS} FROM router_events WHERE partition_key = ? AND status = 'pending' ORDER BY id LIMIT ?`,
-    );
-    return keys.map((partitionKey) => {
-      lease.run(workerId, now + leaseMs, now, partitionKey);
-      return { partitionKey, events: (pending.all(partitionKey, perPartition) as EventRow[]).map(toLoggedEvent) };
-    });
+    for (const partitionKey of keys) lease.run(workerId, now + leaseMs, now, partitionKey);
+    return keys;
   }
 
   async claim(workerId: string, maxPartitions: number, leaseMs: number, perPartition: number): Promise<ClaimedPartition[]> {
+    return this.pendingEvents(await this.lease(workerId, maxPartitions, leaseMs), perPartition);
+  }
+
+  /** claim's write: the partitions leased to `workerId` (the router's worker thread has the router's thread make it) */
+  async lease(workerId: string, maxPartitions: number, leaseMs: number): Promise<string[]> {
     const now = this.now();
-    return this.group.run(() => this.claimTx(workerId, maxPartitions, leaseMs, perPartition, now));
+    return this.group.run(() => this.claimTx(workerId, maxPartitions, leaseMs, now));
+  }
+
+  /**
+   * claim's read, once the leases are committed: while this worker holds them only it marks their events, and the
+   * events accepted since are later ones of the same partitions (read or not, the order holds)
+   */
+  pendingEvents(partitionKeys: readonly string[], perPartition: number): ClaimedPartition[] {
+    const pending = this.sql(
+      `SELECT ${EVENT_COLUMNS} FROM router_events WHERE partition_key = ? AND status = 'pending' ORDER BY id LIMIT ?`,
+    );
+    return partitionKeys.map((partitionKey) => ({ partitionKey, events: (pending.all(partitionKey, perPartition) as EventRow[]).map(toLoggedEvent) }));
   }
 
   private holds(workerId: string, partitionKey: string): boolean {
@@ -188,15 +201,16 @@ export class SqliteEventStore implements EventStore {
     const lastSeq = this.sql(`UPDATE router_counters SET value = value + ? WHERE name = 'applied_seq' RETURNING value`)
       .pluck()
       .get(eventIds.length) as number;
-    const mark = this.sql(
-      `UPDATE router_events SET status = 'applied', apply_count = apply_count + 1, applied_seq = ?
-       WHERE id = ? AND partition_key = ? AND status = 'pending'`,
-    );
-    let seq = lastSeq - eventIds.length;
-    for (const id of [...eventIds].sort((a, b) => a - b)) {
-      // already applied (or dead, or not this partition's): rolling back keeps the sequence and the docs untouched
-      if (mark.run(++seq, id, partitionKey).changes === 0) throw new NotPending();
-    }
+    // one statement for the run: the i-th id (ascending) takes the i-th sequence number. The unary + keeps the
+    // planner on the ids (a rowid lookup each) rather than scanning the partition's pending index
+    const marked = this.sql(
+      `UPDATE router_events SET status = 'applied', apply_count = apply_count + 1, applied_seq = ? + run.key
+       FROM json_each(?) AS run
+       WHERE router_events.id = run.value AND +router_events.partition_key = ? AND +router_events.status = 'pending'`,
+    ).run(lastSeq - eventIds.length + 1, JSON.stringify([...eventIds].sort((a, b) => a - b)), partitionKey).changes;
+    // one already applied (or dead, or not this partition's, or named twice): rolling back keeps the sequence and the
+    // docs untouched
+    if (marked !== eventIds.length) throw new NotPending();
     this.sql(`UPDATE router_partitions SET pending = pending - ? WHERE partition_key = ?`).run(eventIds.length, partitionKey);
     this.writeDocs(lastOfEach(docs));
     // read here, under the write lock: nobody can write them between this read and the commit

@@ -7,9 +7,12 @@
  *
  * Another connection may hold the write lock (the router's worker thread, a second process). SQLite's own busy wait
  * would sleep inside BEGIN and stall this thread's event loop, every request with it; instead BEGIN is tried without
- * waiting, and a busy batch is tried again 1 ms later, the event loop free meanwhile (requests arriving then join the
- * queue). After `busyTimeoutMs` of that it waits inside SQLite as before, and a batch still refused is rejected.
+ * waiting, and a busy batch is tried again once the other connection's transaction ends (sqlite-commit-signal.ts;
+ * 1 ms later without a signal, or when the writer is another process), the event loop free meanwhile (requests
+ * arriving then join the queue). After `busyTimeoutMs` of that it waits inside SQLite as before, and a batch still
+ * refused is rejected.
  */
+import { signalGeneration, signalWriteEnded, writeEndedSince, type CommitSignal } from './sqlite-commit-signal.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 interface Pending {
@@ -23,6 +26,8 @@ export interface GroupCommitOptions {
   maxBatch?: number;
   /** how long a batch is retried while another connection writes, before waiting inside SQLite (default: the connection's busy_timeout) */
   busyTimeoutMs?: number;
+  /** shared with the other threads writing the same file: their COMMITs wake a busy batch at once */
+  commitSignal?: CommitSignal;
 }
 
 
@@ -34,7 +39,9 @@ export class SqliteGroupCommit {
   private readonly busyTimeoutMs: number;
   /** when the batch at the head of the queue first found the database locked */
   private busySince: number | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  /** a busy batch waits for the lock: run() schedules nothing meanwhile */
+  private retrying = false;
+  private readonly signal: CommitSignal | undefined;
   /** the connection's own busy_timeout, restored after each BEGIN that does not wait */
   private readonly connectionBusyTimeoutMs: number;
 
@@ -45,13 +52,14 @@ export class SqliteGroupCommit {
     this.maxBatch = options.maxBatch ?? 256;
     this.connectionBusyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
     this.busyTimeoutMs = options.busyTimeoutMs ?? this.connectionBusyTimeoutMs;
+    this.signal = options.commitSignal;
   }
 
   /** Queue `op` (a better-sqlite3 transaction function, so it nests as a savepoint) for this turn's batch. */
   run<T>(op: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled && this.retryTimer === undefined) {
+      if (!this.scheduled && !this.retrying) {
         this.scheduled = true;
         // after this turn's I/O callbacks: the requests that arrived together commit together, none waits longer
         setImmediate(() => this.flush());
@@ -65,15 +73,21 @@ export class SqliteGroupCommit {
    */
   flush(options: { wait?: boolean } = {}): void {
     this.scheduled = false;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retrying = false;
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.maxBatch);
       const waited = options.wait === true || (this.busySince !== undefined && Date.now() - this.busySince >= this.busyTimeoutMs);
+      const generation = this.signal ? signalGeneration(this.signal) : 0;
       const begun = this.begin(waited);
       if (begun === 'busy') {
         this.busySince ??= Date.now();
-        this.retryTimer = setTimeout(() => this.flush(), 1);
+        this.retrying = true;
+        const retry = () => {
+          // a flush since (close's) took the queue already
+          if (this.retrying) this.flush();
+        };
+        if (this.signal) void writeEndedSince(this.signal, generation, 1).then(retry);
+        else setTimeout(retry, 1);
         return;
       }
       this.busySince = undefined;
@@ -132,6 +146,7 @@ export class SqliteGroupCommit {
         }
       }
     }
+    if (this.signal) signalWriteEnded(this.signal);
     if (lost !== undefined) {
       for (const p of batch) p.reject(lost);
       return;

@@ -10,6 +10,8 @@ export interface WorkerThreadData {
   workerId: string;
   /** the router's log level (its logger may differ from the configured one) */
   logLevel: string;
+  /** the router's SQLite commit signal (shared memory: the thread's COMMITs wake the ingress's waiting batch) */
+  commitSignal?: Int32Array;
 }
 
 /** router → thread */

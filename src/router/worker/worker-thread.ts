@@ -14,7 +14,7 @@ const METRICS_EVERY_MS = 100;
 
 const port = parentPort;
 if (!port) throw new Error('worker-thread.js runs only as a worker thread of the router');
-const { config, workerId, logLevel } = workerData as WorkerThreadData;
+const { config, workerId, logLevel, commitSignal } = workerData as WorkerThreadData;
 const post = (message: FromWorkerThread) => port.postMessage(message);
 
 let batch: MetricsBatch = { processed: [], failed: [], retries: [] };
@@ -32,7 +32,7 @@ const metrics: WorkerMetricsSink = {
 try {
   const log = createRouterLogger({ level: logLevel, destination: { write: (line: string) => post({ kind: 'log', line }) } });
   // the router's thread runs the background checkpoints of a SQLite file; this connection leaves them to it
-  const stores = await openStores({ ...config, backgroundCheckpoints: false });
+  const stores = await openStores({ ...config, backgroundCheckpoints: false, commitSignal });
   const worker = assembleWorker({ config, events: stores.events, kv: stores.kv, log, metrics, workerId });
   const timer = setInterval(flushMetrics, METRICS_EVERY_MS);
   port.on('message', (message: ToWorkerThread) => {
