@@ -18,7 +18,6 @@
  *                                    ROUTER_BENCH_CPU_PROF=dir writes a V8 CPU profile of each router there)
  */
 import autocannon from 'autocannon';
-import { Pool } from 'undici';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,6 +27,7 @@ import twilio from 'twilio';
 import pg from 'pg';
 import Redis from 'ioredis';
 import { envNumber, freePort, gitRevision, machineInfo, renderTable } from './lib.js';
+import { pacedPosts, postText } from './paced-sockets.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const seconds = envNumber('ROUTER_BENCH_SECONDS', 10);
@@ -131,60 +131,20 @@ function cannon(url) {
 
 /**
  * Open loop at `rate`/s, evenly spaced (autocannon's overallRate sends each second's quota as a burst at the start of
- * the second, and its coordinated-omission correction adds synthetic samples for every response over 1 ms). Latency
- * runs from when the request left: with 64 connections for ~15 requests in flight, a slow server never holds the next
- * request back, and the generator's own timer jitter (1 ms ticks, its GC) is not counted against the server.
+ * the second, and its coordinated-omission correction adds synthetic samples for every response over 1 ms), on raw
+ * keep-alive sockets (paced-sockets.js: half the generator's CPU of undici's, CPU the server then has).
  */
 async function paced(url, rate) {
   const signed = signedBodies(url);
-  const pool = new Pool(url, { connections: 64, pipelining: 1 });
+  const { host } = new URL(url);
   const run = runId();
-  // open the connections first: a connect inside the measured run is the generator's latency, not the server's
-  await Promise.all(Array.from({ length: 64 }, (_, i) => {
+  const requestText = (i) => {
     const one = signed[i % conversations];
-    return pool.request({ path: PATH, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': one.signature, 'i-twilio-idempotency-token': `${run}-warm-${i}` }, body: one.body })
-      .then((r) => r.body.dump(), () => undefined);
-  }));
-  const total = Math.round(rate * seconds);
-  const latencies = [];
-  let non2xx = 0;
-  let errors = 0;
-  const inFlight = new Set();
-  const started = performance.now();
-  let next = 0;
-  const send = (i) => {
-    const one = signed[i % conversations];
-    const sent = performance.now();
-    const request = pool
-      .request({
-        path: PATH,
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': one.signature, 'i-twilio-idempotency-token': `${run}-${i}` },
-        body: one.body,
-      })
-      .then(async (response) => {
-        await response.body.dump();
-        if (response.statusCode >= 300) non2xx++;
-        latencies.push(performance.now() - sent);
-      }, () => errors++)
-      .finally(() => inFlight.delete(request));
-    inFlight.add(request);
+    return postText(host, PATH, { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': one.signature, 'i-twilio-idempotency-token': `${run}-${i}` }, one.body);
   };
-  while (next < total) {
-    const now = performance.now();
-    // everything due by now leaves now
-    while (next < total && started + (next * 1000) / rate <= now) {
-      send(next);
-      next++;
-    }
-    // a 1 ms tick, not a spin: the generator must not take the CPU the server needs (2 cores)
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(inFlight);
-  await pool.close();
-  latencies.sort((a, b) => a - b);
+  const { latencies, non2xx, errors, seconds: took } = await pacedPosts({ url, rate, seconds, connections: 64, requestText });
   const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN);
-  return { requestsPerSecond: Math.round(latencies.length / ((performance.now() - started) / 1000)), p50Ms: at(0.5), p99Ms: at(0.99), non2xx, errors };
+  return { requestsPerSecond: Math.round(latencies.length / took), p50Ms: at(0.5), p99Ms: at(0.99), non2xx, errors };
 }
 
 function summary(result) {

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LoggedEvent, EventSource } from '../src/router/events.js';
 import type { EntityDoc } from '../src/router/store/types.js';
+import { docText, sameDoc, toEntityDoc } from '../src/router/store/event-rows.js';
 import {
   applyEvent,
   conversationView,
@@ -315,6 +316,23 @@ describe('joining two versions of a doc (what the store writes for a shared doc)
     const state = foldLog([inbound('+15550000001', PROXY, 'hi', T0), inbound('+15550000002', PROXY, 'hi', T0 + 1)]);
     const [a, b] = [...state.values()];
     expect(() => joinDocs(a!, b!)).toThrow(/cannot join/);
+  });
+});
+
+describe("a doc's JSON text, worked out once per doc (event-rows docText)", () => {
+  it('is the JSON of its doc; read back from SQLite it is the stored text; a copy with another doc has its own', () => {
+    const stored = toEntityDoc({ kind: 'message', id: 'IM1', conversation_sid: 'CH1', doc: '{"b":1,"a":{"c":[2]}}' });
+    expect(docText(stored)).toBe('{"b":1,"a":{"c":[2]}}');
+    expect(docText(stored)).toBe(JSON.stringify(stored.doc));
+    // a spread copy must not carry the first doc's text (the memo is not enumerable)
+    const changed: EntityDoc = { ...stored, doc: { b: 2 } };
+    expect(docText(changed)).toBe('{"b":2}');
+    expect(sameDoc(stored, changed)).toBe(false);
+    expect(sameDoc(stored, { ...stored, doc: JSON.parse('{"b":1,"a":{"c":[2]}}') as Record<string, unknown> })).toBe(true);
+    expect(sameDoc(stored, { ...stored, conversationSid: 'CH2' })).toBe(false);
+    // nothing of the memo shows in what is serialised or cloned
+    expect(Object.keys(stored)).toEqual(['kind', 'id', 'conversationSid', 'doc']);
+    expect(structuredClone(stored)).toEqual({ kind: 'message', id: 'IM1', conversationSid: 'CH1', doc: { b: 1, a: { c: [2] } } });
   });
 });
 

@@ -41,12 +41,35 @@ export interface DocRow {
 }
 
 export function toEntityDoc(row: DocRow): EntityDoc {
-  return {
+  const entity: EntityDoc = {
     kind: String(row.kind),
     id: String(row.id),
     conversationSid: row.conversation_sid === null ? null : String(row.conversation_sid),
     doc: (typeof row.doc === 'string' ? JSON.parse(row.doc) : row.doc) as Record<string, unknown>,
   };
+  // SQLite's text is the doc's JSON.stringify as written (PostgreSQL's jsonb comes back parsed, its keys reordered)
+  if (typeof row.doc === 'string') rememberText(entity, row.doc);
+  return entity;
+}
+
+const TEXT = Symbol('the doc as JSON text');
+
+function rememberText(entity: EntityDoc, text: string): void {
+  // not enumerable: a spread copy ({ ...entity, doc: other }) must not carry the old doc's text
+  Object.defineProperty(entity, TEXT, { value: text, enumerable: false });
+}
+
+/**
+ * The doc as JSON text, worked out once per EntityDoc: a doc is never changed once built (the fold makes new ones),
+ * and the worker compares each doc with the one before it (sameDoc) and then writes it, so one serialisation serves
+ * the comparison with the next event's version as well as the store.
+ */
+export function docText(entity: EntityDoc): string {
+  const known = (entity as EntityDoc & { [TEXT]?: string })[TEXT];
+  if (known !== undefined) return known;
+  const text = JSON.stringify(entity.doc);
+  rememberText(entity, text);
+  return text;
 }
 
 /** the column findConversation searches: a conversation doc's `uniqueName`, when it is a string */
@@ -80,7 +103,7 @@ export function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
  * Two versions of a doc are the same. Docs are canonical (fold.ts writes them so, and JSON text keeps key order
  * through both stores), so their plain serialisations compare; a doc that is not would only count as changed.
  */
-export const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b.conversationSid && JSON.stringify(a.doc) === JSON.stringify(b.doc);
+export const sameDoc = (a: EntityDoc, b: EntityDoc): boolean => a.conversationSid === b.conversationSid && docText(a) === docText(b);
 
 /** What complete() writes for a shared doc: `doc` joined with the row stored now (none, or the same: `doc` as is). */
 export function mergeWith(stored: EntityDoc | undefined, doc: EntityDoc, shared: SharedDocs): EntityDoc {

@@ -32,6 +32,7 @@ import type pg from 'pg';
 import type { IncomingEvent, LoggedEvent } from '../events.js';
 import {
   checkTtl,
+  docText,
   EVENT_COLUMNS,
   lastOfEach,
   mergeWith,
@@ -389,6 +390,6 @@ function docColumns(docs: EntityDoc[]): [string[], string[], Array<string | null
     unique.map((d) => d.id),
     unique.map((d) => d.conversationSid),
     unique.map((d) => (d.kind === CONVERSATION_KIND ? uniqueNameOf(d) : null)),
-    unique.map((d) => JSON.stringify(d.doc)),
+    unique.map((d) => docText(d)),
   ];
 }

@@ -8,6 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { IncomingEvent, LoggedEvent } from '../events.js';
 import {
   checkTtl,
+  docText,
   EVENT_COLUMNS,
   lastOfEach,
   mergeWith,
@@ -246,7 +247,7 @@ export class SqliteEventStore implements EventStore {
          unique_name = excluded.unique_name, doc = excluded.doc`,
     );
     for (const d of docs) {
-      upsert.run(d.kind, d.id, d.conversationSid, d.kind === CONVERSATION_KIND ? uniqueNameOf(d) : null, JSON.stringify(d.doc));
+      upsert.run(d.kind, d.id, d.conversationSid, d.kind === CONVERSATION_KIND ? uniqueNameOf(d) : null, docText(d));
     }
   }
 
