@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { IncomingEvent } from '../src/router/events.js';
+import { pino } from 'pino';
 import { openStores } from '../src/router/store/open-stores.js';
+import { Worker } from '../src/router/worker/worker.js';
 import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
 import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore } from '../src/router/store/types.js';
 import {
@@ -230,6 +232,22 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     expect((await store.readLog(0, 10)).map((e) => e.id)).toEqual([first, second]);
   });
 
+  it('a side effect given up after the event was applied: the event counts dead, stays applied, and leaves no depth', async () => {
+    const id = accepted(await store.accept(event('CH1'), 60));
+    await store.claim('w1', 10, 30_000, 10);
+    expect(await store.complete('w1', 'CH1', [id], [])).toBe(true);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 0, applied: 1 });
+    // a failure that is not the last cannot concern an applied event: nothing changes
+    await store.recordFailure('w1', 'CH1', id, 'boom', false);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 0, applied: 1 });
+    await store.recordFailure('w1', 'CH1', id, 'gave up', true);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 1, applied: 1 });
+    expect((await store.applied()).map((r) => [r.id, r.applyCount])).toEqual([[id, 1]]);
+    // once only
+    await store.recordFailure('w1', 'CH1', id, 'gave up again', true);
+    expect(await store.stats()).toEqual({ depth: 0, dead: 1, applied: 1 });
+  });
+
   it('stores, finds and replaces entity docs', async () => {
     const id = accepted(await store.accept(event('CH1'), 60));
     await store.claim('w1', 10, 30_000, 10);
@@ -422,6 +440,34 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
       expect(await store.readLog(0, 100)).toHaveLength(1);
     });
   }
+});
+
+describe.each(eventStoreBackends())('the worker giving up on a side effect: $name', (backend) => {
+  it('applies the event all the same, and the store counts it dead (it was lost before: the failure found it applied)', async () => {
+    const opened = await backend.open(Date.now);
+    try {
+      const { store } = opened;
+      const first = accepted(await store.accept(event('CH9', { params: { ConversationSid: 'CH9', Body: 'fails' } }), 60));
+      const second = accepted(await store.accept(event('CH9'), 60));
+      let calls = 0;
+      const worker = new Worker({
+        workerId: 'w-dead',
+        events: store,
+        // a side effect for the first event only, failing every time
+        handle: (e) => (e.id === first ? async () => { calls++; throw new Error('Twilio is down'); } : undefined),
+        concurrency: 2, leaseMs: 30_000, maxAttempts: 2, maxProcessingMs: 5_000, log: pino({ level: 'silent' }), idlePollMs: 5,
+      });
+      worker.start();
+      const deadline = Date.now() + 10_000;
+      while ((await store.stats()).depth > 0 && Date.now() < deadline) await sleep(10);
+      await worker.stop();
+      expect(calls).toBe(2);
+      expect(await store.stats()).toEqual({ depth: 0, dead: 1, applied: 2 });
+      expect((await store.applied()).map((r) => [r.id, r.applyCount])).toEqual([[first, 1], [second, 1]]);
+    } finally {
+      await opened.cleanup();
+    }
+  });
 });
 
 describe.each(kvBackends())('KeyValueStore contract: $name', (backend) => {

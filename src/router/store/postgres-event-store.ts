@@ -137,17 +137,25 @@ const LOCK_SHARED = `
   ON CONFLICT (kind, id) DO UPDATE SET doc = router_docs.doc
   RETURNING kind, id, conversation_sid, doc`;
 
+/**
+ * A pending event's failure; or, giving up ($5), the failure of one the worker applied before it dead-lettered the
+ * side effect (worker.ts): it is counted dead and keeps its apply_count. Only a pending one leaves the queue here.
+ */
 const FAILURE = `
   WITH held AS (
     SELECT partition_key FROM router_partitions WHERE partition_key = $1 AND lease_owner = $2 FOR UPDATE
+  ), target AS (
+    SELECT e.id, e.status AS was FROM router_events e JOIN held ON e.partition_key = held.partition_key
+    WHERE e.id = $3 AND (e.status = 'pending' OR ($5::boolean AND e.status = 'applied'))
+    FOR UPDATE OF e
   ), marked AS (
     UPDATE router_events e SET attempts = e.attempts + 1, last_error = $4,
       status = CASE WHEN $5::boolean THEN 'dead' ELSE e.status END
-    FROM held WHERE e.id = $3 AND e.partition_key = held.partition_key AND e.status = 'pending'
-    RETURNING e.partition_key
+    FROM target WHERE e.id = target.id
+    RETURNING target.was
   )
   UPDATE router_partitions t SET pending = t.pending - 1 FROM marked
-  WHERE $5::boolean AND t.partition_key = marked.partition_key`;
+  WHERE $5::boolean AND marked.was = 'pending' AND t.partition_key = $1`;
 
 const DOC_COLUMNS = 'kind, id, conversation_sid, doc';
 
@@ -350,10 +358,11 @@ export class PostgresEventStore implements EventStore {
 
   async stats(): Promise<QueueStats> {
     // depth from the partitions' counters (small); dead through its partial index; applied is a count of the log
+    // (a dead event may have been applied: its side effect was dead-lettered after the fold)
     const result = await this.pool.query<{ depth: string; dead: string; applied: string }>(
       `SELECT (SELECT COALESCE(SUM(pending), 0) FROM router_partitions WHERE pending > 0) AS depth,
               (SELECT count(*) FROM router_events WHERE status = 'dead') AS dead,
-              (SELECT count(*) FROM router_events WHERE status = 'applied') AS applied`,
+              (SELECT count(*) FROM router_events WHERE apply_count > 0) AS applied`,
     );
     const row = result.rows[0]!;
     return { depth: Number(row.depth), dead: Number(row.dead), applied: Number(row.applied) };

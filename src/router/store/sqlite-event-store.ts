@@ -253,14 +253,17 @@ export class SqliteEventStore implements EventStore {
 
   private failureIn(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): void {
     if (!this.holds(workerId, partitionKey)) return;
-    const changed = this.sql(
-      `UPDATE router_events SET attempts = attempts + 1, last_error = ?, status = CASE WHEN ? THEN 'dead' ELSE status END
-       WHERE id = ? AND partition_key = ? AND status = 'pending'`,
-    ).run(error, dead ? 1 : 0, eventId, partitionKey).changes;
-    if (dead && changed > 0) {
-      this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
-      this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'dead'`).run();
-    }
+    // a pending event; or, giving up, one the worker applied before it dead-lettered the side effect (worker.ts)
+    const was = this.sql(
+      `SELECT status FROM router_events WHERE id = ? AND partition_key = ? AND (status = 'pending' OR (? AND status = 'applied'))`,
+    ).pluck().get(eventId, partitionKey, dead ? 1 : 0) as string | undefined;
+    if (was === undefined) return;
+    this.sql(
+      `UPDATE router_events SET attempts = attempts + 1, last_error = ?, status = CASE WHEN ? THEN 'dead' ELSE status END WHERE id = ?`,
+    ).run(error, dead ? 1 : 0, eventId);
+    if (!dead) return;
+    if (was === 'pending') this.sql(`UPDATE router_partitions SET pending = pending - 1 WHERE partition_key = ?`).run(partitionKey);
+    this.sql(`UPDATE router_counters SET value = value + 1 WHERE name = 'dead'`).run();
   }
 
   async recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void> {

@@ -83,7 +83,11 @@ export interface EventStore {
    * worker took it over) or one of them is not pending. `docs` and `shared.docs` name different docs.
    */
   complete(workerId: string, partitionKey: string, eventIds: readonly number[], docs: EntityDoc[], shared?: SharedDocs): Promise<boolean>;
-  /** The handler failed: attempts + 1 and the error kept; `dead: true` takes it out of the queue for good. */
+  /**
+   * The handler failed: attempts + 1 and the error kept; `dead: true` takes it out of the queue for good. With `dead`,
+   * an event already applied (the worker folds it before it dead-letters the side effect) is counted dead too, and
+   * keeps its apply_count.
+   */
   recordFailure(workerId: string, partitionKey: string, eventId: number, error: string, dead: boolean): Promise<void>;
   /** Give the partition back; with `notBefore` (epoch ms) no worker claims it before then (backoff, in order). */
   release(workerId: string, partitionKey: string, notBefore?: number): Promise<void>;
