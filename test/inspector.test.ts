@@ -177,6 +177,34 @@ describe('a conversation', () => {
   });
 });
 
+describe('a long timeline', () => {
+  it('shows the newest 500 deliveries, in order, and says that earlier ones are left out', async () => {
+    await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({ postWebhookUrl: rx.url(), filters: ['onMessageAdded'], method: 'POST' });
+    const c = await v1().conversations.create({ friendlyName: 'busy' });
+    const short = await api(`/conversations/${c.sid}/webhooks`);
+    expect(short.body).toEqual({ earlierNotShown: false, deliveries: [] });
+    for (let batch = 0; batch < 6; batch++) {
+      await Promise.all(Array.from({ length: 86 }, (_, i) => v1().conversations(c.sid).messages.create({ author: 'bot', body: `m${batch * 86 + i}`, xTwilioWebhookEnabled: 'true' })));
+    }
+    // 516 messages, one delivery each (pending or not: the timeline shows both)
+    const timeline = await api(`/conversations/${c.sid}/webhooks`);
+    expect(timeline.status).toBe(200);
+    const deliveries = timeline.body.deliveries as { id: number; eventType: string }[];
+    expect(timeline.body.earlierNotShown).toBe(true);
+    expect(deliveries).toHaveLength(500);
+    const all = t.emulator.control.deliveries({ conversationSid: c.sid, limit: 10_000 });
+    expect(all).toHaveLength(516);
+    // the newest 500, oldest first
+    expect(deliveries.map((d) => d.id)).toEqual(all.slice(16).map((d) => d.id));
+    // every delivery out before the next test: one arriving then would count as that test's
+    const deadline = Date.now() + 30_000;
+    while (t.emulator.control.deliveries({ conversationSid: c.sid, state: 'pending', limit: 1 }).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(t.emulator.control.deliveries({ conversationSid: c.sid, state: 'delivered', limit: 10_000 })).toHaveLength(516);
+  }, 60_000);
+});
+
 describe('the timeline names the fault rule that acted', () => {
   it('drop, delay and fail, each read back from its delivery', async () => {
     await v1().services(t.emulator.defaultServiceSid).configuration.webhooks().update({

@@ -10,7 +10,7 @@ import { invalidParameter, twilioError } from '../wire/errors.js';
 
 export const MAX_PAGE = 200;
 const STATES = ['active', 'inactive', 'closed'];
-/** the deliveries a conversation's timeline shows (the first ones, in order) */
+/** the deliveries a conversation's timeline shows: the newest, in order (what a debugging session looks for) */
 const TIMELINE_LIMIT = 500;
 /** phones listed, and what each shows */
 const PHONES_LIMIT = 100;
@@ -219,7 +219,10 @@ export class InspectorQueries {
    */
   webhooks(sid: string) {
     this.conversationRow(sid);
-    const views = this.core.webhooks.journal({ conversationSid: sid, limit: TIMELINE_LIMIT });
+    // one more than shown: whether earlier ones are left out, without counting them all
+    const newest = this.core.webhooks.journal({ conversationSid: sid, limit: TIMELINE_LIMIT + 1, newest: true });
+    const earlierNotShown = newest.length > TIMELINE_LIMIT;
+    const views = earlierNotShown ? newest.slice(1) : newest;
     const extra = new Map<number, Row>();
     if (views.length) {
       const ids = views.map((v) => v.id);
@@ -230,6 +233,7 @@ export class InspectorQueries {
     }
     const duplicated = new Set(views.filter((v) => v.duplicateOf !== null).map((v) => v.duplicateOf));
     return {
+      earlierNotShown,
       deliveries: views.map((v) => {
         const row = extra.get(v.id);
         return {

@@ -793,7 +793,8 @@ export class WebhookService {
     };
   }
 
-  journal(filter: { eventType?: string; conversationSid?: string; state?: string; limit?: number } = {}): DeliveryView[] {
+  /** Deliveries in id order: the first `limit` that match, or with `newest` the last `limit`. */
+  journal(filter: { eventType?: string; conversationSid?: string; state?: string; limit?: number; newest?: boolean } = {}): DeliveryView[] {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (filter.eventType) {
@@ -810,10 +811,11 @@ export class WebhookService {
     }
     const limit = Math.min(Math.max(1, filter.limit ?? 1000), 10_000);
     const rows = this.db.all(
-      `SELECT * FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`,
+      `SELECT * FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${filter.newest ? ' DESC' : ''} LIMIT ?`,
       ...args,
       limit,
     );
+    if (filter.newest) rows.reverse();
     return rows.map((r) => this.view(toDelivery(r)));
   }
 

@@ -134,7 +134,7 @@ export function curlOf(d: Delivery): string {
 
 function Timeline({ sid }: { sid: string }) {
   const data = useData(
-    () => get<{ deliveries: Delivery[] }>(`/_emulator/ui/api/conversations/${encodeURIComponent(sid)}/webhooks`),
+    () => get<{ deliveries: Delivery[]; earlierNotShown: boolean }>(`/_emulator/ui/api/conversations/${encodeURIComponent(sid)}/webhooks`),
     [sid],
     (item) => item.kind === 'webhook' && item.conversationSid === sid,
   );
@@ -143,6 +143,12 @@ function Timeline({ sid }: { sid: string }) {
       <h2 id="timeline">Webhook timeline</h2>
       <ErrorBox error={data.error} />
       {data.data && data.data.deliveries.length === 0 && <p>No webhook deliveries for this conversation.</p>}
+      {data.data?.earlierNotShown && (
+        <p class="small">
+          The newest {data.data.deliveries.length} deliveries; the earlier ones are in{' '}
+          <code>GET /_emulator/webhooks/deliveries?conversationSid={sid}</code>.
+        </p>
+      )}
       <ol class="timeline">
         {data.data?.deliveries.map((d) => <DeliveryItem key={d.id} d={d} />)}
       </ol>
