@@ -164,8 +164,8 @@ export class SqliteEventStore implements EventStore {
     return this.pendingEvents(await this.lease(workerId, maxPartitions, leaseMs), perPartition);
   }
 
-  /** claim's write: the partitions leased to `workerId` (the router's worker thread has the router's thread make it) */
-  async lease(workerId: string, maxPartitions: number, leaseMs: number): Promise<string[]> {
+  /** claim's write: the partitions leased to `workerId` */
+  private async lease(workerId: string, maxPartitions: number, leaseMs: number): Promise<string[]> {
     const now = this.now();
     return this.group.run(() => this.claimTx(workerId, maxPartitions, leaseMs, now));
   }
@@ -174,7 +174,7 @@ export class SqliteEventStore implements EventStore {
    * claim's read, once the leases are committed: while this worker holds them only it marks their events, and the
    * events accepted since are later ones of the same partitions (read or not, the order holds)
    */
-  pendingEvents(partitionKeys: readonly string[], perPartition: number): ClaimedPartition[] {
+  private pendingEvents(partitionKeys: readonly string[], perPartition: number): ClaimedPartition[] {
     const pending = this.sql(
       `SELECT ${EVENT_COLUMNS} FROM router_events WHERE partition_key = ? AND status = 'pending' ORDER BY id LIMIT ?`,
     );
