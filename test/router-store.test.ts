@@ -10,12 +10,15 @@ import { pino } from 'pino';
 import { openStores } from '../src/router/store/open-stores.js';
 import { Worker } from '../src/router/worker/worker.js';
 import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
+import { COMPLETE, PostgresEventStore } from '../src/router/store/postgres-event-store.js';
+import pg from 'pg';
 import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore } from '../src/router/store/types.js';
 import {
   eventStoreBackends,
   kvBackends,
   testDatabaseUrl,
   testRedisUrl,
+  testSchema,
   testSqliteFile,
   type OpenedStore,
 } from './support/router-stores.js';
@@ -210,6 +213,55 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
     const seqs = applied.map((r) => r.appliedSeq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect(await store.stats()).toEqual({ depth: 0, dead: 0, applied: 5 });
+  });
+
+  it('completes of many partitions at once (PostgreSQL: one statement): each all or nothing on its own', async () => {
+    const keys = Array.from({ length: 10 }, (_, p) => `CHmany${p}`);
+    const ids = new Map<string, number[]>();
+    for (let i = 0; i < 3; i++) {
+      for (const key of keys) ids.set(key, [...(ids.get(key) ?? []), accepted(await store.accept(event(key), 60))]);
+    }
+    expect(await store.claim('w1', 10, 30_000, 3)).toHaveLength(10);
+    // CHmany3 changes hands: w1 no longer holds it
+    await store.release('w1', 'CHmany3');
+    expect((await store.claim('w2', 10, 30_000, 3)).map((p) => p.partitionKey)).toEqual(['CHmany3']);
+    const doc = (key: string) => ({ kind: 'conversation', id: key, conversationSid: key, doc: { key } });
+    const calls = keys.map((key) => {
+      let named = ids.get(key)!;
+      if (key === 'CHmany5') named = [...named, ids.get('CHmany6')![0]!]; // another partition's event
+      if (key === 'CHmany7') named = [...named, named[0]!]; // an event named twice
+      return store.complete('w1', key, named, [doc(key)]);
+    });
+    const refused = new Set(['CHmany3', 'CHmany5', 'CHmany7']);
+    expect(await Promise.all(calls)).toEqual(keys.map((key) => !refused.has(key)));
+    const done = keys.filter((key) => !refused.has(key));
+    expect((await store.allEntities()).map((d) => d.id)).toEqual(done);
+    const applied = await store.applied();
+    expect(applied.map((r) => r.id)).toEqual(done.flatMap((key) => ids.get(key)!).sort((a, b) => a - b));
+    for (const key of done) {
+      const seqs = applied.filter((r) => r.partitionKey === key).map((r) => r.appliedSeq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    }
+    expect(await store.stats()).toEqual({ depth: 9, dead: 0, applied: 21 });
+    // what was refused is still pending, and still completes
+    expect(await store.complete('w1', 'CHmany5', ids.get('CHmany5')!, [])).toBe(true);
+    expect(await store.complete('w2', 'CHmany3', ids.get('CHmany3')!, [])).toBe(true);
+    expect(await store.stats()).toEqual({ depth: 3, dead: 0, applied: 27 });
+  });
+
+  it('releases of many partitions at once: each only by its holder, each with its own notBefore', async () => {
+    const keys = ['CHrel0', 'CHrel1', 'CHrel2', 'CHrel3'];
+    for (const key of keys) await store.accept(event(key), 60);
+    expect(await store.claim('w1', 4, 30_000, 1)).toHaveLength(4);
+    await Promise.all([
+      store.release('w1', 'CHrel0'),
+      store.release('w1', 'CHrel1', clock.now() + 5_000),
+      store.release('w2', 'CHrel2'), // not w2's: stays leased to w1
+      store.release('w1', 'CHrel3'),
+    ]);
+    expect((await store.claim('w3', 10, 30_000, 1)).map((p) => p.partitionKey).sort()).toEqual(['CHrel0', 'CHrel3']);
+    clock.advance(5_000);
+    expect((await store.claim('w3', 10, 30_000, 1)).map((p) => p.partitionKey)).toEqual(['CHrel1']);
   });
 
   it('counts failures, and dead-letters an event so the partition moves on', async () => {
@@ -440,6 +492,48 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
       expect(await store.readLog(0, 100)).toHaveLength(1);
     });
   }
+});
+
+/** every (relation or index) name a plan node of `plan` reads router_events through, with its node type */
+function routerEventsScans(plan: unknown): string[] {
+  const scans: string[] = [];
+  const walk = (node: Record<string, unknown>) => {
+    const index = node['Index Name'] as string | undefined;
+    if (index?.startsWith('router_events')) scans.push(`${String(node['Node Type'])} ${index}`);
+    else if (node['Relation Name'] === 'router_events' && node['Node Type'] === 'Seq Scan') scans.push('Seq Scan');
+    for (const child of (node['Plans'] as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
+  };
+  for (const entry of plan as Array<{ Plan: Record<string, unknown> }>) walk(entry.Plan);
+  return scans;
+}
+
+describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: complete() on a hot partition', () => {
+  it('finds its events by primary key, so its cost does not grow with the partition\'s backlog', async () => {
+    const { schema, drop } = testSchema();
+    const store = await PostgresEventStore.open({ url: testDatabaseUrl!, schema });
+    const client = new pg.Client({ connectionString: testDatabaseUrl, options: `-c search_path=${schema}` });
+    try {
+      // a backlog of 10,000 in one conversation, in a log not yet analysed (a burst into a new or fast-growing log): the
+      // planner goes by the partition key's default selectivity, one row
+      for (let i = 0; i < 40; i++) await Promise.all(Array.from({ length: 250 }, () => store.accept(event('CHhot'), 60)));
+      await client.connect();
+      const [claimed] = await store.claim('w1', 1, 60_000, 5);
+      const ids = claimed!.events.map((e) => e.id);
+      const values = [claimed!.partitionKey, 'w1', ids, [], [], [], [], []];
+      const explained = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${COMPLETE}`, values);
+      const scans = routerEventsScans(explained.rows[0]!['QUERY PLAN']);
+      expect(scans.length).toBeGreaterThan(0);
+      // before: `Index Only Scan router_events_pending`, through every pending event of the partition on every complete
+      expect(scans.filter((scan) => !scan.endsWith(' router_events_pkey'))).toEqual([]);
+      // and the statement still does its job
+      expect(await store.complete('w1', claimed!.partitionKey, ids, [])).toBe(true);
+      expect(await store.stats()).toEqual({ depth: 9_995, dead: 0, applied: 5 });
+    } finally {
+      await client.end();
+      await store.close();
+      await drop();
+    }
+  });
 });
 
 describe.each(eventStoreBackends())('the worker giving up on a side effect: $name', (backend) => {

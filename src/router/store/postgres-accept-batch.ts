@@ -1,7 +1,7 @@
 /**
  * Group commit for PostgreSQL accepts: the events that arrive while earlier batches are committing go in together,
- * as ONE statement (one round trip, one transaction, one WAL flush). Under light load a batch is one event and
- * leaves at once; under load the in-flight limit makes the queue grow and each commit carries hundreds.
+ * as ONE statement (one round trip, one transaction, one WAL flush; statement-batcher.ts). Under light load a batch
+ * is one event and leaves at once; under load the in-flight limit makes the queue grow and each commit carries hundreds.
  *
  * Why a statement per batch and not one per event: each accept must be durable before the 200, and a commit waits
  * for the WAL flush. One event per commit, with a hot conversation serialised on its partition row, gave ~800 events/s;
@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import type { AcceptResult } from './types.js';
 import type { IncomingEvent } from '../events.js';
+import { StatementBatcher } from './statement-batcher.js';
 
 /*
  * The data flows input → dedupe (d) → fresh → partitions (p) → the event insert. p runs to completion (the scalar
@@ -49,8 +50,6 @@ const ACCEPT_BATCH = `
 interface Waiting {
   event: IncomingEvent;
   expiresAt: number;
-  resolve(result: AcceptResult): void;
-  reject(error: unknown): void;
 }
 
 export interface AcceptBatcherOptions {
@@ -62,65 +61,25 @@ export interface AcceptBatcherOptions {
 }
 
 export class PostgresAcceptBatcher {
-  private readonly queue: Waiting[] = [];
-  private inFlight = 0;
-  private readonly idle: Array<() => void> = [];
-  private readonly maxInFlight: number;
-  private readonly maxBatch: number;
+  private readonly batcher: StatementBatcher<Waiting, AcceptResult>;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly options: AcceptBatcherOptions,
   ) {
-    this.maxInFlight = options.maxInFlight ?? 1;
-    this.maxBatch = options.maxBatch ?? 500;
+    this.batcher = new StatementBatcher((batch) => this.run(batch), { maxInFlight: options.maxInFlight ?? 1, maxBatch: options.maxBatch ?? 500 });
   }
 
   accept(event: IncomingEvent, expiresAt: number): Promise<AcceptResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ event, expiresAt, resolve, reject });
-      this.pump();
-    });
+    return this.batcher.run({ event, expiresAt });
   }
 
   /** resolves when everything queued so far has committed or failed (close() waits for it) */
   drain(): Promise<void> {
-    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
+    return this.batcher.drain();
   }
 
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.inFlight++;
-      void this.commit(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-        if (this.inFlight === 0 && this.queue.length === 0) for (const wake of this.idle.splice(0)) wake();
-      });
-    }
-  }
-
-  private async commit(batch: Waiting[]): Promise<void> {
-    try {
-      settle(batch, await this.run(batch));
-    } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
-        return;
-      }
-      // find the culprit: each alone, so the others still commit
-      for (const one of batch) {
-        try {
-          settle([one], await this.run([one]));
-        } catch (alone) {
-          one.reject(alone);
-        }
-      }
-    }
-  }
-
-  private async run(batch: Waiting[]): Promise<Map<string, number>> {
+  private async run(batch: Waiting[]): Promise<AcceptResult[]> {
     const e = batch.map((w) => w.event);
     const result = await this.pool.query<{ id: string; dedupe_key: string }>({
       name: 'router-accept-batch',
@@ -138,19 +97,16 @@ export class PostgresAcceptBatcher {
         this.options.now(),
       ],
     });
-    return new Map(result.rows.map((row) => [row.dedupe_key, Number(row.id)]));
+    return results(batch, new Map(result.rows.map((row) => [row.dedupe_key, Number(row.id)])));
   }
 }
 
 /** The first event of each accepted key gets its id; every other one (a key seen before, or twice here) is a duplicate. */
-function settle(batch: Waiting[], ids: Map<string, number>): void {
-  for (const w of batch) {
+function results(batch: Waiting[], ids: Map<string, number>): AcceptResult[] {
+  return batch.map((w) => {
     const id = ids.get(w.event.dedupeKey);
-    if (id === undefined) {
-      w.resolve({ status: 'duplicate' });
-    } else {
-      ids.delete(w.event.dedupeKey);
-      w.resolve({ status: 'accepted', id });
-    }
-  }
+    if (id === undefined) return { status: 'duplicate' };
+    ids.delete(w.event.dedupeKey);
+    return { status: 'accepted', id };
+  });
 }
