@@ -13,8 +13,10 @@
  *                                    ROUTER_BENCH_REDIS_URL=redis://127.0.0.1:6379; empty: skip that backend;
  *                                    ROUTER_BENCH_SQLITE=0 skips SQLite; ROUTER_BENCH_INGRESS_ONLY=1 runs no worker;
  *                                    ROUTER_BENCH_WORKER_THREAD=0 runs the worker on the ingress's thread;
- *                                    ROUTER_BENCH_CONVERSATIONS=1: how many conversations (partitions) the events
- *                                    spread over, round robin; 1 is one hot conversation, the worst case for the queue;
+ *                                    ROUTER_BENCH_CONVERSATIONS=1,100: how many conversations (partitions) the events
+ *                                    spread over, round robin, each count a run of each router of its own; 1 is one hot
+ *                                    conversation (every event on one partition), 100 the shape of real traffic (each
+ *                                    claim a few events of many partitions: per-partition costs show);
  *                                    ROUTER_BENCH_CPU_PROF=dir writes a V8 CPU profile of each router there)
  */
 import autocannon from 'autocannon';
@@ -32,7 +34,13 @@ import { pacedPosts, postText } from './paced-sockets.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const seconds = envNumber('ROUTER_BENCH_SECONDS', 10);
 const connections = envNumber('ROUTER_BENCH_CONNECTIONS', 32);
-const conversations = envNumber('ROUTER_BENCH_CONVERSATIONS', 1);
+const conversationCounts = (process.env.ROUTER_BENCH_CONVERSATIONS || '1,100').split(',').map((raw) => {
+  const n = Number(raw.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`ROUTER_BENCH_CONVERSATIONS must be positive integers separated by commas, got ${process.env.ROUTER_BENCH_CONVERSATIONS}`);
+  return n;
+});
+/** the conversations of the run in progress */
+let conversations = conversationCounts[0];
 const databaseUrl = process.env.ROUTER_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const redisUrl = process.env.ROUTER_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AUTH_TOKEN = 'bench-router-token';
@@ -202,25 +210,10 @@ async function stop(child) {
   await new Promise((r) => child.once('exit', r));
 }
 
-const loadBefore = loadavg();
-const results = [];
-const basePort = await freePort();
-const baseline = await spawnServer(['--input-type=module', '-e', BASELINE], { PORT: String(basePort) }, /baseline listening on (http:\/\/\S+)/);
-results.push(await measure('bare fastify (calibration)', baseline, 5_000));
-await stop(baseline.child);
-
-const ingressOnly = process.env.ROUTER_BENCH_INGRESS_ONLY === '1';
-const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' , ...(process.env.ROUTER_BENCH_INGRESS_ONLY === '1' ? { TCE_ROUTER_INGRESS_ONLY: 'true' } : {}), ...(process.env.ROUTER_BENCH_WORKER_THREAD === '0' ? { TCE_ROUTER_WORKER_THREAD: 'false' } : {}) };
-const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
-if (process.env.ROUTER_BENCH_SQLITE !== '0') {
-  const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
-  results.push(await measure('tce router, SQLite', { ...sqliteRouter, worker: !ingressOnly }, 5_000));
-  await stop(sqliteRouter.child);
-}
-
-if (databaseUrl && redisUrl) {
-  const schema = `bench_router_${process.pid}`;
-  const prefix = `bench:router:${process.pid}:`;
+/** a router on PostgreSQL + Redis in a schema and key prefix of its own, dropped afterwards */
+async function measurePostgres(label) {
+  const schema = `bench_router_${process.pid}_${conversations}`;
+  const prefix = `bench:router:${process.pid}:${conversations}:`;
   const pool = new pg.Pool({ connectionString: databaseUrl });
   const pgRouter = await spawnServer(
     ['bin/tce.js', 'router', 'serve', '--port', '0', '--database-url', databaseUrl, '--redis-url', redisUrl, '--log-level', 'warn'],
@@ -228,7 +221,7 @@ if (databaseUrl && redisUrl) {
     /tce router listening on (http:\/\/\S+)/,
   );
   try {
-    results.push(await measure('tce router, PostgreSQL + Redis', { ...pgRouter, worker: !ingressOnly }, 3_000));
+    return await measure(label, { ...pgRouter, worker: !ingressOnly }, 3_000);
   } finally {
     await stop(pgRouter.child);
     await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -242,6 +235,27 @@ if (databaseUrl && redisUrl) {
     } while (cursor !== '0');
     await redis.quit();
   }
+}
+
+const loadBefore = loadavg();
+const results = [];
+const basePort = await freePort();
+const baseline = await spawnServer(['--input-type=module', '-e', BASELINE], { PORT: String(basePort) }, /baseline listening on (http:\/\/\S+)/);
+results.push(await measure('bare fastify (calibration)', baseline, 5_000));
+await stop(baseline.child);
+
+const ingressOnly = process.env.ROUTER_BENCH_INGRESS_ONLY === '1';
+const routerEnv = { TWILIO_ACCOUNT_SID: ACCOUNT, TWILIO_AUTH_TOKEN: AUTH_TOKEN, TCE_TWILIO_URL: 'http://127.0.0.1:9' , ...(process.env.ROUTER_BENCH_INGRESS_ONLY === '1' ? { TCE_ROUTER_INGRESS_ONLY: 'true' } : {}), ...(process.env.ROUTER_BENCH_WORKER_THREAD === '0' ? { TCE_ROUTER_WORKER_THREAD: 'false' } : {}) };
+for (const count of conversationCounts) {
+  conversations = count;
+  const shape = conversationCounts.length > 1 ? `, ${count} conversation${count === 1 ? '' : 's'}` : '';
+  if (process.env.ROUTER_BENCH_SQLITE !== '0') {
+    const dbFile = join(mkdtempSync(join(tmpdir(), 'tce-bench-router-')), 'router.sqlite');
+    const sqliteRouter = await spawnServer(['bin/tce.js', 'router', 'serve', '--port', '0', '--db', dbFile, '--log-level', 'warn'], routerEnv, /tce router listening on (http:\/\/\S+)/);
+    results.push(await measure(`tce router, SQLite${shape}`, { ...sqliteRouter, worker: !ingressOnly }, 5_000));
+    await stop(sqliteRouter.child);
+  }
+  if (databaseUrl && redisUrl) results.push(await measurePostgres(`tce router, PostgreSQL + Redis${shape}`));
 }
 
 const calibration = results[0].max.requestsPerSecond;
@@ -258,5 +272,5 @@ const rows = results.map((r) => [
 process.stdout.write(
   renderTable(['server', 'max req/s', 'ratio to bare fastify', 'p99 ms (max)', 'achieved at target', 'p99 ms (target; median of 3)', 'non-2xx', 'worker applies /s'], rows) + '\n',
 );
-const out = { revision: gitRevision(root), seconds, connections, conversations, machine: machineInfo(loadBefore, loadavg()), results };
+const out = { revision: gitRevision(root), seconds, connections, conversations: conversationCounts, machine: machineInfo(loadBefore, loadavg()), results };
 writeFileSync(join(root, 'bench/results/router-latest.json'), JSON.stringify(out, null, 2) + '\n');

@@ -255,6 +255,7 @@ export class PostgresEventStore implements EventStore {
   private readonly accepts: PostgresAcceptBatcher;
   private readonly completes: StatementBatcher<CompleteCall, boolean>;
   private readonly releases: StatementBatcher<ReleaseCall, void>;
+  private readonly reads: StatementBatcher<EntityRef[], EntityDoc[]>;
 
   static async open(options: PostgresPoolOptions & Omit<PostgresEventStoreOptions, 'ownsPool'>): Promise<PostgresEventStore> {
     const pool = await openPostgresPool(options);
@@ -280,6 +281,9 @@ export class PostgresEventStore implements EventStore {
       lingerMs: WORKER_LINGER_MS,
       admit: admitDistinctPartitionsAndDocs,
     });
+    // no linger (the API reads through here too): the worker's partitions prefetch together after a claim, and those
+    // beyond the two in flight go as one query
+    this.reads = new StatementBatcher((calls) => this.readBatch(calls), { maxInFlight: 2, maxBatch: MAX_PARTITIONS_PER_STATEMENT });
     this.releases = new StatementBatcher((calls) => this.releaseBatch(calls), {
       maxBatch: MAX_PARTITIONS_PER_STATEMENT,
       lingerMs: WORKER_LINGER_MS,
@@ -328,8 +332,8 @@ export class PostgresEventStore implements EventStore {
       // the last of each (kind, id), for the lock too: ON CONFLICT DO UPDATE refuses to touch one row twice
       const latest = lastOfEach(shared.docs);
       const locked = await client.query<DocRow>({ name: 'router-lock-shared', text: LOCK_SHARED, values: docColumns(latest) });
-      const stored = new Map(locked.rows.map((row) => [`${String(row.kind)}\u0000${String(row.id)}`, toEntityDoc(row)]));
-      const merged = latest.map((doc) => mergeWith(stored.get(`${doc.kind}\u0000${doc.id}`), doc, shared));
+      const stored = new Map(locked.rows.map((row) => [refKey(row as EntityRef), toEntityDoc(row)]));
+      const merged = latest.map((doc) => mergeWith(stored.get(refKey(doc)), doc, shared));
       const done = await this.completeOn(client, workerId, partitionKey, eventIds, [...docs, ...merged]);
       // not done: nothing was marked nor written, but the locking inserts must go
       await client.query(done ? 'COMMIT' : 'ROLLBACK');
@@ -415,12 +419,25 @@ export class PostgresEventStore implements EventStore {
 
   async entities(refs: EntityRef[]): Promise<EntityDoc[]> {
     if (refs.length === 0) return [];
+    return this.reads.run(refs);
+  }
+
+  /** every call's docs from one query, each call's in (kind, id) order as SQLite gives them (bytewise) */
+  private async readBatch(calls: EntityRef[][]): Promise<EntityDoc[][]> {
+    const refs = calls.flat();
     const result = await this.pool.query<DocRow>(
-      `SELECT ${DOC_COLUMNS} FROM router_docs
-       WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[])) ORDER BY kind, id`,
+      `SELECT ${DOC_COLUMNS} FROM router_docs WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [refs.map((r) => r.kind), refs.map((r) => r.id)],
     );
-    return result.rows.map(toEntityDoc);
+    const found = new Map(result.rows.map((row) => [refKey(row as EntityRef), toEntityDoc(row)]));
+    return calls.map((call) => {
+      const docs = new Map<string, EntityDoc>();
+      for (const ref of call) {
+        const doc = found.get(refKey(ref));
+        if (doc) docs.set(refKey(ref), doc);
+      }
+      return [...docs.values()].sort(byKindAndId);
+    });
   }
 
   async conversationEntities(conversationSid: string): Promise<EntityDoc[]> {
@@ -547,10 +564,23 @@ function admitDistinctPartitionsAndDocs(): (call: CompleteCall) => boolean {
   const partitions = new Set<string>();
   const docs = new Set<string>();
   return (call) => {
-    const keys = call.docs.map((d) => `${d.kind}\u0000${d.id}`);
+    const keys = call.docs.map(refKey);
     if (partitions.has(call.partitionKey) || keys.some((key) => docs.has(key))) return false;
     partitions.add(call.partitionKey);
     for (const key of keys) docs.add(key);
     return true;
   };
+}
+
+function refKey(ref: EntityRef): string {
+  return `${ref.kind}\u0000${ref.id}`;
+}
+
+/** bytewise, as SQLite orders text and COLLATE "C" does (UTF-8 bytes sort as code points) */
+function byKindAndId(a: EntityRef, b: EntityRef): number {
+  return compareCodePoints(a.kind, b.kind) || compareCodePoints(a.id, b.id);
+}
+
+function compareCodePoints(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
