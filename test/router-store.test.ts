@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { openStores } from '../src/router/store/open-stores.js';
 import { Worker } from '../src/router/worker/worker.js';
 import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
-import { COMPLETE, PostgresEventStore } from '../src/router/store/postgres-event-store.js';
+import { COMPLETE, COMPLETE_MANY, PostgresEventStore } from '../src/router/store/postgres-event-store.js';
 import pg from 'pg';
 import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore } from '../src/router/store/types.js';
 import {
@@ -525,6 +525,12 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: complete() o
       expect(scans.length).toBeGreaterThan(0);
       // before: `Index Only Scan router_events_pending`, through every pending event of the partition on every complete
       expect(scans.filter((scan) => !scan.endsWith(' router_events_pkey'))).toEqual([]);
+      // the same of the statement that completes many partitions at once
+      const manyValues = [[claimed!.partitionKey], ['w1'], ids, ids.map(() => 1), [], [], [], [], [], []];
+      const many = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${COMPLETE_MANY}`, manyValues);
+      const manyScans = routerEventsScans(many.rows[0]!['QUERY PLAN']);
+      expect(manyScans.length).toBeGreaterThan(0);
+      expect(manyScans.filter((scan) => !scan.endsWith(' router_events_pkey'))).toEqual([]);
       // and the statement still does its job
       expect(await store.complete('w1', claimed!.partitionKey, ids, [])).toBe(true);
       expect(await store.stats()).toEqual({ depth: 9_995, dead: 0, applied: 5 });

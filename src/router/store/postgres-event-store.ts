@@ -532,7 +532,7 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.accepts.drain(), this.completes.drain(), this.releases.drain()]);
+    await Promise.all([this.accepts.drain(), this.completes.drain(), this.releases.drain(), this.reads.drain()]);
     if (this.ownsPool) {
       if (this.workerPool !== this.pool) await this.workerPool.end();
       await this.pool.end();
