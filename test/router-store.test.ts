@@ -11,6 +11,7 @@ import { openStores } from '../src/router/store/open-stores.js';
 import { Worker } from '../src/router/worker/worker.js';
 import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
 import { COMPLETE, COMPLETE_MANY, PostgresEventStore } from '../src/router/store/postgres-event-store.js';
+import { MIGRATIONS } from '../src/router/store/postgres-migrations.js';
 import pg from 'pg';
 import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore } from '../src/router/store/types.js';
 import {
@@ -537,6 +538,44 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: complete() o
     } finally {
       await client.end();
       await store.close();
+      await drop();
+    }
+  });
+});
+
+describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: schema version 2', () => {
+  it('brings a version 1 database up to date: the applied counter starts from what the log holds', async () => {
+    const { schema, drop } = testSchema();
+    const client = new pg.Client({ connectionString: testDatabaseUrl, options: `-c search_path=${schema}` });
+    try {
+      await client.connect();
+      await client.query(`CREATE SCHEMA "${schema}"`);
+      await client.query(MIGRATIONS[0]!.sql);
+      await client.query(
+        `CREATE TABLE router_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      await client.query(`INSERT INTO router_schema_migrations (version, name) VALUES (1, $1)`, [MIGRATIONS[0]!.name]);
+      // as version 1 left them: one event applied, one applied and then dead-lettered, one pending
+      await client.query(
+        `INSERT INTO router_events (source, event_type, dedupe_key, partition_key, params, received_at, signature, correlation_id, status, apply_count, applied_seq)
+         VALUES ('conversations', 'onMessageAdded', 'k1', 'CH1', '{}', 1, 'valid', 'c1', 'applied', 1, 1),
+                ('conversations', 'onMessageAdded', 'k2', 'CH1', '{}', 2, 'valid', 'c2', 'dead', 1, 2),
+                ('conversations', 'onMessageAdded', 'k3', 'CH1', '{}', 3, 'valid', 'c3', 'pending', 0, NULL)`,
+      );
+      await client.query(`INSERT INTO router_partitions (partition_key, pending) VALUES ('CH1', 1)`);
+      const store = await PostgresEventStore.open({ url: testDatabaseUrl!, schema });
+      try {
+        expect(await store.stats()).toEqual({ depth: 1, dead: 1, applied: 2 });
+        const [claimed] = await store.claim('w1', 1, 60_000, 10);
+        expect(await store.complete('w1', 'CH1', claimed!.events.map((e) => e.id), [])).toBe(true);
+        expect(await store.stats()).toEqual({ depth: 0, dead: 1, applied: 3 });
+        const versions = await client.query<{ version: number }>('SELECT version FROM router_schema_migrations ORDER BY version');
+        expect(versions.rows.map((r) => r.version)).toEqual([1, 2]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await client.end();
       await drop();
     }
   });

@@ -123,6 +123,8 @@ export const COMPLETE = `
     UPDATE router_partitions t SET pending = t.pending - (SELECT count(*) FROM marked)
     WHERE t.partition_key = $1 AND EXISTS (SELECT 1 FROM marked)
     RETURNING 1
+  ), tallied AS (
+    UPDATE router_counters SET value = value + (SELECT count(*) FROM marked) WHERE name = 'applied' AND EXISTS (SELECT 1 FROM marked)
   ), docs AS (
     INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
     SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
@@ -167,6 +169,8 @@ export const COMPLETE_MANY = `
     FROM (SELECT partition_key, count(*) AS marked FROM marked GROUP BY partition_key) c
     WHERE t.partition_key = c.partition_key
     RETURNING 1
+  ), tallied AS (
+    UPDATE router_counters SET value = value + (SELECT count(*) FROM marked) WHERE name = 'applied' AND EXISTS (SELECT 1 FROM marked)
   ), docs AS (
     INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
     SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
@@ -509,12 +513,12 @@ export class PostgresEventStore implements EventStore {
   }
 
   async stats(): Promise<QueueStats> {
-    // depth from the partitions' counters (small); dead through its partial index; applied is a count of the log
-    // (a dead event may have been applied: its side effect was dead-lettered after the fold)
+    // depth from the partitions' counters (small); dead through its partial index; applied kept by complete() (a dead
+    // event may have been applied: its side effect was dead-lettered after the fold). None of them reads the log.
     const result = await this.pool.query<{ depth: string; dead: string; applied: string }>(
       `SELECT (SELECT COALESCE(SUM(pending), 0) FROM router_partitions WHERE pending > 0) AS depth,
               (SELECT count(*) FROM router_events WHERE status = 'dead') AS dead,
-              (SELECT count(*) FROM router_events WHERE apply_count > 0) AS applied`,
+              (SELECT value FROM router_counters WHERE name = 'applied') AS applied`,
     );
     const row = result.rows[0]!;
     return { depth: Number(row.depth), dead: Number(row.dead), applied: Number(row.applied) };
