@@ -91,6 +91,27 @@ const CLAIM = `
   ) e ON true
   ORDER BY leased.lease_key, e.id`;
 
+/* The parts COMPLETE and COMPLETE_MANY share. */
+/** marks the events of `seq` applied, each with its sequence number */
+const MARK_SEQ = `
+    UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = seq.applied_seq
+    FROM seq WHERE e.id = seq.id
+    RETURNING e.partition_key`;
+/** adds the events `marked` marked to the counter stats() reads */
+const TALLY_MARKED = `
+    UPDATE router_counters SET value = value + (SELECT count(*) FROM marked) WHERE name = 'applied' AND EXISTS (SELECT 1 FROM marked)`;
+/** upserts the docs of `source` (named d) that meet `condition` */
+function upsertDocs(source: string, condition: string): string {
+  return `
+    INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
+    SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
+    FROM ${source}
+    WHERE ${condition}
+    ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
+      unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
+    RETURNING 1`;
+}
+
 /*
  * `held` locks the partition row only while $2 owns it: a worker that took the partition over changed the owner
  * (and a takeover racing with us waits for, or skips, our lock). Nothing else happens when it is not held or the
@@ -115,24 +136,16 @@ export const COMPLETE = `
   ), seq AS (
     SELECT id, nextval('router_applied_seq') AS applied_seq FROM unnest($3::bigint[]) AS u(id)
     WHERE (SELECT all_pending FROM ok) ORDER BY id
-  ), marked AS (
-    UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = seq.applied_seq
-    FROM seq WHERE e.id = seq.id
-    RETURNING e.partition_key
+  ), marked AS (${MARK_SEQ}
   ), counted AS (
     UPDATE router_partitions t SET pending = t.pending - (SELECT count(*) FROM marked)
     WHERE t.partition_key = $1 AND EXISTS (SELECT 1 FROM marked)
     RETURNING 1
-  ), tallied AS (
-    UPDATE router_counters SET value = value + (SELECT count(*) FROM marked) WHERE name = 'applied' AND EXISTS (SELECT 1 FROM marked)
-  ), docs AS (
-    INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
-    SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::json[]) AS d(kind, id, conversation_sid, unique_name, doc)
-    WHERE EXISTS (SELECT 1 FROM marked)
-    ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
-      unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
-    RETURNING 1
+  ), tallied AS (${TALLY_MARKED}
+  ), docs AS (${upsertDocs(
+    'unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::json[]) AS d(kind, id, conversation_sid, unique_name, doc)',
+    'EXISTS (SELECT 1 FROM marked)',
+  )}
   )
   SELECT (SELECT count(*) FROM marked) AS marked, (SELECT count(*) FROM counted) AS counted, (SELECT count(*) FROM docs) AS docs`;
 
@@ -160,25 +173,17 @@ export const COMPLETE_MANY = `
     SELECT n FROM checked GROUP BY n HAVING bool_and(good) AND count(DISTINCT id) = count(*)
   ), seq AS (
     SELECT evs.id, nextval('router_applied_seq') AS applied_seq FROM evs WHERE evs.n IN (SELECT n FROM ok) ORDER BY evs.id
-  ), marked AS (
-    UPDATE router_events e SET status = 'applied', apply_count = e.apply_count + 1, applied_seq = seq.applied_seq
-    FROM seq WHERE e.id = seq.id
-    RETURNING e.partition_key
+  ), marked AS (${MARK_SEQ}
   ), counted AS (
     UPDATE router_partitions t SET pending = t.pending - c.marked
     FROM (SELECT partition_key, count(*) AS marked FROM marked GROUP BY partition_key) c
     WHERE t.partition_key = c.partition_key
     RETURNING 1
-  ), tallied AS (
-    UPDATE router_counters SET value = value + (SELECT count(*) FROM marked) WHERE name = 'applied' AND EXISTS (SELECT 1 FROM marked)
-  ), docs AS (
-    INSERT INTO router_docs (kind, id, conversation_sid, unique_name, doc)
-    SELECT d.kind, d.id, d.conversation_sid, d.unique_name, d.doc
-    FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::json[], $10::bigint[]) AS d(kind, id, conversation_sid, unique_name, doc, n)
-    WHERE d.n IN (SELECT n FROM ok)
-    ON CONFLICT (kind, id) DO UPDATE SET conversation_sid = EXCLUDED.conversation_sid,
-      unique_name = EXCLUDED.unique_name, doc = EXCLUDED.doc
-    RETURNING 1
+  ), tallied AS (${TALLY_MARKED}
+  ), docs AS (${upsertDocs(
+    'unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::json[], $10::bigint[]) AS d(kind, id, conversation_sid, unique_name, doc, n)',
+    'd.n IN (SELECT n FROM ok)',
+  )}
   )
   SELECT n, (SELECT count(*) FROM counted) AS counted, (SELECT count(*) FROM docs) AS docs FROM ok`;
 
