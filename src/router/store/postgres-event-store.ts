@@ -431,7 +431,7 @@ export class PostgresEventStore implements EventStore {
     return this.reads.run(refs);
   }
 
-  /** every call's docs from one query, each call's in (kind, id) order as SQLite gives them (bytewise) */
+  /** every call's docs from one query, each call's in the order of its refs (as the SQLite store answers) */
   private async readBatch(calls: EntityRef[][]): Promise<EntityDoc[][]> {
     const refs = calls.flat();
     const result = await this.pool.query<DocRow>(
@@ -439,14 +439,7 @@ export class PostgresEventStore implements EventStore {
       [refs.map((r) => r.kind), refs.map((r) => r.id)],
     );
     const found = new Map(result.rows.map((row) => [refKey(row as EntityRef), toEntityDoc(row)]));
-    return calls.map((call) => {
-      const docs = new Map<string, EntityDoc>();
-      for (const ref of call) {
-        const doc = found.get(refKey(ref));
-        if (doc) docs.set(refKey(ref), doc);
-      }
-      return [...docs.values()].sort(byKindAndId);
-    });
+    return calls.map((call) => call.flatMap((ref) => found.get(refKey(ref)) ?? []));
   }
 
   async conversationEntities(conversationSid: string): Promise<EntityDoc[]> {
@@ -583,13 +576,4 @@ function admitDistinctPartitionsAndDocs(): (call: CompleteCall) => boolean {
 
 function refKey(ref: EntityRef): string {
   return `${ref.kind}\u0000${ref.id}`;
-}
-
-/** bytewise, as SQLite orders text and COLLATE "C" does (UTF-8 bytes sort as code points) */
-function byKindAndId(a: EntityRef, b: EntityRef): number {
-  return compareCodePoints(a.kind, b.kind) || compareCodePoints(a.id, b.id);
-}
-
-function compareCodePoints(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }

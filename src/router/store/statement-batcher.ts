@@ -62,11 +62,8 @@ export class StatementBatcher<I, O> {
 
   /** resolves when everything queued so far has run (close() waits for it) */
   drain(): Promise<void> {
-    if (this.lingering) {
-      clearTimeout(this.lingering);
-      this.lingering = undefined;
-      this.pump();
-    }
+    // what lingers goes now
+    this.pump();
     if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
