@@ -204,7 +204,8 @@ function medianRun(runs) {
 
 /**
  * The closed loop at each of ROUTER_BENCH_SWEEP's connection counts, three runs each (median by p99), drained in
- * between; and of these and the 32-connection maximum, the most events/s whose p99 is under `goalP99Ms`.
+ * between; and of these and the maximum run (ROUTER_BENCH_CONNECTIONS), the most events/s whose p99 is under
+ * `goalP99Ms`.
  */
 async function sweep(server, max, goalP99Ms) {
   const points = [];
@@ -250,8 +251,9 @@ async function stop(child) {
 
 /**
  * PostgreSQL's own commit round trip on this machine, now: 200 one-row INSERTs, each its own transaction (a WAL
- * flush each), median and p99 in ms. The accepts commit before they answer, so a slow disk spell (seen here: runs at
- * a third of the usual rate throughout) shows in every figure of the run; this tells such a run from a regression.
+ * flush each), median and p99 in ms. The accepts commit before they answer, so a spell of slow commits shows in every
+ * figure of a run (session 10 saw two runs at a third to a half of the next one's rates throughout): this tells such
+ * a run from a regression of the router.
  */
 async function commitLatency(pool, schema) {
   const client = await pool.connect();
