@@ -3,10 +3,13 @@
  * runs with synchronous_commit = off (its writes may be lost by a PostgreSQL crash and redone from the queue), both
  * in the router's schema. Runs when TCE_TEST_DATABASE_URL is set.
  */
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import twilio from 'twilio';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRouter } from '../src/router/create-router.js';
+import { createRouterLogger } from '../src/router/logger.js';
+import { AUTOVACUUM_OFF } from '../src/router/store/postgres-event-store.js';
 import { openPostgresPool } from '../src/router/store/postgres-pool.js';
 import { testDatabaseUrl, testSchema } from './support/router-stores.js';
 
@@ -62,6 +65,38 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgreSQL pools', () => {
       expect((await locker.query('SELECT count(*)::int AS n FROM router_events')).rows[0].n).toBe(1);
     } finally {
       await locker.end();
+      await router.close();
+      await own.drop();
+    }
+  });
+
+  it('warns at startup, once, when the server runs without autovacuum, and not when it runs with it', async () => {
+    const url = testDatabaseUrl!;
+    const own = testSchema(url);
+    const written: string[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        written.push(String(chunk));
+        done();
+      },
+    });
+    const router = await createRouter({
+      port: 0, host: '127.0.0.1', databaseUrl: url, databaseSchema: own.schema,
+      accountSid: 'AC' + '0'.repeat(32), authToken: 'setup-token', ingressOnly: true, logger: createRouterLogger({ level: 'warn', destination }),
+    });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const settings = await admin.query<{ autovacuum: string; track_counts: string }>(
+        `SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`,
+      );
+      const off = settings.rows[0]!.autovacuum !== 'on' || settings.rows[0]!.track_counts !== 'on';
+      const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const warnings = lines.filter((line) => line.msg === AUTOVACUUM_OFF);
+      expect(warnings).toHaveLength(off ? 1 : 0);
+      if (off) expect(warnings[0]).toMatchObject({ store: 'postgres' });
+    } finally {
+      await admin.end();
       await router.close();
       await own.drop();
     }

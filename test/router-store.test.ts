@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { openStores } from '../src/router/store/open-stores.js';
 import { Worker } from '../src/router/worker/worker.js';
 import { SqliteEventStore } from '../src/router/store/sqlite-event-store.js';
-import { COMPLETE, COMPLETE_MANY, PostgresEventStore } from '../src/router/store/postgres-event-store.js';
+import { AUTOVACUUM_OFF, COMPLETE, COMPLETE_MANY, PostgresEventStore } from '../src/router/store/postgres-event-store.js';
 import { MIGRATIONS } from '../src/router/store/postgres-migrations.js';
 import pg from 'pg';
 import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore } from '../src/router/store/types.js';
@@ -48,6 +48,18 @@ function accepted(result: Awaited<ReturnType<EventStore['accept']>>): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** asked of the server directly, not through the store under test */
+async function autovacuumOff(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ autovacuum: string; track_counts: string }>('SELECT current_setting($1) AS autovacuum, current_setting($2) AS track_counts', ['autovacuum', 'track_counts']);
+    return rows[0]!.autovacuum !== 'on' || rows[0]!.track_counts !== 'on';
+  } finally {
+    await client.end();
+  }
+}
+
 /** a clock the test moves: leases, notBefore and dedupe windows expire without waiting */
 function testClock() {
   let t = Date.now();
@@ -66,6 +78,12 @@ describe.each(eventStoreBackends())('EventStore contract: $name', (backend) => {
   });
   afterEach(async () => {
     await opened?.cleanup();
+  });
+
+  it('warns of a setup that lets its tables grow for good: PostgreSQL without autovacuum; nothing on SQLite', async () => {
+    // this project's machines run PostgreSQL with autovacuum off; a server with it on must get no warning
+    const expected = backend.name === 'postgres' && (await autovacuumOff()) ? [AUTOVACUUM_OFF] : [];
+    expect(await store.setupWarnings()).toEqual(expected);
   });
 
   it('accepts an event once within its dedupe window, and again after it', async () => {

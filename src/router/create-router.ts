@@ -86,6 +86,8 @@ export async function createRouter(options: RouterOptions = {}): Promise<RouterH
   const log = options.logger ?? createRouterLogger({ level: config.logLevel });
   const stores = await openStores(config);
   const { events, kv } = stores;
+  // advice only: a router that cannot read the settings still starts
+  for (const warning of await events.setupWarnings().catch(() => [])) log.warn({ store: events.kind }, warning);
   const metrics = createRouterMetrics(async () => (await events.stats()).depth, { processMetrics: true });
   const workerMetrics: WorkerMetricsSink = {
     processed: (eventType, seconds) => {

@@ -71,6 +71,15 @@ export interface PostgresEventStoreOptions {
   workerPool?: pg.Pool;
 }
 
+/**
+ * Every accept, claim, complete and release updates a conversation's row in router_partitions, and each applied event
+ * leaves a dead version of its row in router_events: without autovacuum they are never reclaimed (one busy
+ * conversation left 44,000 dead versions of its one row in two minutes here).
+ */
+export const AUTOVACUUM_OFF =
+  "PostgreSQL's autovacuum is off (autovacuum or track_counts): the router's queue tables keep every dead row version " +
+  'and grow for good. Turn autovacuum on, or VACUUM router_partitions and router_events on a schedule.';
+
 const CLAIM = `
   WITH ready AS (
     SELECT partition_key FROM router_partitions
@@ -529,6 +538,15 @@ export class PostgresEventStore implements EventStore {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  async setupWarnings(): Promise<string[]> {
+    // autovacuum needs track_counts too; a server may have either off (some CI images turn autovacuum off for speed)
+    const { rows } = await this.pool.query<{ autovacuum: string; track_counts: string }>(
+      `SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`,
+    );
+    const row = rows[0];
+    return row?.autovacuum === 'on' && row.track_counts === 'on' ? [] : [AUTOVACUUM_OFF];
   }
 
   async close(): Promise<void> {

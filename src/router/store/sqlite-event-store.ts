@@ -346,6 +346,11 @@ export class SqliteEventStore implements EventStore {
     this.sql('SELECT 1').get();
   }
 
+  async setupWarnings(): Promise<string[]> {
+    // the file's setup is the router's own (WAL, synchronous, checkpoints): nothing for an operator to fix
+    return [];
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -111,6 +111,8 @@ export interface EventStore {
   /** drop dedupe keys older than their window; answer how many went */
   purgeExpired(now: number): Promise<number>;
   ping(): Promise<void>;
+  /** what an operator should fix in the database's setup (the router logs each at startup); none when all is well */
+  setupWarnings(): Promise<string[]>;
   close(): Promise<void>;
 }
 
