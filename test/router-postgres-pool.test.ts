@@ -11,7 +11,7 @@ import { createRouter } from '../src/router/create-router.js';
 import { createRouterLogger } from '../src/router/logger.js';
 import { AUTOVACUUM_OFF } from '../src/router/store/postgres-event-store.js';
 import { openPostgresPool } from '../src/router/store/postgres-pool.js';
-import { testDatabaseUrl, testSchema } from './support/router-stores.js';
+import { autovacuumOff, testDatabaseUrl, testSchema } from './support/router-stores.js';
 
 describe.skipIf(testDatabaseUrl === undefined)('PostgreSQL pools', () => {
   const schema = testDatabaseUrl ? testSchema(testDatabaseUrl) : undefined;
@@ -84,19 +84,13 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgreSQL pools', () => {
       port: 0, host: '127.0.0.1', databaseUrl: url, databaseSchema: own.schema,
       accountSid: 'AC' + '0'.repeat(32), authToken: 'setup-token', ingressOnly: true, logger: createRouterLogger({ level: 'warn', destination }),
     });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
     try {
-      const settings = await admin.query<{ autovacuum: string; track_counts: string }>(
-        `SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`,
-      );
-      const off = settings.rows[0]!.autovacuum !== 'on' || settings.rows[0]!.track_counts !== 'on';
+      const off = await autovacuumOff(url);
       const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
       const warnings = lines.filter((line) => line.msg === AUTOVACUUM_OFF);
       expect(warnings).toHaveLength(off ? 1 : 0);
       if (off) expect(warnings[0]).toMatchObject({ store: 'postgres' });
     } finally {
-      await admin.end();
       await router.close();
       await own.drop();
     }

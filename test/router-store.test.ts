@@ -17,6 +17,7 @@ import { CONVERSATION_KIND, type EntityDoc, type EventStore, type KeyValueStore 
 import {
   eventStoreBackends,
   kvBackends,
+  autovacuumOff,
   testDatabaseUrl,
   testRedisUrl,
   testSchema,
@@ -47,18 +48,6 @@ function accepted(result: Awaited<ReturnType<EventStore['accept']>>): number {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** asked of the server directly, not through the store under test */
-async function autovacuumOff(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: testDatabaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ autovacuum: string; track_counts: string }>('SELECT current_setting($1) AS autovacuum, current_setting($2) AS track_counts', ['autovacuum', 'track_counts']);
-    return rows[0]!.autovacuum !== 'on' || rows[0]!.track_counts !== 'on';
-  } finally {
-    await client.end();
-  }
-}
 
 /** a clock the test moves: leases, notBefore and dedupe windows expire without waiting */
 function testClock() {

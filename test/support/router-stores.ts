@@ -39,6 +39,20 @@ function randomName(prefix: string): string {
 }
 
 /** A schema name of its own; drop() removes it with everything in it. */
+/** whether the test server runs without autovacuum (or track_counts, which it needs), asked of the server directly */
+export async function autovacuumOff(url: string = required(testDatabaseUrl, 'TCE_TEST_DATABASE_URL')): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ autovacuum: string; track_counts: string }>(
+      `SELECT current_setting('autovacuum') AS autovacuum, current_setting('track_counts') AS track_counts`,
+    );
+    return rows[0]!.autovacuum !== 'on' || rows[0]!.track_counts !== 'on';
+  } finally {
+    await client.end();
+  }
+}
+
 export function testSchema(url: string = required(testDatabaseUrl, 'TCE_TEST_DATABASE_URL')): {
   schema: string;
   drop(): Promise<void>;
