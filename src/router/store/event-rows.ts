@@ -1,6 +1,6 @@
 /** Row ↔ object mapping shared by the SQLite and PostgreSQL event stores (column names are the same in both). */
 import type { EventParams, EventSource, LoggedEvent } from '../events.js';
-import type { AppliedRecord, EntityDoc, SharedDocs } from './types.js';
+import type { AppliedRecord, EntityDoc, EntityRef, SharedDocs } from './types.js';
 
 /** pg answers BIGINT as a string and json as an object; SQLite answers numbers and text. */
 type Cell = string | number | bigint | null | Record<string, unknown>;
@@ -92,10 +92,15 @@ export function checkTtl(ttlSeconds: number, what: string): void {
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`${what} must be a positive number of seconds, got ${ttlSeconds}`);
 }
 
+/** a doc's (kind, id) as one map key */
+export function refKey(ref: EntityRef): string {
+  return `${ref.kind}\u0000${ref.id}`;
+}
+
 /** One upsert cannot touch a row twice: the last doc of each (kind, id) wins, as it would applied one by one. */
 export function lastOfEach(docs: EntityDoc[]): EntityDoc[] {
   const byKey = new Map<string, EntityDoc>();
-  for (const d of docs) byKey.set(`${d.kind}\u0000${d.id}`, d);
+  for (const d of docs) byKey.set(refKey(d), d);
   return [...byKey.values()];
 }
 

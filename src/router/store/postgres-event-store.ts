@@ -41,6 +41,7 @@ import {
   EVENT_COLUMNS,
   lastOfEach,
   mergeWith,
+  refKey,
   toAppliedRecord,
   toEntityDoc,
   toLoggedEvent,
@@ -350,7 +351,7 @@ export class PostgresEventStore implements EventStore {
       // the last of each (kind, id), for the lock too: ON CONFLICT DO UPDATE refuses to touch one row twice
       const latest = lastOfEach(shared.docs);
       const locked = await client.query<DocRow>({ name: 'router-lock-shared', text: LOCK_SHARED, values: docColumns(latest) });
-      const stored = new Map(locked.rows.map((row) => [refKey(row as EntityRef), toEntityDoc(row)]));
+      const stored = new Map(locked.rows.map(toEntityDoc).map((doc) => [refKey(doc), doc]));
       const merged = latest.map((doc) => mergeWith(stored.get(refKey(doc)), doc, shared));
       const done = await this.completeOn(client, workerId, partitionKey, eventIds, [...docs, ...merged]);
       // not done: nothing was marked nor written, but the locking inserts must go
@@ -447,7 +448,7 @@ export class PostgresEventStore implements EventStore {
       `SELECT ${DOC_COLUMNS} FROM router_docs WHERE (kind, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
       [refs.map((r) => r.kind), refs.map((r) => r.id)],
     );
-    const found = new Map(result.rows.map((row) => [refKey(row as EntityRef), toEntityDoc(row)]));
+    const found = new Map(result.rows.map(toEntityDoc).map((doc) => [refKey(doc), doc]));
     return calls.map((call) => call.flatMap((ref) => found.get(refKey(ref)) ?? []));
   }
 
@@ -590,8 +591,4 @@ function admitDistinctPartitionsAndDocs(): (call: CompleteCall) => boolean {
     for (const key of keys) docs.add(key);
     return true;
   };
-}
-
-function refKey(ref: EntityRef): string {
-  return `${ref.kind}\u0000${ref.id}`;
 }
