@@ -550,8 +550,8 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: complete() o
   });
 });
 
-describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: schema version 2', () => {
-  it('brings a version 1 database up to date: the applied counter starts from what the log holds', async () => {
+describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: schema versions 2 and 3', () => {
+  it('brings a version 1 database up to date: the applied and dead counters start from what the log holds', async () => {
     const { schema, drop } = testSchema();
     const client = new pg.Client({ connectionString: testDatabaseUrl, options: `-c search_path=${schema}` });
     try {
@@ -576,8 +576,11 @@ describe.skipIf(testDatabaseUrl === undefined)('PostgresEventStore: schema versi
         const [claimed] = await store.claim('w1', 1, 60_000, 10);
         expect(await store.complete('w1', 'CH1', claimed!.events.map((e) => e.id), [])).toBe(true);
         expect(await store.stats()).toEqual({ depth: 0, dead: 1, applied: 3 });
+        // the counter goes on from there: the event just applied, its side effect given up
+        await store.recordFailure('w1', 'CH1', claimed!.events[0]!.id, 'gave up', true);
+        expect(await store.stats()).toEqual({ depth: 0, dead: 2, applied: 3 });
         const versions = await client.query<{ version: number }>('SELECT version FROM router_schema_migrations ORDER BY version');
-        expect(versions.rows.map((r) => r.version)).toEqual([1, 2]);
+        expect(versions.rows.map((r) => r.version)).toEqual([1, 2, 3]);
       } finally {
         await store.close();
       }

@@ -226,7 +226,8 @@ const LOCK_SHARED = `
 
 /**
  * A pending event's failure; or, giving up ($5), the failure of one the worker applied before it dead-lettered the
- * side effect (worker.ts): it is counted dead and keeps its apply_count. Only a pending one leaves the queue here.
+ * side effect (worker.ts): it keeps its apply_count. Giving up counts it in router_counters' `dead` (stats() reads it
+ * there, not from the log). Only a pending one leaves the queue here.
  */
 const FAILURE = `
   WITH held AS (
@@ -240,9 +241,12 @@ const FAILURE = `
       status = CASE WHEN $5::boolean THEN 'dead' ELSE e.status END
     FROM target WHERE e.id = target.id
     RETURNING target.was
+  ), left_queue AS (
+    UPDATE router_partitions t SET pending = t.pending - 1 FROM marked
+    WHERE $5::boolean AND marked.was = 'pending' AND t.partition_key = $1
+    RETURNING 1
   )
-  UPDATE router_partitions t SET pending = t.pending - 1 FROM marked
-  WHERE $5::boolean AND marked.was = 'pending' AND t.partition_key = $1`;
+  UPDATE router_counters SET value = value + 1 WHERE name = 'dead' AND $5::boolean AND EXISTS (SELECT 1 FROM marked)`;
 
 const DOC_COLUMNS = 'kind, id, conversation_sid, doc';
 
@@ -521,11 +525,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async stats(): Promise<QueueStats> {
-    // depth from the partitions' counters (small); dead through its partial index; applied kept by complete() (a dead
-    // event may have been applied: its side effect was dead-lettered after the fold). None of them reads the log.
+    // depth from the partitions' counters (small); dead kept by recordFailure(), applied by complete() (a dead event
+    // may have been applied: its side effect was dead-lettered after the fold). None of them reads the log.
     const result = await this.pool.query<{ depth: string; dead: string; applied: string }>(
       `SELECT (SELECT COALESCE(SUM(pending), 0) FROM router_partitions WHERE pending > 0) AS depth,
-              (SELECT count(*) FROM router_events WHERE status = 'dead') AS dead,
+              (SELECT value FROM router_counters WHERE name = 'dead') AS dead,
               (SELECT value FROM router_counters WHERE name = 'applied') AS applied`,
     );
     const row = result.rows[0]!;

@@ -83,6 +83,15 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO router_counters (name, value) SELECT 'applied', count(*) FROM router_events WHERE apply_count > 0;
     `,
   },
+  {
+    version: 3,
+    name: 'a counter of dead events',
+    // stats() counted dead events through their partial index on every /stats and scrape: O(dead), and a long outage
+    // of a side effect's target dead-letters many; recordFailure() now keeps the count, from what the log holds
+    sql: `
+      INSERT INTO router_counters (name, value) SELECT 'dead', count(*) FROM router_events WHERE status = 'dead';
+    `,
+  },
 ];
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
