@@ -13,6 +13,7 @@ import type { Input } from '../resources/descriptor.js';
 import * as engine from '../resources/engine.js';
 import { mediaOfUrls } from '../resources/messages/media.js';
 import type { Row } from '../store/database.js';
+import { Conditions } from '../store/conditions.js';
 import { twilioError } from '../wire/errors.js';
 import { newSid } from '../wire/sid.js';
 import { Handsets, type Handset } from './handsets.js';
@@ -518,21 +519,11 @@ export class ChannelService {
   // ---- views ---------------------------------------------------------------------------------------------------
 
   outbox(filter: { to?: string; from?: string; conversationSid?: string }): ChannelMessage[] {
-    const where = ["direction != 'inbound'"];
-    const args: string[] = [];
-    if (filter.to) {
-      where.push('to_address = ?');
-      args.push(filter.to);
-    }
-    if (filter.from) {
-      where.push('from_address = ?');
-      args.push(filter.from);
-    }
-    if (filter.conversationSid) {
-      where.push('conversation_sid = ?');
-      args.push(filter.conversationSid);
-    }
-    return this.core.db.all(`SELECT * FROM channel_messages WHERE ${where.join(' AND ')} ORDER BY seq`, ...args).map((r) => ({
+    const conditions = new Conditions(["direction != 'inbound'"])
+      .equals('to_address', filter.to)
+      .equals('from_address', filter.from)
+      .equals('conversation_sid', filter.conversationSid);
+    return this.core.db.all(`SELECT * FROM channel_messages${conditions.where()} ORDER BY seq`, ...conditions.args).map((r) => ({
       sid: r.sid as string,
       direction: r.direction as string,
       channel: r.channel as 'sms' | 'whatsapp',

@@ -5,6 +5,7 @@
  * token naming one keeps working. `Page=<n>` without a token pages by offset (decisions.md), as the 2010 API does.
  */
 import type { Database, FixedColumns, Row, SqlValue } from './database.js';
+import { Conditions } from './conditions.js';
 
 export interface PageToken {
   direction: 'after' | 'before';
@@ -62,10 +63,10 @@ export function anchorSeq(db: Database, table: string, sid: string): number | un
 function offsetSeq(db: Database, req: PageRequest, page: number): number | undefined {
   const offset = page * req.pageSize;
   if (!Number.isSafeInteger(offset)) return undefined;
-  const where = req.where.length ? ` WHERE ${req.where.join(' AND ')}` : '';
+  const conditions = new Conditions(req.where, req.args);
   const row = db.get(
-    `SELECT ${req.seqColumn} AS seq FROM ${req.from}${where} ORDER BY ${req.seqColumn} ${req.order === 'asc' ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`,
-    ...req.args,
+    `SELECT ${req.seqColumn} AS seq FROM ${req.from}${conditions.where()} ORDER BY ${req.seqColumn} ${req.order === 'asc' ? 'ASC' : 'DESC'} LIMIT 1 OFFSET ?`,
+    ...conditions.args,
     offset - 1,
   );
   return row ? Number(row.seq) : undefined;
@@ -77,20 +78,13 @@ export function readPage(db: Database, req: PageRequest, seq: number | undefined
     seq = offsetSeq(db, req, req.page as number);
     if (seq === undefined) return { rows: [], hasNext: false, hasPrevious: false };
   }
-  const where = [...req.where];
-  const args = [...req.args];
+  const conditions = new Conditions(req.where, req.args);
   // Walking backwards (a PB token) reads the page in reverse order, then flips it.
   const backwards = req.token?.direction === 'before';
   const ascending = (req.order === 'asc') !== backwards;
-  if (seq !== undefined) {
-    where.push(`${req.seqColumn} ${ascending ? '>' : '<'} ?`);
-    args.push(seq);
-  }
-  const rest =
-    `FROM ${req.from}` +
-    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY ${req.seqColumn} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`;
-  args.push(req.pageSize + 1);
+  if (seq !== undefined) conditions.add(`${req.seqColumn} ${ascending ? '>' : '<'} ?`, seq);
+  const rest = `FROM ${req.from}${conditions.where()} ORDER BY ${req.seqColumn} ${ascending ? 'ASC' : 'DESC'} LIMIT ?`;
+  const args = [...conditions.args, req.pageSize + 1];
   const rows = req.columns
     ? db.allColumns(req.columns.read, rest, req.columns.fixed, ...args)
     : db.all(`SELECT ${req.select ?? '*'} ${rest}`, ...args);

@@ -4,6 +4,7 @@
  */
 import type { EmulatorCore } from '../core.js';
 import type { Row, SqlValue } from '../store/database.js';
+import { Conditions } from '../store/conditions.js';
 import type { DeliveryView } from '../webhooks/service.js';
 import { formEncode } from '../webhooks/signing.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
@@ -87,35 +88,21 @@ export class InspectorQueries {
   conversations(search: ConversationSearch) {
     const limit = pageSize(search.limit, 50);
     const after = cursor(search.after, 'after');
-    const where: string[] = [];
-    const args: SqlValue[] = [];
-    if (search.state) {
-      if (!STATES.includes(search.state)) throw invalidParameter(`state must be one of ${STATES.join(', ')}`);
-      where.push('state = ?');
-      args.push(search.state);
-    }
-    if (search.serviceSid) {
-      where.push('chat_service_sid = ?');
-      args.push(search.serviceSid);
-    }
-    if (search.accountSid) {
-      where.push('account_sid = ?');
-      args.push(search.accountSid);
-    }
+    if (search.state && !STATES.includes(search.state)) throw invalidParameter(`state must be one of ${STATES.join(', ')}`);
+    const conditions = new Conditions()
+      .equals('state', search.state)
+      .equals('chat_service_sid', search.serviceSid)
+      .equals('account_sid', search.accountSid);
     const q = search.q?.trim();
     if (q) {
       if (q.length > 256) throw invalidParameter('q must be at most 256 characters');
-      where.push("(sid = ? OR unique_name LIKE ? ESCAPE '\\' OR friendly_name LIKE ? ESCAPE '\\')");
-      args.push(q, `${likeEscape(q)}%`, `%${likeEscape(q)}%`);
+      conditions.add("(sid = ? OR unique_name LIKE ? ESCAPE '\\' OR friendly_name LIKE ? ESCAPE '\\')", q, `${likeEscape(q)}%`, `%${likeEscape(q)}%`);
     }
-    if (after !== undefined) {
-      where.push('seq < ?');
-      args.push(after);
-    }
+    if (after !== undefined) conditions.add('seq < ?', after);
     const rows = this.db.all(
       `SELECT seq, sid, account_sid, chat_service_sid, unique_name, friendly_name, state, date_created, date_updated FROM conversations
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
-      ...args, limit + 1,
+       ${conditions.where()} ORDER BY seq DESC LIMIT ?`,
+      ...conditions.args, limit + 1,
     );
     const more = rows.length > limit;
     const page = rows.slice(0, limit);

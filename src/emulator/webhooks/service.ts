@@ -18,6 +18,7 @@ import type { Accounts } from '../accounts.js';
 import type { Clock } from '../clock.js';
 import type { RandomSource } from '../random.js';
 import type { Database, Row } from '../store/database.js';
+import { Conditions } from '../store/conditions.js';
 import type { ResourceEvent } from '../resources/context.js';
 import type { EventLog } from '../core.js';
 import { isoMillis } from '../wire/dates.js';
@@ -795,24 +796,14 @@ export class WebhookService {
 
   /** Deliveries in id order: the first `limit` that match, or with `newest` the last `limit`. */
   journal(filter: { eventType?: string; conversationSid?: string; state?: string; limit?: number; newest?: boolean } = {}): DeliveryView[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (filter.eventType) {
-      where.push('event_type = ?');
-      args.push(filter.eventType);
-    }
-    if (filter.conversationSid) {
-      where.push('conversation_sid = ?');
-      args.push(filter.conversationSid);
-    }
-    if (filter.state) {
-      where.push('state = ?');
-      args.push(filter.state);
-    }
+    const conditions = new Conditions()
+      .equals('event_type', filter.eventType)
+      .equals('conversation_sid', filter.conversationSid)
+      .equals('state', filter.state);
     const limit = Math.min(Math.max(1, filter.limit ?? 1000), 10_000);
     const rows = this.db.all(
-      `SELECT * FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${filter.newest ? ' DESC' : ''} LIMIT ?`,
-      ...args,
+      `SELECT * FROM webhook_deliveries${conditions.where()} ORDER BY id${filter.newest ? ' DESC' : ''} LIMIT ?`,
+      ...conditions.args,
       limit,
     );
     if (filter.newest) rows.reverse();
