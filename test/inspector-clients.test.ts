@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { TestEmulator } from './support/emulator.js';
-import type { ClientList } from '../src/emulator/ui/client-sessions.js';
+import type { ClientList } from '../src/emulator/ui/inspector-types.js';
 import { sdkTestbed } from './support/conversations-sdk.js';
 
 type Listed = ClientList;

@@ -4,6 +4,7 @@
  * memory; bounded (at most MAX_CLIENTS sessions, each with its first MAX_SUBSCRIPTION_IDS subscriptions).
  */
 import type { EmulatorCore } from '../core.js';
+import type { ClientList, ClientSession } from './inspector-types.js';
 import { realtimeHubOf } from '../realtime/hub.js';
 import { parseViewId } from '../realtime/views.js';
 
@@ -12,37 +13,10 @@ export const MAX_CLIENTS = 200;
 /** subscription ids listed per session (all are counted) */
 export const MAX_SUBSCRIPTION_IDS = 20;
 
-export interface ClientSessionView {
-  identity: string;
-  accountSid: string;
-  serviceSid: string;
-  /** ISO 8601, when the socket opened */
-  connectedSince: string;
-  tokenExpiresAt: string;
-  remoteAddress: string | null;
-  requestsInFlight: number;
-  subscriptions: {
-    count: number;
-    /** how many of each kind (conversation, messages, roster, user-info, …) */
-    kinds: Record<string, number>;
-    /** the first ids, sorted, with their kind */
-    first: { id: string; kind: string }[];
-  };
-}
-
-export interface ClientList {
-  clients: ClientSessionView[];
-  /** sessions past init (all of them, listed or not) */
-  total: number;
-  /** sockets open that have not sent a valid init yet */
-  connecting: number;
-  truncated: boolean;
-}
-
 export function listClientSessions(core: EmulatorCore): ClientList {
   const sessions = [...(realtimeHubOf(core)?.sessions ?? [])];
   const ready = sessions.filter((s) => s.ready).sort((a, b) => a.openedAt - b.openedAt || a.identity.localeCompare(b.identity));
-  const clients = ready.slice(0, MAX_CLIENTS).map((s): ClientSessionView => {
+  const clients = ready.slice(0, MAX_CLIENTS).map((s): ClientSession => {
     const ids = [...s.subscriptions].sort();
     const kinds: Record<string, number> = {};
     for (const id of ids) {

@@ -6,6 +6,18 @@ import type { EmulatorCore } from '../core.js';
 import type { Row, SqlValue } from '../store/database.js';
 import { Conditions } from '../store/conditions.js';
 import type { DeliveryView } from '../webhooks/service.js';
+import type {
+  ConversationDetail,
+  ConversationPage,
+  ConversationSummary,
+  DeliveryTimeline,
+  Delivery,
+  MessagePage,
+  Participant,
+  PhoneList,
+  Receipt,
+  Scopes,
+} from './inspector-types.js';
 import { formEncode } from '../webhooks/signing.js';
 import { invalidParameter, twilioError } from '../wire/errors.js';
 
@@ -52,7 +64,7 @@ export interface ConversationSearch {
   limit?: string;
 }
 
-export function conversationSummary(r: Row) {
+export function conversationSummary(r: Row): ConversationSummary {
   return {
     sid: r.sid as string,
     accountSid: r.account_sid as string,
@@ -73,7 +85,7 @@ export class InspectorQueries {
   }
 
   /** Accounts and their services, for the filters. */
-  scopes() {
+  scopes(): Scopes {
     const services = this.db.all('SELECT sid, account_sid, friendly_name FROM services ORDER BY seq LIMIT 1000');
     return {
       accounts: this.core.accounts.list().map((a) => ({ accountSid: a.sid, friendlyName: a.friendlyName })),
@@ -85,7 +97,7 @@ export class InspectorQueries {
    * Newest first. `q` matches a SID exactly, a UniqueName by prefix, a FriendlyName anywhere. The walk is by the
    * primary key (or the (service, state, seq) index), stopping at the page's LIMIT.
    */
-  conversations(search: ConversationSearch) {
+  conversations(search: ConversationSearch): ConversationPage {
     const limit = pageSize(search.limit, 50);
     const after = cursor(search.after, 'after');
     if (search.state && !STATES.includes(search.state)) throw invalidParameter(`state must be one of ${STATES.join(', ')}`);
@@ -116,9 +128,9 @@ export class InspectorQueries {
   }
 
   /** A conversation with its participants: binding, channel, opt-out and reachability. */
-  conversation(sid: string) {
+  conversation(sid: string): ConversationDetail {
     const c = this.conversationRow(sid);
-    const participants = this.db.all('SELECT * FROM participants WHERE conversation_sid = ? ORDER BY seq LIMIT 1000', sid).map((p) => {
+    const participants = this.db.all('SELECT * FROM participants WHERE conversation_sid = ? ORDER BY seq LIMIT 1000', sid).map((p): Participant => {
       const address = str(p.address);
       const proxy = str(p.proxy_address);
       const optedOut = address && proxy ? this.core.channel.optedOut(p.account_sid as string, address, proxy) : false;
@@ -156,7 +168,7 @@ export class InspectorQueries {
    * Messages in order, paged backwards from the newest (`before`: the cursor of the previous page), each with
    * its receipts (per participant: status and error code).
    */
-  messages(sid: string, query: { before?: string; limit?: string }) {
+  messages(sid: string, query: { before?: string; limit?: string }): MessagePage {
     this.conversationRow(sid);
     const limit = pageSize(query.limit, 100);
     const before = cursor(query.before, 'before');
@@ -167,7 +179,7 @@ export class InspectorQueries {
     );
     const more = rows.length > limit;
     const page = rows.slice(0, limit).reverse();
-    const receipts = new Map<string, { participantSid: string; status: string; errorCode: number | null; channelMessageSid: string | null }[]>();
+    const receipts = new Map<string, Receipt[]>();
     if (page.length) {
       const marks = page.map(() => '?').join(',');
       for (const r of this.db.all(
@@ -204,7 +216,7 @@ export class InspectorQueries {
    * The conversation's webhook deliveries, each with its attempts, the signed request (for "copy as curl") and
    * the fault rule that acted, read back from what the rule left on the row.
    */
-  webhooks(sid: string) {
+  webhooks(sid: string): DeliveryTimeline {
     this.conversationRow(sid);
     // one more than shown: whether earlier ones are left out, without counting them all
     const newest = this.core.webhooks.journal({ conversationSid: sid, limit: TIMELINE_LIMIT + 1, newest: true });
@@ -221,7 +233,7 @@ export class InspectorQueries {
     const duplicated = new Set(views.filter((v) => v.duplicateOf !== null).map((v) => v.duplicateOf));
     return {
       earlierNotShown,
-      deliveries: views.map((v) => {
+      deliveries: views.map((v): Delivery => {
         const row = extra.get(v.id);
         return {
           id: v.id,
@@ -248,7 +260,7 @@ export class InspectorQueries {
    * the store holds: the last RECENT_CHANNEL_MESSAGES channel messages (by primary key) and one pass over the
    * participants' bindings, grouped here.
    */
-  phones() {
+  phones(): PhoneList {
     const recent = this.db.all('SELECT * FROM channel_messages ORDER BY seq DESC LIMIT ?', RECENT_CHANNEL_MESSAGES);
     const bindings = this.db.all('SELECT DISTINCT address, proxy_address FROM participants WHERE address IS NOT NULL LIMIT ?', MAX_BINDINGS);
     const handsetOf = (m: Row) => (m.direction === 'inbound' ? m.from_address : m.to_address) as string;

@@ -6,7 +6,7 @@ import { useEffect } from 'preact/hooks';
 import { get } from '../api';
 import { ErrorBox, time } from '../components';
 import { useData } from '../hooks';
-import type { ClientList, ClientSession } from '../types';
+import type { ClientList, ClientSession } from '../../inspector-types';
 
 const POLL_MS = 2000;
 

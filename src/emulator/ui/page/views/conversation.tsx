@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { ErrorBox, Status, time } from '../components';
 import { useData } from '../hooks';
-import type { ConversationDetail, Delivery, MessagePage, Participant } from '../types';
+import type { ConversationDetail, Delivery, DeliveryTimeline, MessagePage, Participant } from '../../inspector-types';
 
 export function ConversationView({ sid }: { sid: string }) {
   const mine = (item: { kind: string; conversationSid?: string | null }) => item.kind === 'resource' && item.conversationSid === sid;
@@ -134,7 +134,7 @@ export function curlOf(d: Delivery): string {
 
 function Timeline({ sid }: { sid: string }) {
   const data = useData(
-    () => get<{ deliveries: Delivery[]; earlierNotShown: boolean }>(`/_emulator/ui/api/conversations/${encodeURIComponent(sid)}/webhooks`),
+    () => get<DeliveryTimeline>(`/_emulator/ui/api/conversations/${encodeURIComponent(sid)}/webhooks`),
     [sid],
     (item) => item.kind === 'webhook' && item.conversationSid === sid,
   );

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { ErrorBox, Status, time } from '../components';
 import { useData } from '../hooks';
-import type { ConversationPage, Scopes } from '../types';
+import type { ConversationPage, Scopes } from '../../inspector-types';
 
 export function ConversationsView() {
   const [q, setQ] = useState('');

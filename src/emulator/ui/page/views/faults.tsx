@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { call, get } from '../api';
 import { ErrorBox } from '../components';
 import { useAction, useData } from '../hooks';
-import type { FaultRule } from '../types';
+import type { FaultRule } from '../../inspector-types';
 
 type Kind = 'webhooks' | 'rest';
 

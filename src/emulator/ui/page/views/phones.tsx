@@ -7,11 +7,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, get } from '../api';
 import { ErrorBox, Status, time } from '../components';
 import { useAction, useData } from '../hooks';
-import type { Phone } from '../types';
+import type { Phone, PhoneList } from '../../inspector-types';
 
 export function PhonesView() {
   const phones = useData(
-    () => get<{ phones: Phone[] }>('/_emulator/ui/api/phones'),
+    () => get<PhoneList>('/_emulator/ui/api/phones'),
     [],
     (item) => item.kind === 'resource' && (item.resource === 'ConversationMessage' || item.resource === 'ConversationMessageReceipt' || item.resource === 'ConversationParticipant'),
   );

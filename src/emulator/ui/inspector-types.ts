@@ -1,4 +1,8 @@
-/** The shapes of the inspector API (../inspector-queries.ts) and the control endpoints the page calls. */
+/**
+ * The shapes of the inspector's API, written once: the server's answers are declared with them (inspector-queries.ts,
+ * client-sessions.ts), and the page (page/, bundled by esbuild, checked by its own tsconfig) reads them with them. Plain
+ * types, no imports: both programs compile this file.
+ */
 
 export interface ConversationSummary {
   sid: string;
@@ -39,6 +43,7 @@ export interface Participant {
   optedOut: boolean;
   reachability: string;
   handset: Handset | null;
+  dateCreated: string | null;
 }
 
 export interface ConversationDetail {
@@ -68,6 +73,13 @@ export interface Message {
 export interface MessagePage {
   messages: Message[];
   next: string | null;
+}
+
+/** GET /_emulator/ui/api/conversations/{sid}/webhooks: the newest deliveries, oldest first */
+export interface DeliveryTimeline {
+  deliveries: Delivery[];
+  /** more deliveries than the timeline shows */
+  earlierNotShown: boolean;
 }
 
 export interface Attempt {
@@ -115,6 +127,10 @@ export interface Phone {
   messages: PhoneMessage[];
 }
 
+export interface PhoneList {
+  phones: Phone[];
+}
+
 export interface FaultRule {
   match: Record<string, string | undefined>;
   probability?: number;
@@ -122,21 +138,30 @@ export interface FaultRule {
   action: { type: string } & Record<string, unknown>;
 }
 
-/** GET /_emulator/ui/api/clients (../client-sessions.ts) */
+/** GET /_emulator/ui/api/clients (client-sessions.ts) */
 export interface ClientSession {
   identity: string;
   accountSid: string;
   serviceSid: string;
+  /** ISO 8601, when the socket opened */
   connectedSince: string;
   tokenExpiresAt: string;
   remoteAddress: string | null;
   requestsInFlight: number;
-  subscriptions: { count: number; kinds: Record<string, number>; first: { id: string; kind: string }[] };
+  subscriptions: {
+    count: number;
+    /** how many of each kind (conversation, messages, roster, user-info, …) */
+    kinds: Record<string, number>;
+    /** the first ids, sorted, with their kind */
+    first: { id: string; kind: string }[];
+  };
 }
 
 export interface ClientList {
   clients: ClientSession[];
+  /** sessions past init (all of them, listed or not) */
   total: number;
+  /** sockets open that have not sent a valid init yet */
   connecting: number;
   truncated: boolean;
 }
