@@ -82,6 +82,7 @@ export interface DeliveryTimeline {
   earlierNotShown: boolean;
 }
 
+/** one attempt of a webhook delivery, as the control plane's journal (webhooks/service.ts) and the inspector show it */
 export interface Attempt {
   at: string;
   retryCount: number;

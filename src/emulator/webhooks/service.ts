@@ -29,16 +29,12 @@ import { signedRequest, type FormParams, type SignedRequest, type WebhookRequest
 import { MAX_TIMER_MS } from './send.js';
 import { createTransport, type DeliveryTransport } from './transport.js';
 import { TargetResolver, type Target } from './targets.js';
+import type { Attempt } from '../ui/inspector-types.js';
+
+/** a delivery attempt as the journal and the inspector show it (one shape for both: ui/inspector-types.ts) */
+export type { Attempt };
 
 export type DeliveryState = 'pending' | 'held' | 'delivered' | 'failed' | 'dropped' | 'studio';
-
-export interface Attempt {
-  at: string;
-  retryCount: number;
-  status: number | null;
-  latencyMs: number;
-  error: string | null;
-}
 
 export interface Delivery {
   id: number;
