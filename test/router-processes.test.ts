@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { useEmulator } from './support/emulator.js';
 import { storeBackends, type StoreBackend } from './support/router-stores.js';
 import { killRouters, postSignedForm, roundRobinProxy, runRouterCommand, spawnRouter, storeEnv, storeFlags } from './support/router-process.js';
-import { ALL_EVENTS, eventually, freePort } from './support/router.js';
+import { ALL_EVENTS, eventually, freePort, webhooksOut } from './support/router.js';
 import { openStores } from '../src/router/store/open-stores.js';
 import type { EventStore } from '../src/router/store/types.js';
 
@@ -198,10 +198,7 @@ describe.each(storeBackends())('router processes on $name', (backend) => {
         const conversation = await t.client.conversations.v1.conversations.create({ uniqueName: `split-${c}` });
         for (let m = 0; m < 8; m++) await conversation.messages().create({ author: 'agent', body: `m${m}`, xTwilioWebhookEnabled: 'true' });
       }
-      await eventually(async () => {
-        const { body } = await t.http('GET', '/_emulator/webhooks/deliveries?status=pending&limit=1', { auth: null });
-        expect(body.deliveries).toEqual([]);
-      }, 30_000);
+      await webhooksOut(t, 30_000);
       const journal = (await t.http('GET', '/_emulator/webhooks/deliveries?limit=10000', { auth: null })).body.deliveries as Array<{ idempotencyToken: string }>;
       const distinct = new Set(journal.map((d) => d.idempotencyToken));
       const reopened = await openStores(stores);

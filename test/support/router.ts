@@ -71,12 +71,22 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_
   }
 }
 
+/**
+ * Every webhook the emulator owes is out: none pending, and none held back by a reorder fault ('held' until its
+ * window fills or times out). Checking only 'pending' let a test read the journal while a held delivery was still owed.
+ */
+export async function webhooksOut(t: TestEmulator, timeoutMs?: number): Promise<void> {
+  await eventually(async () => {
+    for (const status of ['pending', 'held']) {
+      const { body } = await t.http('GET', `/_emulator/webhooks/deliveries?status=${status}&limit=1`, { auth: null });
+      expect(body.deliveries, `${status} deliveries`).toEqual([]);
+    }
+  }, timeoutMs);
+}
+
 /** every webhook the emulator owes is out, and the router applied all it accepted */
 export async function settle(t: TestEmulator, router: RouterHandle): Promise<void> {
-  await eventually(async () => {
-    const { body } = await t.http('GET', '/_emulator/webhooks/deliveries?status=pending&limit=1', { auth: null });
-    expect(body.deliveries).toEqual([]);
-  });
+  await webhooksOut(t);
   await router.drain();
 }
 
