@@ -38,7 +38,6 @@ function randomName(prefix: string): string {
   return `${prefix}${randomBytes(6).toString('hex')}`;
 }
 
-/** A schema name of its own; drop() removes it with everything in it. */
 /** whether the test server runs without autovacuum (or track_counts, which it needs), asked of the server directly */
 export async function autovacuumOff(url: string = required(testDatabaseUrl, 'TCE_TEST_DATABASE_URL')): Promise<boolean> {
   const client = new pg.Client({ connectionString: url });
@@ -53,6 +52,7 @@ export async function autovacuumOff(url: string = required(testDatabaseUrl, 'TCE
   }
 }
 
+/** A schema name of its own; drop() removes it with everything in it. */
 export function testSchema(url: string = required(testDatabaseUrl, 'TCE_TEST_DATABASE_URL')): {
   schema: string;
   drop(): Promise<void>;

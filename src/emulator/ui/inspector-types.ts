@@ -1,7 +1,7 @@
 /**
- * The shapes of the inspector's API, written once: the server's answers are declared with them (inspector-queries.ts,
- * client-sessions.ts), and the page (page/, bundled by esbuild, checked by its own tsconfig) reads them with them. Plain
- * types, no imports: both programs compile this file.
+ * The shapes of the inspector's API, written once: the server's answers are declared with them
+ * (inspector-queries.ts, client-sessions.ts), and the page (page/, bundled by esbuild, checked by its own tsconfig)
+ * reads them with them. Plain types, no imports: both programs compile this file.
  */
 
 export interface ConversationSummary {

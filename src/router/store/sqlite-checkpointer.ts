@@ -8,9 +8,10 @@
  *
  * A PASSIVE checkpoint does not start the WAL over: that happens only when a writer begins just after every frame
  * was checkpointed, and under steady writes another commit usually lands first. The WAL then grew by ~9 MB a second
- * at 5,000 webhooks a second (370 MB in 40 s), and every page lookup searched a longer WAL index. So once the WAL holds `restartFrames`,
- * the thread runs a RESTART checkpoint: it holds new writers back for at most RESTART_WAIT_MS (the main connection's
- * group commit retries them 1 ms later, off its event loop), and the next commit writes the WAL from its start.
+ * at 5,000 webhooks a second (370 MB in 40 s), and every page lookup searched a longer WAL index. So once the WAL
+ * holds `restartFrames`, the thread runs a RESTART checkpoint: it holds new writers back for at most RESTART_WAIT_MS
+ * (the main connection's group commit retries them 1 ms later, off its event loop), and the next commit writes the WAL
+ * from its start.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
